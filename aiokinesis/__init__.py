@@ -1,0 +1,53 @@
+"""aiokinesis: the asyncio-native SDK for Amazon Kinesis Data Streams.
+
+Everything public is re-exported here; the modules behind it are private.
+"""
+
+from ._credentials import NoCredentialsError
+from ._generated import errors as _generated_errors
+from ._generated import models as _generated_models
+from ._generated.errors import *  # noqa: F403 - the model's errors, listed in their __all__
+from ._generated.models import *  # noqa: F403 - the model's types, listed in their __all__
+from .client import Client
+from .config import HttpConfig, RetryConfig
+from .errors import (
+    ClientClosedError,
+    ClientError,
+    ConnectError,
+    ConnectionLostError,
+    KinesisError,
+    ParamValidationError,
+    ProtocolError,
+    RequestTimeoutError,
+    ServiceError,
+    TransportError,
+    UnknownServiceError,
+    WaiterError,
+)
+from .paginators import Paginators
+from .waiters import Waiters
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "ClientClosedError",
+    "ClientError",
+    "ConnectError",
+    "ConnectionLostError",
+    "HttpConfig",
+    "KinesisError",
+    "NoCredentialsError",
+    "Paginators",
+    "ParamValidationError",
+    "ProtocolError",
+    "RequestTimeoutError",
+    "RetryConfig",
+    "ServiceError",
+    "TransportError",
+    "UnknownServiceError",
+    "WaiterError",
+    "Waiters",
+]
+__all__ += _generated_models.__all__
+__all__ += _generated_errors.__all__

@@ -1,0 +1,93 @@
+"""Credentials and region from botocore's provider chain, never blocking the event loop.
+
+botocore's chain (env, shared files, assume-role, SSO, container, IMDS) and its
+refreshes do blocking I/O, so both run in a worker thread (where botocore.session is
+imported, keeping `import aiokinesis` light); the frozen keys are
+cached and the refresh check runs at most once a second on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._signing import FrozenCredentials
+from .errors import ClientError
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+
+
+class NoCredentialsError(ClientError):
+    """No credentials were given and botocore's provider chain found none."""
+
+
+class CredentialSource:
+    """Hands out current credentials; refreshes temporary ones in a thread, one refresh at a time."""
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        session_token: str | None,
+        profile: str | None,
+        clock: Callable[[], float],
+    ) -> None:
+        if (access_key_id is None) != (secret_access_key is None):
+            raise ClientError("aws_access_key_id and aws_secret_access_key must be given together")
+        self._profile = profile
+        self._clock = clock
+        self._source: Credentials | None = None
+        self._frozen: FrozenCredentials | None = None
+        if access_key_id is not None and secret_access_key is not None:
+            self._frozen = FrozenCredentials(access_key_id, secret_access_key, session_token)
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"CredentialSource(profile={self._profile!r})"
+
+    async def get(self) -> FrozenCredentials:
+        frozen = self._frozen
+        if frozen is not None and not self._refresh_due():
+            return frozen
+        async with self._lock:
+            if self._frozen is None or self._refresh_due():
+                self._frozen = await asyncio.to_thread(self._load)
+            return self._frozen
+
+    def _refresh_due(self) -> bool:
+        source = self._source
+        refresh_needed = getattr(source, "refresh_needed", None)  # RefreshableCredentials only
+        if refresh_needed is None:
+            return False
+        now = self._clock()
+        if now - self._checked_at < 1.0:
+            return False
+        self._checked_at = now
+        return bool(refresh_needed())
+
+    def _load(self) -> FrozenCredentials:
+        """Runs in a worker thread: resolve the chain once, then freeze (refreshing if due)."""
+        if self._source is None:
+            import botocore.session  # noqa: PLC0415 - heavy; only ever needed in this thread
+
+            found = botocore.session.Session(profile=self._profile).get_credentials()
+            if found is None:
+                raise NoCredentialsError(
+                    "no AWS credentials: pass aws_access_key_id/aws_secret_access_key, a profile, "
+                    "or configure botocore's chain (AWS_ACCESS_KEY_ID, ~/.aws/credentials, SSO, IMDS...)"
+                )
+            self._source = found
+        keys: Any = self._source.get_frozen_credentials()
+        return FrozenCredentials(keys.access_key, keys.secret_key, keys.token)
+
+
+def configured_region(profile: str | None) -> str | None:
+    """The region botocore's configuration names (AWS_REGION, AWS_DEFAULT_REGION, the profile)."""
+    import botocore.session  # noqa: PLC0415 - heavy; called in a worker thread
+
+    region: Any = botocore.session.Session(profile=profile).get_config_variable("region")
+    return str(region) if region else None

@@ -1,0 +1,123 @@
+"""The JSON 1.1 wire format: operation specs, blob and timestamp codecs, error bodies.
+
+Generated serializers call the small helpers here; error helpers build messages only
+when a check fails, so the success path allocates nothing extra.
+"""
+
+from __future__ import annotations
+
+from binascii import a2b_base64, b2a_base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ._generated.errors import MODELED_ERRORS
+from .errors import ParamValidationError, ProtocolError, ServiceError, UnknownServiceError
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperationSpec:
+    """What the session needs to send one operation: target header and endpoint inputs."""
+
+    name: str
+    target: str
+    static_params: Mapping[str, str]
+    context_params: tuple[tuple[str, str], ...]
+    """(endpoint rule-set parameter, request member) pairs, e.g. ("StreamARN", "StreamARN")."""
+
+
+def _discard(body: dict[str, Any]) -> None:
+    """Parser of operations whose model has no output."""
+
+
+def _b64(data: bytes | bytearray | memoryview) -> str:
+    return b2a_base64(data, newline=False).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return a2b_base64(text)
+
+
+def _ts(value: float | int | str) -> datetime:
+    """Epoch seconds (what AWS sends), or ISO 8601 text from lenient servers, as UTC."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _at(parent: str, key: object) -> str:
+    return f"{parent}[{key!r}]"
+
+
+def _missing(field: str) -> ParamValidationError:
+    return ParamValidationError(field, "is required")
+
+
+def _type_error(field: str, value: object, expected: str) -> ParamValidationError:
+    return ParamValidationError(field, f"must be {expected}, not {type(value).__name__}")
+
+
+def _naive(field: str) -> ParamValidationError:
+    return ParamValidationError(field, "must be a timezone-aware datetime")
+
+
+def _too_short(field: str, size: int, low: int, unit: str) -> ParamValidationError:
+    return ParamValidationError(field, f"has {size} {unit}, below the minimum of {low}")
+
+
+def _too_long(field: str, size: int, high: int, unit: str) -> ParamValidationError:
+    return ParamValidationError(field, f"has {size} {unit}, above the maximum of {high}")
+
+
+def _below(field: str, value: int, low: int) -> ParamValidationError:
+    return ParamValidationError(field, f"is {value}, below the minimum of {low}")
+
+
+def _above(field: str, value: int, high: int) -> ParamValidationError:
+    return ParamValidationError(field, f"is {value}, above the maximum of {high}")
+
+
+def _mismatch(field: str, value: str, pattern: str) -> ParamValidationError:
+    shown = value if len(value) <= 64 else value[:61] + "..."
+    return ParamValidationError(field, f"{shown!r} does not match the pattern {pattern}")
+
+
+def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ServiceError:
+    """The ServiceError for a non-2xx answer; empty or non-JSON bodies still get a code."""
+    request_id = headers.get("x-amzn-RequestId")
+    code = headers.get("x-amzn-ErrorType", "")
+    message = ""
+    try:
+        doc = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        doc = {}
+    if isinstance(doc, dict):
+        code = str(doc.get("__type") or doc.get("code") or code)
+        message = str(doc.get("message") or doc.get("Message") or "")
+    # "aws.protocols#Name" in __type, "Name:http://..." in the header.
+    code = code.rpartition("#")[2].partition(":")[0]
+    if not code:
+        code = f"HTTP{status}"
+        if not message and body:
+            message = body[:200].decode("utf-8", "replace")
+    cls = MODELED_ERRORS.get(code, UnknownServiceError)
+    return cls(code, message, status=status, request_id=request_id)
+
+
+def loads_object(body: bytes) -> dict[str, Any]:
+    """A 2xx body as a JSON object; empty means no members."""
+    if not body:
+        return {}
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"the response is not JSON: {body[:100]!r}") from exc
+    if not isinstance(doc, dict):
+        raise ProtocolError(f"the response is not a JSON object: {body[:100]!r}")
+    return doc

@@ -1,0 +1,184 @@
+"""One client's transport: aiohttp pool, signing, endpoints, retries, error mapping.
+
+This is the only module that touches aiohttp; its exceptions are translated here,
+once, into aiokinesis.errors and chained with `raise ... from`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import orjson
+
+from ._credentials import CredentialSource, configured_region
+from ._endpoints import EndpointResolver
+from ._protocol import OperationSpec, loads_object, parse_error
+from ._retry import RetryPolicy
+from ._signing import SigV4Signer
+from .config import HttpConfig, RetryConfig
+from .errors import (
+    ClientClosedError,
+    ClientError,
+    ConnectError,
+    ConnectionLostError,
+    ProtocolError,
+    RequestTimeoutError,
+    ServiceError,
+    TransportError,
+)
+
+T = TypeVar("T")
+_LOCAL_REGION = "us-east-1"
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Session:
+    """Sends signed operations; opened on first use or explicitly, closed once, never reopened."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None,
+        endpoint_url: str | None,
+        credentials: CredentialSource,
+        profile: str | None,
+        http: HttpConfig,
+        retry: RetryConfig,
+        use_fips: bool,
+        use_dual_stack: bool,
+        http_session: aiohttp.ClientSession | None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._credentials = credentials
+        self._profile = profile
+        self._http_config = http
+        self._use_fips = use_fips
+        self._use_dual_stack = use_dual_stack
+        self._http = http_session
+        self._owns_http = http_session is None
+        self._clock = clock
+        self._sleep = sleep
+        self.retry = RetryPolicy(retry, rand)
+        self._state = _State.UNOPENED
+        self._open_lock = asyncio.Lock()
+        self._signer: SigV4Signer | None = None
+        self._endpoints: EndpointResolver | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._state is _State.CLOSED
+
+    @property
+    def unclosed_pool(self) -> bool:
+        """True while this session owns an aiohttp pool it has not closed."""
+        return self._owns_http and self._http is not None and not self._http.closed
+
+    async def open(self) -> None:
+        async with self._open_lock:
+            if self._state is _State.CLOSED:
+                raise ClientClosedError("the client is closed")
+            if self._state is _State.OPEN:
+                return
+            region = self._region
+            if region is None:
+                region = await asyncio.to_thread(configured_region, self._profile)
+            if region is None and self._endpoint_url is not None:
+                region = _LOCAL_REGION
+            if region is None:
+                raise ClientError(
+                    "no region: pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION or a profile's region"
+                )
+            self._region = region
+            self._endpoints = EndpointResolver(
+                region=region,
+                endpoint_url=self._endpoint_url,
+                use_fips=self._use_fips,
+                use_dual_stack=self._use_dual_stack,
+            )
+            self._signer = SigV4Signer(region)
+            if self._http is None:
+                config = self._http_config
+                self._http = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(
+                        limit=config.max_connections, keepalive_timeout=config.keepalive_timeout
+                    ),
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+                    ),
+                )
+            self._state = _State.OPEN
+
+    async def close(self) -> None:
+        """Idempotent; closes the aiohttp session only if this session created it."""
+        self._state = _State.CLOSED
+        if self._owns_http and self._http is not None:
+            await self._http.close()
+
+    @property
+    def region(self) -> str | None:
+        return self._region
+
+    async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
+        """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
+        if self._state is not _State.OPEN:
+            await self.open()
+        assert self._endpoints is not None
+        endpoint = self._endpoints.resolve(spec, body)
+        payload = orjson.dumps(body)
+        attempt = 1
+        spent = 0
+        while True:
+            try:
+                answer = await self._send(spec, endpoint.url, endpoint.host, payload)
+            except (ServiceError, TransportError) as exc:
+                decision = self.retry.backoff(exc, attempt)
+                if decision is None:
+                    raise
+                delay, spent = decision
+                attempt += 1
+                await self._sleep(delay)
+                continue
+            self.retry.succeeded(spent)
+            break
+        try:
+            return parse(answer)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProtocolError(f"{spec.name}: the response does not fit the model ({exc!r})") from exc
+
+    async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
+        assert self._http is not None
+        assert self._signer is not None
+        creds = await self._credentials.get()
+        headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
+        try:
+            async with self._http.post(url, data=payload, headers=headers) as response:
+                raw = await response.read()
+                status = response.status
+                if status >= 300:
+                    raise parse_error(status, response.headers, raw)
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(f"{spec.name}: cannot connect to {host}: {exc}") from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ConnectError(f"{spec.name}: timed out connecting to {host}") from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise RequestTimeoutError(f"{spec.name}: no answer from {host} in time") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+            raise ConnectionLostError(f"{spec.name}: connection to {host} lost: {exc!r}") from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"{spec.name}: HTTP exchange with {host} failed: {exc!r}") from exc
+        return loads_object(raw)

@@ -1,0 +1,108 @@
+"""Client: the lifecycle around the generated operations, paginators and waiters."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+
+from ._credentials import CredentialSource
+from ._generated.operations import Operations
+from ._session import Session
+from .config import HttpConfig, RetryConfig
+from .paginators import Paginators
+from .waiters import Waiters
+
+
+class Client(Operations):
+    """An asyncio Kinesis client: one coroutine per API operation, typed in and out.
+
+    Use it as `async with Client(region="eu-west-1") as kinesis:`, or call `aclose()`.
+    It opens on first use (resolving region and credentials off the event loop) and
+    cannot be reopened once closed. A given `http_session` is used but never closed.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile: str | None = None,
+        use_fips: bool = False,
+        use_dual_stack: bool = False,
+        http: HttpConfig = HttpConfig(),  # noqa: B008 - frozen, shared safely
+        retry: RetryConfig = RetryConfig(),  # noqa: B008 - frozen, shared safely
+        http_session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._session = Session(
+            region=region,
+            endpoint_url=endpoint_url,
+            credentials=CredentialSource(
+                access_key_id=aws_access_key_id,
+                secret_access_key=aws_secret_access_key,
+                session_token=aws_session_token,
+                profile=profile,
+                clock=clock,
+            ),
+            profile=profile,
+            http=http,
+            retry=retry,
+            use_fips=use_fips,
+            use_dual_stack=use_dual_stack,
+            http_session=http_session,
+            clock=clock,
+            sleep=sleep,
+            rand=rand,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._session.closed else "open"
+        return f"<aiokinesis.Client region={self._session.region!r} {state}>"
+
+    @cached_property
+    def paginate(self) -> Paginators:
+        """Async iterators over the items of every paginated operation."""
+        return Paginators(self)
+
+    @cached_property
+    def wait(self) -> Waiters:
+        """Waiters for streams and consumers to reach a state."""
+        return Waiters(self, self._clock, self._sleep)
+
+    @property
+    def region(self) -> str | None:
+        """The region in use; None until the client has opened if it comes from configuration."""
+        return self._session.region
+
+    async def __aenter__(self) -> Self:
+        await self._session.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.shield(self.aclose())
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if the client made it); idempotent."""
+        await self._session.close()
+
+    def __del__(self) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and session.unclosed_pool:
+            warnings.warn(f"unclosed {self!r}: use 'async with' or await aclose()", ResourceWarning, stacklevel=1)
