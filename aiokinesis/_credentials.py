@@ -54,9 +54,11 @@ class CredentialSource:
         if frozen is not None and not self._refresh_due():
             return frozen
         async with self._lock:
-            if self._frozen is None or self._refresh_due():
+            if self._frozen is frozen:  # no other task refreshed while this one waited
                 self._frozen = await asyncio.to_thread(self._load)
-            return self._frozen
+            current = self._frozen
+        assert current is not None
+        return current
 
     def _refresh_due(self) -> bool:
         source = self._source

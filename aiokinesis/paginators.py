@@ -68,13 +68,21 @@ class Paginators:
             start = shards[-1].shard_id
 
     async def list_streams(self, *, limit: int | None = None) -> AsyncIterator[str]:
-        """Every stream name of the account and region."""
-        async for name in _next_token_items(
-            lambda token: self._client.list_streams(limit=limit, next_token=token),
-            lambda page: page.stream_names,
-            lambda page: page.next_token if page.has_more_streams else None,
-        ):
-            yield name
+        """Every stream name of the account and region.
+
+        Follows NextToken; a server that says HasMoreStreams without one (the older API,
+        kinesis-mock) is paged by ExclusiveStartStreamName instead."""
+        token: str | None = None
+        start: str | None = None
+        while True:
+            page = await self._client.list_streams(
+                limit=limit, next_token=token, exclusive_start_stream_name=None if token else start
+            )
+            for name in page.stream_names:
+                yield name
+            if not page.has_more_streams or not page.stream_names:
+                return
+            token, start = page.next_token, page.stream_names[-1]
 
     async def list_shards(
         self,

@@ -138,7 +138,7 @@ def gen_enums(model: Model) -> list[str]:
         out.append(f'    """{doc_line(shape.get("documentation")) or name + " values."}"""')
         out.append("")
         for value in shape["enum"]:
-            member = re.sub(r"\W", "_", value).upper()
+            member = re.sub(r"\W", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value)).upper()
             if member[0].isdigit() or keyword.iskeyword(member):
                 member = f"_{member}"
             out.append(f"    {member} = {value!r}")

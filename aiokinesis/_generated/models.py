@@ -290,13 +290,13 @@ _EncryptionType: dict[str, EncryptionType] = {m.value: m for m in EncryptionType
 class MetricsName(StrEnum):
     """MetricsName values."""
 
-    INCOMINGBYTES = 'IncomingBytes'
-    INCOMINGRECORDS = 'IncomingRecords'
-    OUTGOINGBYTES = 'OutgoingBytes'
-    OUTGOINGRECORDS = 'OutgoingRecords'
-    WRITEPROVISIONEDTHROUGHPUTEXCEEDED = 'WriteProvisionedThroughputExceeded'
-    READPROVISIONEDTHROUGHPUTEXCEEDED = 'ReadProvisionedThroughputExceeded'
-    ITERATORAGEMILLISECONDS = 'IteratorAgeMilliseconds'
+    INCOMING_BYTES = 'IncomingBytes'
+    INCOMING_RECORDS = 'IncomingRecords'
+    OUTGOING_BYTES = 'OutgoingBytes'
+    OUTGOING_RECORDS = 'OutgoingRecords'
+    WRITE_PROVISIONED_THROUGHPUT_EXCEEDED = 'WriteProvisionedThroughputExceeded'
+    READ_PROVISIONED_THROUGHPUT_EXCEEDED = 'ReadProvisionedThroughputExceeded'
+    ITERATOR_AGE_MILLISECONDS = 'IteratorAgeMilliseconds'
     ALL = 'ALL'
 
 

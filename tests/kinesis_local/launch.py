@@ -2,7 +2,8 @@
 
 Used by the integration tests' fixture and, as a command, to run a program against it:
     python tests/kinesis_local/launch.py -- python examples/put_and_read.py
-The program gets AIOKINESIS_ENDPOINT_URL; the server is stopped by PID when it ends.
+The program gets AIOKINESIS_ENDPOINT_URL and dummy credentials; the server is stopped
+by PID when it ends.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def main() -> int:
         parser.error("give a command after --")
     with kinesis_mock() as url:
         print(f"kinesis-mock listening at {url}", file=sys.stderr)
-        return subprocess.call(command, env={**os.environ, ENV_VAR: url})
+        # kinesis-mock checks no signature: dummy keys keep real ones from being sent to it.
+        local = {ENV_VAR: url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")}
+        return subprocess.call(command, env={**env, **local})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""Create a stream, write records with PutRecords, and read every one back.
+
+Against a local kinesis-mock: scripts/run_local.sh (sets AIOKINESIS_ENDPOINT_URL).
+Against AWS: python examples/put_and_read.py --region eu-west-1 (credentials from the
+usual chain: env, ~/.aws, SSO, instance role).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+
+import aiokinesis
+
+
+async def read_shard(kinesis: aiokinesis.Client, stream: str, shard_id: str) -> list[aiokinesis.Record]:
+    """Every record of one shard from its start, until a read comes back empty."""
+    it = await kinesis.get_shard_iterator(stream_name=stream, shard_id=shard_id, shard_iterator_type="TRIM_HORIZON")
+    iterator = it.shard_iterator
+    records: list[aiokinesis.Record] = []
+    while iterator is not None:
+        page = await kinesis.get_records(shard_iterator=iterator, limit=1000)
+        records += page.records
+        if not page.records and not page.millis_behind_latest:
+            break
+        iterator = page.next_shard_iterator
+    return records
+
+
+async def main(args: argparse.Namespace) -> int:
+    endpoint_url = os.environ.get("AIOKINESIS_ENDPOINT_URL")
+    async with aiokinesis.Client(region=args.region, endpoint_url=endpoint_url) as kinesis:
+        try:
+            await kinesis.create_stream(stream_name=args.stream, shard_count=args.shards)
+            print(f"creating stream {args.stream} with {args.shards} shards")
+        except aiokinesis.ResourceInUseException:
+            print(f"stream {args.stream} exists")
+        await kinesis.wait.stream_exists(stream_name=args.stream, delay=0.2 if endpoint_url else 5)
+
+        run = uuid.uuid4().hex[:8]
+        sent = [f"{run}:{i}".encode() for i in range(args.records)]
+        for start in range(0, len(sent), 500):
+            batch = [
+                aiokinesis.PutRecordsRequestEntry(data=data, partition_key=f"user-{i % 17}")
+                for i, data in enumerate(sent[start : start + 500], start)
+            ]
+            out = await kinesis.put_records(stream_name=args.stream, records=batch)
+            if out.failed_record_count:
+                print(f"{out.failed_record_count} records failed; a producer would retry them", file=sys.stderr)
+                return 1
+        print(f"put {len(sent)} records")
+
+        received: list[bytes] = []
+        async for shard in kinesis.paginate.list_shards(stream_name=args.stream):
+            records = await read_shard(kinesis, args.stream, shard.shard_id)
+            received += [r.data for r in records if r.data.startswith(run.encode())]
+            print(f"  {shard.shard_id}: {len(records)} records")
+        missing = set(sent) - set(received)
+        print(f"read back {len(received)} of {len(sent)} records; missing: {len(missing)}")
+
+        if args.delete:
+            await kinesis.delete_stream(stream_name=args.stream)
+            print(f"deleted stream {args.stream}")
+        return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stream", default="aiokinesis-demo")
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
+    parser.add_argument("--delete", action="store_true", help="delete the stream at the end")
+    sys.exit(asyncio.run(main(parser.parse_args())))

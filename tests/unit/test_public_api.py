@@ -1,0 +1,55 @@
+"""The public surface: everything in __all__ exists, and the hand-written part is pinned."""
+
+from __future__ import annotations
+
+import aiokinesis
+from aiokinesis._generated import errors, models
+
+HAND_WRITTEN = {
+    "Client",
+    "ClientClosedError",
+    "ClientError",
+    "ConnectError",
+    "ConnectionLostError",
+    "HttpConfig",
+    "KinesisError",
+    "NoCredentialsError",
+    "Paginators",
+    "ParamValidationError",
+    "ProtocolError",
+    "RequestTimeoutError",
+    "RetryConfig",
+    "ServiceError",
+    "TransportError",
+    "UnknownServiceError",
+    "WaiterError",
+    "Waiters",
+}
+
+
+def test_all_is_hand_written_plus_the_model() -> None:
+    assert set(aiokinesis.__all__) == HAND_WRITTEN | set(models.__all__) | set(errors.__all__)
+    assert len(aiokinesis.__all__) == len(set(aiokinesis.__all__))
+    for name in aiokinesis.__all__:
+        assert getattr(aiokinesis, name) is not None, name
+
+
+def test_the_names_the_docs_promise() -> None:
+    for name in (
+        "PutRecordsRequestEntry",
+        "StreamModeDetails",
+        "ShardFilter",
+        "ChildShard",
+        "ProvisionedThroughputExceededException",
+        "ExpiredIteratorException",
+        "ExpiredNextTokenException",
+        "ResourceNotFoundException",
+    ):
+        assert name in aiokinesis.__all__, name
+
+
+def test_every_error_is_a_kinesis_error() -> None:
+    for name in aiokinesis.__all__:
+        obj = getattr(aiokinesis, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, aiokinesis.KinesisError), name
