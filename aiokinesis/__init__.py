@@ -25,6 +25,7 @@ from .errors import (
     WaiterError,
 )
 from .paginators import Paginators
+from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "ClientError",
     "ConnectError",
     "ConnectionLostError",
+    "EventStream",
     "HttpConfig",
     "KinesisError",
     "NoCredentialsError",
@@ -44,6 +46,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetryConfig",
     "ServiceError",
+    "SubscribeToShardOutput",
     "TransportError",
     "UnknownServiceError",
     "WaiterError",

@@ -133,18 +133,18 @@ class Session:
     def region(self) -> str | None:
         return self._region
 
-    async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
-        """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
+    async def _ready(self) -> EndpointResolver:
         if self._state is not _State.OPEN:
             await self.open()
         assert self._endpoints is not None
-        endpoint = self._endpoints.resolve(spec, body)
-        payload = orjson.dumps(body)
+        return self._endpoints
+
+    async def _with_retries(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
         attempt = 1
         spent = 0
         while True:
             try:
-                answer = await self._send(spec, endpoint.url, endpoint.host, payload)
+                result = await attempt_once()
             except (ServiceError, TransportError) as exc:
                 decision = self.retry.backoff(exc, attempt)
                 if decision is None:
@@ -154,31 +154,91 @@ class Session:
                 await self._sleep(delay)
                 continue
             self.retry.succeeded(spent)
-            break
+            return result
+
+    async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
+        """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
+        endpoint = (await self._ready()).resolve(spec, body)
+        payload = orjson.dumps(body)
+        answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
         try:
             return parse(answer)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"{spec.name}: the response does not fit the model ({exc!r})") from exc
 
+    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> ResponseStream:
+        """Send an operation whose answer is a stream; the caller reads and closes it.
+
+        Retries cover getting the stream, never a stream already being read."""
+        endpoint = (await self._ready()).resolve(spec, body)
+        payload = orjson.dumps(body)
+        response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
+        return ResponseStream(response, spec.name, endpoint.host)
+
     async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
+        response = await self._request(spec, url, host, payload)
+        try:
+            raw = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(exc, spec.name, host) from exc
+        finally:
+            response.release()
+        return loads_object(raw)
+
+    async def _request(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> aiohttp.ClientResponse:
+        """POST a signed request; a 2xx response is returned unread, anything else raised."""
         assert self._http is not None
         assert self._signer is not None
         creds = await self._credentials.get()
         headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
         try:
-            async with self._http.post(url, data=payload, headers=headers) as response:
+            response = await self._http.post(url, data=payload, headers=headers)
+            if response.status < 300:
+                return response
+            try:
                 raw = await response.read()
-                status = response.status
-                if status >= 300:
-                    raise parse_error(status, response.headers, raw)
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(f"{spec.name}: cannot connect to {host}: {exc}") from exc
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise ConnectError(f"{spec.name}: timed out connecting to {host}") from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise RequestTimeoutError(f"{spec.name}: no answer from {host} in time") from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
-            raise ConnectionLostError(f"{spec.name}: connection to {host} lost: {exc!r}") from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(f"{spec.name}: HTTP exchange with {host} failed: {exc!r}") from exc
-        return loads_object(raw)
+            finally:
+                response.release()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(exc, spec.name, host) from exc
+        raise parse_error(response.status, response.headers, raw)
+
+
+class ResponseStream:
+    """The body of a streaming answer, read chunk by chunk with errors translated."""
+
+    def __init__(self, response: aiohttp.ClientResponse, what: str, host: str) -> None:
+        self._response = response
+        self._what = what
+        self._host = host
+        self._closed = False
+        self.request_id = response.headers.get("x-amzn-RequestId")
+
+    async def read_chunk(self) -> bytes:
+        """The next bytes to arrive; empty at the end of the body."""
+        try:
+            return await self._response.content.readany()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(exc, self._what, self._host) from exc
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Drop the connection: a stream read part-way cannot go back to the pool."""
+        self._closed = True
+        self._response.close()
+
+
+def transport_error(exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> TransportError:
+    """The aiokinesis error for an aiohttp failure: the one place they are translated."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"{what}: cannot connect to {host}: {exc}")
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectError(f"{what}: timed out connecting to {host}")
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return RequestTimeoutError(f"{what}: no answer from {host} in time")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError):
+        return ConnectionLostError(f"{what}: connection to {host} lost: {exc!r}")
+    return TransportError(f"{what}: HTTP exchange with {host} failed: {exc!r}")

@@ -14,10 +14,12 @@ from typing import Self
 import aiohttp
 
 from ._credentials import CredentialSource
-from ._generated.operations import Operations
+from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
+from ._generated.operations import Operations, _SubscribeToShard
 from ._session import Session
 from .config import HttpConfig, RetryConfig
 from .paginators import Paginators
+from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
 
@@ -88,6 +90,30 @@ class Client(Operations):
     def region(self) -> str | None:
         """The region in use; None until the client has opened if it comes from configuration."""
         return self._session.region
+
+    async def subscribe_to_shard(
+        self,
+        *,
+        consumer_arn: str,
+        shard_id: str,
+        starting_position: StartingPosition,
+        stream_id: str | None = None,
+        dry_run: bool | None = None,
+    ) -> SubscribeToShardOutput:
+        """Subscribe an enhanced fan-out consumer to a shard; events arrive on `event_stream`.
+
+        Returns once Kinesis accepts the subscription. Read the events with
+        `async with out.event_stream as events: async for event in events: ...`.
+        """
+        request = SubscribeToShardInput(
+            consumer_arn=consumer_arn,
+            shard_id=shard_id,
+            starting_position=starting_position,
+            stream_id=stream_id,
+            dry_run=dry_run,
+        )
+        stream = await self._session.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
+        return SubscribeToShardOutput(event_stream=EventStream(stream))
 
     async def __aenter__(self) -> Self:
         await self._session.open()

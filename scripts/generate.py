@@ -422,8 +422,7 @@ def gen_operations(model: Model, version: str) -> str:
     imports: set[str] = set()
     specs: list[str] = []
     methods: list[str] = []
-    for op_name in model.generated_operations():
-        op = model.operations[op_name]
+    for op_name, op in model.operations.items():
         snake = xform_name(op_name)
         in_name = op.get("input", {}).get("shape")
         out_name = op.get("output", {}).get("shape")
@@ -435,6 +434,8 @@ def gen_operations(model: Model, version: str) -> str:
             f"target={model.target_prefix + '.' + op_name!r}, "
             f"static_params={static!r}, context_params={context!r})"
         )
+        if op_name not in model.generated_operations():
+            continue  # streaming: the spec above is used by a hand-written method
         required = set(model.shape(in_name).get("required", [])) if in_name else set()
         params = []
         for member in sorted(members, key=lambda m: m not in required):

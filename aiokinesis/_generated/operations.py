@@ -267,6 +267,7 @@ _RestoreDeadLetterQueueRecords = OperationSpec(name='RestoreDeadLetterQueueRecor
 _SplitShard = OperationSpec(name='SplitShard', target='Kinesis_20131202.SplitShard', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _StartStreamEncryption = OperationSpec(name='StartStreamEncryption', target='Kinesis_20131202.StartStreamEncryption', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _StopStreamEncryption = OperationSpec(name='StopStreamEncryption', target='Kinesis_20131202.StopStreamEncryption', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
+_SubscribeToShard = OperationSpec(name='SubscribeToShard', target='Kinesis_20131202.SubscribeToShard', static_params={'OperationType': 'data'}, context_params=(('ConsumerARN', 'ConsumerARN'), ('StreamId', 'StreamId')))
 _TagResource = OperationSpec(name='TagResource', target='Kinesis_20131202.TagResource', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _UntagResource = OperationSpec(name='UntagResource', target='Kinesis_20131202.UntagResource', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _UpdateAccountSettings = OperationSpec(name='UpdateAccountSettings', target='Kinesis_20131202.UpdateAccountSettings', static_params={'OperationType': 'control'}, context_params=())

@@ -107,7 +107,12 @@ def main() -> int:
     with kinesis_mock() as url:
         print(f"kinesis-mock listening at {url}", file=sys.stderr)
         # kinesis-mock checks no signature: dummy keys keep real ones from being sent to it.
-        local = {ENV_VAR: url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+        local = {
+            ENV_VAR: url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": "us-east-1",
+        }
         env = {k: v for k, v in os.environ.items() if k not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")}
         return subprocess.call(command, env={**env, **local})
 

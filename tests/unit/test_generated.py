@@ -11,7 +11,7 @@ from types import ModuleType
 from botocore import xform_name
 from botocore.loaders import create_loader
 
-from aiokinesis._generated.operations import Operations
+from aiokinesis import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +40,7 @@ def test_generated_files_say_do_not_edit() -> None:
 def test_every_coroutine_takes_the_model_members_as_keywords() -> None:
     model = create_loader().load_service_model("kinesis", "service-2")
     for name, op in model["operations"].items():
-        method = getattr(Operations, xform_name(name), None)
-        if method is None:
-            continue
+        method = getattr(Client, xform_name(name))
         assert inspect.iscoroutinefunction(method), name
         params = inspect.signature(method).parameters
         members = model["shapes"][op["input"]["shape"]]["members"] if "input" in op else {}
@@ -65,5 +63,5 @@ def test_boto2_connection_operations_are_reachable_with_their_names() -> None:
         "merge_shards", "put_record", "put_records", "remove_tags_from_stream", "split_shard",
     ]  # fmt: skip
     for name in boto2:
-        assert inspect.iscoroutinefunction(getattr(Operations, name)), name
-    assert "sequence_number_for_ordering" in inspect.signature(Operations.put_record).parameters
+        assert inspect.iscoroutinefunction(getattr(Client, name)), name
+    assert "sequence_number_for_ordering" in inspect.signature(Client.put_record).parameters

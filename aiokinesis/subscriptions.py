@@ -1,0 +1,116 @@
+"""SubscribeToShard: the event stream of one enhanced fan-out subscription.
+
+Kinesis pushes SubscribeToShardEvents for up to 5 minutes; then the stream ends and
+the caller subscribes again from the last ContinuationSequenceNumber.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import orjson
+
+from ._eventstream import Decoder, Message
+from ._generated.errors import MODELED_ERRORS
+from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
+from ._session import ResponseStream
+from .errors import ProtocolError, ServiceError, UnknownServiceError
+
+
+class EventStream:
+    """Async iterator of a subscription's events; use `async with` so the connection is closed.
+
+    Iteration ends when Kinesis ends the subscription; an exception event raises its
+    modeled error class. The initial-response event, and event types added to the model
+    after this release, are skipped.
+    """
+
+    def __init__(self, stream: ResponseStream) -> None:
+        self._stream = stream
+        self._decoder = Decoder()
+        self._ready: deque[Message] = deque()
+
+    @property
+    def request_id(self) -> str | None:
+        return self._stream.request_id
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SubscribeToShardEvent:
+        while True:
+            while self._ready:
+                event = self._event(self._ready.popleft())
+                if event is not None:
+                    return event
+            if self._stream.closed:
+                raise StopAsyncIteration
+            chunk = await self._stream.read_chunk()
+            if not chunk:
+                self.close()
+                if self._decoder.pending:
+                    raise ProtocolError(
+                        f"SubscribeToShard: the stream ended inside a frame ({self._decoder.pending} bytes)"
+                    )
+                raise StopAsyncIteration
+            try:
+                self._ready.extend(self._decoder.feed(chunk))
+            except ProtocolError:
+                self.close()
+                raise
+
+    def _event(self, message: Message) -> SubscribeToShardEvent | None:
+        headers = message.headers
+        kind = headers.get(":message-type")
+        if kind == "event":
+            if headers.get(":event-type") != "SubscribeToShardEvent":
+                return None
+            try:
+                return _de_SubscribeToShardEvent(orjson.loads(message.payload))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                self.close()
+                raise ProtocolError(f"SubscribeToShard: an event does not fit the model ({exc!r})") from exc
+        self.close()
+        if kind == "exception":
+            code = str(headers.get(":exception-type", ""))
+            try:
+                body = orjson.loads(message.payload) if message.payload else {}
+            except orjson.JSONDecodeError:
+                body = {}
+            text = str(body.get("message") or body.get("Message") or "") if isinstance(body, dict) else ""
+        elif kind == "error":
+            code = str(headers.get(":error-code", ""))
+            text = str(headers.get(":error-message", ""))
+        else:
+            raise ProtocolError(f"SubscribeToShard: unknown event stream message type {kind!r}")
+        error_class: type[ServiceError] = MODELED_ERRORS.get(code, UnknownServiceError)
+        raise error_class(code or "UnknownError", text, status=200, request_id=self.request_id)
+
+    def close(self) -> None:
+        """End the subscription now; idempotent."""
+        self._stream.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None and not stream.closed:
+            warnings.warn("unclosed EventStream: use 'async with' or close()", ResourceWarning, stacklevel=1)
+            stream.close()
+
+
+@dataclass(slots=True, kw_only=True)
+class SubscribeToShardOutput:
+    """The answer of SubscribeToShard: the open stream of events."""
+
+    event_stream: EventStream
