@@ -8,6 +8,7 @@ from ._generated import errors as _generated_errors
 from ._generated import models as _generated_models
 from ._generated.errors import *  # noqa: F403 - the model's errors, listed in their __all__
 from ._generated.models import *  # noqa: F403 - the model's types, listed in their __all__
+from ._version import __version__ as __version__
 from .client import Client
 from .config import HttpConfig, RetryConfig
 from .errors import (
@@ -27,8 +28,6 @@ from .errors import (
 from .paginators import Paginators
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Client",

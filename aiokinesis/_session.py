@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import platform
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from ._endpoints import EndpointResolver
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
 from ._signing import SigV4Signer
+from ._version import __version__
 from .config import HttpConfig, RetryConfig
 from .errors import (
     ClientClosedError,
@@ -35,6 +37,8 @@ from .errors import (
 
 T = TypeVar("T")
 _LOCAL_REGION = "us-east-1"
+# Unsigned, as botocore leaves it: AWS attributes traffic by it, proxies may rewrite it.
+USER_AGENT = f"aiokinesis/{__version__} aiohttp/{aiohttp.__version__} Python/{platform.python_version()}"
 
 
 class _State(enum.Enum):
@@ -191,6 +195,7 @@ class Session:
         assert self._signer is not None
         creds = await self._credentials.get()
         headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
+        headers["User-Agent"] = USER_AGENT
         try:
             response = await self._http.post(url, data=payload, headers=headers)
             if response.status < 300:

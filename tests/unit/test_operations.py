@@ -90,6 +90,8 @@ async def test_request_and_response_match_botocore(
     [request] = seen
     assert request["headers"]["X-Amz-Target"] == expected_request["headers"]["X-Amz-Target"]
     assert request["headers"]["Content-Type"] == "application/x-amz-json-1.1"
+    assert request["headers"]["User-Agent"].startswith("aiokinesis/0.1.0 aiohttp/")
+    assert "user-agent" not in request["headers"]["Authorization"]
     assert json.loads(request["data"]) == json.loads(expected_request["body"])
     if op_model.output_shape is None:
         assert result is None
