@@ -6,7 +6,6 @@ when a check fails, so the success path allocates nothing extra.
 
 from __future__ import annotations
 
-from binascii import a2b_base64, b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,14 +34,6 @@ def _discard(body: dict[str, Any]) -> None:
     """Parser of operations whose model has no output."""
 
 
-def _b64(data: bytes | bytearray | memoryview) -> str:
-    return b2a_base64(data, newline=False).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return a2b_base64(text)
-
-
 def _ts(value: float | int | str) -> datetime:
     """Epoch seconds (what AWS sends), or ISO 8601 text from lenient servers, as UTC."""
     if isinstance(value, str):
@@ -67,11 +58,9 @@ def _naive(field: str) -> ParamValidationError:
     return ParamValidationError(field, "must be a timezone-aware datetime")
 
 
-def _too_short(field: str, size: int, low: int, unit: str) -> ParamValidationError:
-    return ParamValidationError(field, f"has {size} {unit}, below the minimum of {low}")
-
-
-def _too_long(field: str, size: int, high: int, unit: str) -> ParamValidationError:
+def _length(field: str, size: int, low: int, high: int | None, unit: str) -> ParamValidationError:
+    if size < low:
+        return ParamValidationError(field, f"has {size} {unit}, below the minimum of {low}")
     return ParamValidationError(field, f"has {size} {unit}, above the maximum of {high}")
 
 

@@ -192,22 +192,26 @@ class SerializerWriter:
             self.patterns[pattern] = f"_P{len(self.patterns)}"
         return self.patterns[pattern]
 
-    def checks(self, var: str, label: str, name: str, indent: str) -> list[str]:
-        """Type and constraint checks of one value; label is the field path for errors."""
+    def checks(self, var: str, label: str, name: str, indent: str, required: bool = False) -> list[str]:
+        """Type and constraint checks of one value; label is the field path for errors.
+
+        A required value's None check rides on its type check: one test on the success path."""
         shape = self.model.shape(name)
         kind = shape["type"]
         lines: list[str] = []
-        if kind == "structure":
-            cls = name
-            lines.append(f"{indent}if not isinstance({var}, {cls}):")
-            lines.append(f"{indent}    raise _type_error({label}, {var}, {cls!r})")
-            return lines
-        pytype, what = TYPE_CHECKS[kind]
+        pytype, what = (name, name) if kind == "structure" else TYPE_CHECKS[kind]
         cond = f"not isinstance({var}, {pytype})"
         if kind in ("integer", "long"):
             cond = f"{cond} or isinstance({var}, bool)"
         lines.append(f"{indent}if {cond}:")
-        lines.append(f"{indent}    raise _type_error({label}, {var}, {what!r})")
+        if required:
+            lines.append(
+                f"{indent}    raise _missing({label}) if {var} is None else _type_error({label}, {var}, {what!r})"
+            )
+        else:
+            lines.append(f"{indent}    raise _type_error({label}, {var}, {what!r})")
+        if kind == "structure":
+            return lines
         if kind == "timestamp":
             lines.append(f"{indent}if {var}.tzinfo is None:")
             lines.append(f"{indent}    raise _naive({label})")
@@ -221,23 +225,28 @@ class SerializerWriter:
                 lines.append(f"{indent}    raise _above({label}, {var}, {high})")
         elif kind in ("string", "blob", "list", "map"):
             unit = {"string": "characters", "blob": "bytes", "list": "items", "map": "entries"}[kind]
-            if low:
+            if low and high is not None:
+                lines.append(f"{indent}if not {low} <= len({var}) <= {high}:")
+                lines.append(f"{indent}    raise _length({label}, len({var}), {low}, {high}, {unit!r})")
+            elif low:
                 lines.append(f"{indent}if len({var}) < {low}:")
-                lines.append(f"{indent}    raise _too_short({label}, len({var}), {low}, {unit!r})")
-            if high is not None:
+                lines.append(f"{indent}    raise _length({label}, len({var}), {low}, None, {unit!r})")
+            elif high is not None:
                 lines.append(f"{indent}if len({var}) > {high}:")
-                lines.append(f"{indent}    raise _too_long({label}, len({var}), {high}, {unit!r})")
+                lines.append(f"{indent}    raise _length({label}, len({var}), 0, {high}, {unit!r})")
         if "pattern" in shape:
             pat = self.pattern_name(shape["pattern"])
             lines.append(f"{indent}if {pat}.fullmatch({var}) is None:")
             lines.append(f"{indent}    raise _mismatch({label}, {var}, {pat}.pattern)")
         return lines
 
-    def value(self, var: str, name: str, label: str, indent: str, depth: int) -> tuple[list[str], str]:
+    def value(
+        self, var: str, name: str, label: str, indent: str, depth: int, required: bool = False
+    ) -> tuple[list[str], str]:
         """Lines that check var, and the expression of its wire form."""
         shape = self.model.shape(name)
         kind = shape["type"]
-        lines = self.checks(var, label, name, indent)
+        lines = self.checks(var, label, name, indent, required)
         if kind == "structure":
             tmp = f"_s{depth}"
             lines.append(f"{indent}try:")
@@ -246,9 +255,28 @@ class SerializerWriter:
             lines.append(f"{indent}    raise exc.within({label}) from None")
             return lines, tmp
         if kind == "blob":
-            return lines, f"_b64({var})"
+            return lines, f"b2a_base64({var}, newline=False).decode()"
         if kind == "timestamp":
             return lines, f"{var}.timestamp()"
+        if kind == "list" and self.model.shape(shape["member"]["shape"])["type"] == "structure":
+            member = shape["member"]["shape"]
+            item, idx, target = f"_i{depth}", f"_n{depth}", f"_l{depth}"
+            # Fast path: one comprehension. Only when it fails is each item checked again,
+            # to name the index (or re-raise, if no item is at fault).
+            lines += [
+                f"{indent}try:",
+                f"{indent}    {target} = [_ser_{member}({item}) for {item} in {var}]",
+                f"{indent}except (ParamValidationError, AttributeError):",
+                f"{indent}    for {idx}, {item} in enumerate({var}):",
+                f"{indent}        if not isinstance({item}, {member}):",
+                f"{indent}            raise _type_error(_at({label}, {idx}), {item}, {member!r}) from None",
+                f"{indent}        try:",
+                f"{indent}            _ser_{member}({item})",
+                f"{indent}        except ParamValidationError as exc:",
+                f"{indent}            raise exc.within(_at({label}, {idx})) from None",
+                f"{indent}    raise",
+            ]
+            return lines, target
         if kind == "list":
             item = f"_i{depth}"
             idx = f"_n{depth}"
@@ -291,9 +319,7 @@ class SerializerWriter:
             label = repr(attr)
             out.append(f"    {var} = v.{attr}")
             if member in required:
-                out.append(f"    if {var} is None:")
-                out.append(f"        raise _missing({label})")
-                lines, expr = self.value(var, ref["shape"], label, "    ", 0)
+                lines, expr = self.value(var, ref["shape"], label, "    ", 0, required=True)
                 out += lines
                 out.append(f"    d[{member!r}] = {expr}")
             else:
@@ -314,7 +340,7 @@ def de_expr(model: Model, name: str, var: str, depth: int = 0) -> str:
     if kind == "structure":
         return f"_de_{name}({var})"
     if kind == "blob":
-        return f"_unb64({var})"
+        return f"a2b_base64({var})"
     if kind == "timestamp":
         return f"_ts({var})"
     if kind == "list":
@@ -329,29 +355,22 @@ def de_expr(model: Model, name: str, var: str, depth: int = 0) -> str:
 
 
 def de_function(model: Model, name: str) -> list[str]:
+    """`_de_<Shape>(d)`: a bare instance with every slot assigned, twice as fast as the
+    keyword constructor (the generated dataclasses have no __post_init__ to skip)."""
     shape = model.shape(name)
     required = set(shape.get("required", []))
-    out = ["", "", f"def _de_{name}(d: dict[str, Any]) -> {name}:"]
-    members = shape["members"]
-    needs_get = [m for m in members if m not in required and de_expr(model, members[m]["shape"], "x") != "x"]
-    for member in needs_get:
-        out.append(f"    x_{field_name(member)} = d.get({member!r})")
-    args = []
-    for member, ref in members.items():
+    out = ["", "", f"def _de_{name}(d: dict[str, Any]) -> {name}:", f"    o = _new({name})"]
+    for member, ref in shape["members"].items():
         attr = field_name(member)
+        expr = de_expr(model, ref["shape"], "x")
         if member in required:
-            args.append(f"{attr}={de_expr(model, ref['shape'], f'd[{member!r}]')}")
-        elif member in needs_get:
-            var = f"x_{attr}"
-            args.append(f"{attr}=None if {var} is None else {de_expr(model, ref['shape'], var)}")
+            out.append(f"    o.{attr} = {de_expr(model, ref['shape'], f'd[{member!r}]')}")
+        elif expr == "x":
+            out.append(f"    o.{attr} = d.get({member!r})")
         else:
-            args.append(f"{attr}=d.get({member!r})")
-    if not args:
-        out.append(f"    return {name}()")
-        return out
-    out.append(f"    return {name}(")
-    out += [f"        {a}," for a in args]
-    out.append("    )")
+            out.append(f"    x = d.get({member!r})")
+            out.append(f"    o.{attr} = None if x is None else {expr}")
+    out.append("    return o")
     return out
 
 
@@ -369,6 +388,7 @@ def gen_models(model: Model, version: str) -> str:
         "from __future__ import annotations",
         "",
         "import re",
+        "from binascii import a2b_base64, b2a_base64",
         "from dataclasses import dataclass",
         "from datetime import datetime",
         "from enum import StrEnum",
@@ -377,22 +397,20 @@ def gen_models(model: Model, version: str) -> str:
         "from .._protocol import (",
         "    _above,",
         "    _at,",
-        "    _b64,",
         "    _below,",
         "    _mismatch,",
         "    _missing,",
         "    _naive,",
-        "    _too_long,",
-        "    _too_short,",
+        "    _length,",
         "    _ts,",
         "    _type_error,",
-        "    _unb64,",
         ")",
         "from ..errors import ParamValidationError",
         "",
     ]
     public = sorted(set(model.enums()) | set(inputs) | set(outputs))
     lines += ["__all__ = ["] + [f"    {name!r}," for name in public] + ["]", ""]
+    lines += ["_new = object.__new__"]
     lines += [f"{var} = re.compile({pat!r})" for pat, var in ser.patterns.items()]
     lines += gen_enums(model)
     lines += gen_dataclasses(model, sorted(set(inputs) | set(outputs)))

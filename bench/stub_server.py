@@ -1,0 +1,130 @@
+"""A canned-response Kinesis for client benchmarks: as cheap as a server can be.
+
+Raw asyncio protocol on 127.0.0.1, HTTP/1.1 keep-alive, no signature checks; every
+answer is precomputed bytes keyed on X-Amz-Target, so the server's own CPU stays out
+of the way of the client being measured (it runs in its own process).
+    python bench/stub_server.py --port 8123
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import re
+
+SEQUENCE = "49590338271490256608559692538361571095921575989136588898"
+ITERATOR = "AAAAAAAAAAF" + "x" * 200
+RECORD_DATA = base64.b64encode(bytes(range(100))).decode()
+_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+_TARGET = re.compile(rb"\r\nx-amz-target:\s*([^\r]+)", re.IGNORECASE)
+
+
+def bodies(records_per_get: int, put_records_entries: int, shards: int) -> dict[str, object]:
+    records = [
+        {
+            "SequenceNumber": f"{int(SEQUENCE) + i}",
+            "ApproximateArrivalTimestamp": 1_700_000_000.123 + i / 1000,
+            "Data": RECORD_DATA,
+            "PartitionKey": f"pk-{i}",
+        }
+        for i in range(records_per_get)
+    ]
+    shard_list = [
+        {
+            "ShardId": f"shardId-{n:012d}",
+            "HashKeyRange": {
+                "StartingHashKey": str(n * (2**128 // shards)),
+                "EndingHashKey": str((n + 1) * (2**128 // shards) - 1 if n < shards - 1 else 2**128 - 1),
+            },
+            "SequenceNumberRange": {"StartingSequenceNumber": SEQUENCE},
+        }
+        for n in range(shards)
+    ]
+    return {
+        "PutRecords": {
+            "FailedRecordCount": 0,
+            "Records": [{"SequenceNumber": SEQUENCE, "ShardId": "shardId-000000000000"}] * put_records_entries,
+        },
+        "PutRecord": {"SequenceNumber": SEQUENCE, "ShardId": "shardId-000000000000"},
+        "GetRecords": {"Records": records, "NextShardIterator": ITERATOR, "MillisBehindLatest": 0},
+        "GetShardIterator": {"ShardIterator": ITERATOR},
+        "ListShards": {"Shards": shard_list},
+        "DescribeStreamSummary": {
+            "StreamDescriptionSummary": {
+                "StreamName": "bench",
+                "StreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/bench",
+                "StreamStatus": "ACTIVE",
+                "RetentionPeriodHours": 24,
+                "StreamCreationTimestamp": 1_700_000_000,
+                "EnhancedMonitoring": [],
+                "OpenShardCount": shards,
+            }
+        },
+    }
+
+
+def http_response(body: object) -> bytes:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        f"Content-Length: {len(payload)}\r\nx-amzn-RequestId: stub\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
+class StubProtocol(asyncio.Protocol):
+    def __init__(self, answers: dict[bytes, bytes], default: bytes) -> None:
+        self._answers = answers
+        self._default = default
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buffer[:end])
+            length_match = _LENGTH.search(head)
+            length = int(length_match.group(1)) if length_match else 0
+            if len(buffer) < end + 4 + length:
+                return
+            del buffer[: end + 4 + length]
+            target = _TARGET.search(head)
+            operation = target.group(1).rpartition(b".")[2].strip() if target else b""
+            assert self._transport is not None
+            self._transport.write(self._answers.get(operation, self._default))
+
+
+async def serve(port: int, records_per_get: int, put_records_entries: int, shards: int) -> None:
+    answers = {
+        name.encode(): http_response(body)
+        for name, body in bodies(records_per_get, put_records_entries, shards).items()
+    }
+    default = http_response({})
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: StubProtocol(answers, default), "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Canned-response Kinesis stub on 127.0.0.1.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--records-per-get", type=int, default=1000)
+    parser.add_argument("--put-records-entries", type=int, default=500)
+    parser.add_argument("--shards", type=int, default=4)
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.records_per_get, args.put_records_entries, args.shards))
+
+
+if __name__ == "__main__":
+    main()

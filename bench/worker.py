@@ -1,0 +1,88 @@
+"""Measure one contender on one workload in this process; print one JSON line.
+
+Run by bench/run.py, each measurement in a fresh process so that peak RSS and imports
+belong to the contender alone. CPU is process time (all threads) over the measured
+calls only; a warm-up of a tenth of the calls comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contenders
+
+
+async def run_async(name: str, endpoint: str, workload: str, concurrency: int, calls: int) -> dict[str, float]:
+    if name == "aiokinesis":
+        factory = contenders.aiokinesis_calls(endpoint, workload, concurrency)
+    elif name == "aiobotocore":
+        factory = contenders.aiobotocore_calls(endpoint, workload, concurrency)
+    else:
+        factory = contenders.floor_calls(endpoint, workload, concurrency, sign_each=name == "floor")
+    async with factory as call:
+        for _ in range(max(1, calls // 10)):
+            await call()
+        remaining = calls
+        records = 0
+
+        async def worker() -> None:
+            nonlocal remaining, records
+            while remaining > 0:
+                remaining -= 1
+                handled = await call()  # not `records += await ...`: that reads records before awaiting
+                records += handled
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "records": records}
+
+
+def run_threads(endpoint: str, workload: str, threads: int, calls: int) -> dict[str, float]:
+    with contenders.boto3_calls(endpoint, workload, max(threads, 1)) as call:
+        for _ in range(max(1, calls // 10)):
+            call()
+        cpu, wall = time.process_time(), time.perf_counter()
+        if threads <= 1:
+            records = sum(call() for _ in range(calls))
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                records = sum(pool.map(lambda _: call(), range(calls)))
+        return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "records": records}
+
+
+def measure_import(name: str) -> dict[str, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    __import__(contenders.IMPORTS[name])
+    return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "records": 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contender", required=True)
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--endpoint", default="")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--calls", type=int, default=100)
+    args = parser.parse_args()
+    if args.workload == "import":
+        result = measure_import(args.contender)
+    elif args.contender == "boto3":
+        result = run_threads(args.endpoint, args.workload, args.concurrency, args.calls)
+    else:
+        result = asyncio.run(run_async(args.contender, args.endpoint, args.workload, args.concurrency, args.calls))
+    result["calls"] = args.calls
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
