@@ -8,15 +8,14 @@ are cached on exactly those inputs, so the hot path is one dict lookup.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from botocore.endpoint_provider import EndpointProvider
-from botocore.exceptions import EndpointResolutionError
-from botocore.loaders import create_loader
 
 from ._protocol import OperationSpec
 from .errors import ClientError
+
+if TYPE_CHECKING:
+    from botocore.endpoint_provider import EndpointProvider
 
 _CACHE_SIZE = 4096
 
@@ -63,6 +62,11 @@ class EndpointResolver:
         return found
 
     def _resolve(self, spec: OperationSpec, body: dict[str, Any]) -> Endpoint:
+        # botocore's rule-set engine is imported on first use: endpoint_url users never pay for it.
+        from botocore.endpoint_provider import EndpointProvider  # noqa: PLC0415
+        from botocore.exceptions import EndpointResolutionError  # noqa: PLC0415
+        from botocore.loaders import create_loader  # noqa: PLC0415
+
         if self._provider is None:
             loader = create_loader()
             self._provider = EndpointProvider(
