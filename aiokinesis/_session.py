@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import io
 import platform
 import random
 import time
@@ -37,6 +38,9 @@ from .errors import (
 
 T = TypeVar("T")
 _LOCAL_REGION = "us-east-1"
+# aiohttp warns (ResourceWarning) about raw bytes bodies above 1 MiB; as BytesIO it writes them
+# in chunks, yielding to the loop between them. PutRecords goes up to 5 MiB (10 with large records).
+_LARGE_BODY = 1024 * 1024
 # Unsigned, as botocore leaves it: AWS attributes traffic by it, proxies may rewrite it.
 USER_AGENT = f"aiokinesis/{__version__} aiohttp/{aiohttp.__version__} Python/{platform.python_version()}"
 
@@ -197,7 +201,8 @@ class Session:
         headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
         headers["User-Agent"] = USER_AGENT
         try:
-            response = await self._http.post(url, data=payload, headers=headers)
+            body = payload if len(payload) <= _LARGE_BODY else io.BytesIO(payload)
+            response = await self._http.post(url, data=body, headers=headers)
             if response.status < 300:
                 return response
             try:

@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 import aiokinesis
-
-from .conftest import create_active_stream
+from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
 

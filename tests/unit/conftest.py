@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,24 +13,9 @@ from aioresponses import aioresponses
 from aioresponses.core import RequestMatch
 
 import aiokinesis
+from tests.fakes import FakeTime
 
 ANY_URL = re.compile(r"^https?://.*$")
-FROZEN_NOW = 1_764_000_000.0  # 2025-11-24T16:00:00Z
-
-
-@dataclass
-class FakeTime:
-    """A wall clock that only moves when the code under test sleeps."""
-
-    now: float = FROZEN_NOW
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from botocore.credentials import RefreshableCredentials
 
 import aiokinesis
 from aiokinesis._credentials import CredentialSource
+from tests.fakes import FakeTime
 
-from .conftest import ANY_URL, FakeTime, make_client
+from .conftest import ANY_URL, make_client
 
 LIMITS = orjson.dumps({"ShardLimit": 1, "OpenShardCount": 0, "OnDemandStreamCount": 0, "OnDemandStreamCountLimit": 1})
 STREAM_ARN = "arn:aws:kinesis:us-west-2:123456789012:stream/orders"

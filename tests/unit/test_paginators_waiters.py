@@ -10,8 +10,9 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 
 import aiokinesis
+from tests.fakes import FakeTime
 
-from .conftest import ANY_URL, FakeTime
+from .conftest import ANY_URL
 
 Reply = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 

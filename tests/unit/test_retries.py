@@ -9,8 +9,9 @@ from aioresponses import aioresponses
 
 import aiokinesis
 from aiokinesis._retry import RetryPolicy
+from tests.fakes import FakeTime
 
-from .conftest import ANY_URL, FakeTime, make_client
+from .conftest import ANY_URL, make_client
 
 THROTTLED = orjson.dumps({"__type": "ProvisionedThroughputExceededException", "message": "slow down"})
 INTERNAL = orjson.dumps({"__type": "InternalFailureException", "message": "oops"})

@@ -9,8 +9,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry
-
-from .conftest import create_active_stream
+from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Stream control plane against kinesis-mock, through the public API."""
+"""Stream control plane: ordinary scenarios, against both servers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 import aiokinesis
-
-from .conftest import create_active_stream
+from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
 
@@ -49,25 +48,15 @@ async def test_errors_come_back_typed(kinesis: aiokinesis.Client, stream_name: s
     assert in_use.value.request_id
     with pytest.raises(aiokinesis.ResourceNotFoundException):
         await kinesis.describe_stream(stream_name=f"{stream_name}-missing")
-    # kinesis-mock answers operations it lacks (Channels, Queues, ...) with AccessDenied.
-    with pytest.raises(aiokinesis.AccessDeniedException):
-        await kinesis.list_queues()
 
 
-async def test_tags_on_streams_and_resources(kinesis: aiokinesis.Client, stream_name: str) -> None:
-    arn = await create_active_stream(kinesis, stream_name)
+async def test_tags_on_streams(kinesis: aiokinesis.Client, stream_name: str) -> None:
+    await create_active_stream(kinesis, stream_name)
     await kinesis.add_tags_to_stream(stream_name=stream_name, tags={"team": "data", "env": "test", "tier": "1"})
     tags = [(t.key, t.value) async for t in kinesis.paginate.list_tags_for_stream(stream_name=stream_name, limit=1)]
     assert sorted(tags) == [("env", "test"), ("team", "data"), ("tier", "1")]
     await kinesis.remove_tags_from_stream(stream_name=stream_name, tag_keys=["tier"])
     assert len((await kinesis.list_tags_for_stream(stream_name=stream_name)).tags) == 2
-
-    await kinesis.tag_resource(resource_arn=arn, tags={"owner": "me"})
-    assert ("owner", "me") in [
-        (t.key, t.value) for t in (await kinesis.list_tags_for_resource(resource_arn=arn)).tags or []
-    ]
-    await kinesis.untag_resource(resource_arn=arn, tag_keys=["owner"])
-    assert "owner" not in [t.key for t in (await kinesis.list_tags_for_resource(resource_arn=arn)).tags or []]
 
 
 async def test_retention_monitoring_encryption(kinesis: aiokinesis.Client, stream_name: str) -> None:
@@ -90,40 +79,6 @@ async def test_retention_monitoring_encryption(kinesis: aiokinesis.Client, strea
     await kinesis.stop_stream_encryption(stream_name=stream_name, encryption_type="KMS", key_id="alias/aws/kinesis")
     summary = await kinesis.wait.stream_exists(stream_name=stream_name, delay=0.05, max_wait=30)
     assert summary.encryption_type is aiokinesis.EncryptionType.NONE
-
-
-async def test_stream_mode_record_size_warm_throughput(kinesis: aiokinesis.Client, stream_name: str) -> None:
-    arn = await create_active_stream(kinesis, stream_name)
-    await kinesis.update_stream_mode(
-        stream_arn=arn, stream_mode_details=aiokinesis.StreamModeDetails(stream_mode=aiokinesis.StreamMode.ON_DEMAND)
-    )
-    summary = await kinesis.wait.stream_exists(stream_arn=arn, delay=0.05, max_wait=30)
-    assert summary.stream_mode_details is not None
-    assert summary.stream_mode_details.stream_mode is aiokinesis.StreamMode.ON_DEMAND
-
-    await kinesis.update_max_record_size(stream_arn=arn, max_record_size_in_ki_b=2048)
-    warm = await kinesis.update_stream_warm_throughput(stream_arn=arn, warm_throughput_mi_bps=10)
-    assert warm.warm_throughput is not None
-    assert warm.warm_throughput.target_mi_bps == 10
-
-
-async def test_resource_policies(kinesis: aiokinesis.Client, stream_name: str) -> None:
-    arn = await create_active_stream(kinesis, stream_name)
-    policy = '{"Version":"2012-10-17","Statement":[]}'
-    await kinesis.put_resource_policy(resource_arn=arn, policy=policy)
-    assert (await kinesis.get_resource_policy(resource_arn=arn)).policy == policy
-    await kinesis.delete_resource_policy(resource_arn=arn)
-
-
-async def test_account_level_operations(kinesis: aiokinesis.Client) -> None:
-    limits = await kinesis.describe_limits()
-    assert limits.shard_limit >= 1
-    await kinesis.describe_account_settings()
-    await kinesis.update_account_settings(
-        minimum_throughput_billing_commitment=aiokinesis.MinimumThroughputBillingCommitmentInput(
-            status=aiokinesis.MinimumThroughputBillingCommitmentInputStatus.DISABLED
-        )
-    )
 
 
 async def test_many_concurrent_calls_share_the_pool(kinesis: aiokinesis.Client, stream_name: str) -> None:

@@ -1,0 +1,37 @@
+"""Fixtures every suite shares: the kinesis-mock server (one per run) and fresh stream names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import aiokinesis
+from tests.kinesis_local.launch import kinesis_mock
+
+LOCAL_KEYS: dict[str, Any] = {
+    "region": "us-east-1",
+    "aws_access_key_id": "AKIDLOCAL",
+    "aws_secret_access_key": "local-secret",
+}
+
+
+@pytest.fixture(scope="session")
+def kinesis_mock_url() -> Iterator[str]:
+    with kinesis_mock() as url:
+        yield url
+
+
+@pytest.fixture
+def stream_name() -> str:
+    """A new name per test: kinesis-mock slows down as a stream fills, so nothing is shared."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+async def create_active_stream(kinesis: aiokinesis.Client, name: str, shards: int = 1) -> str:
+    """Create a stream, wait until ACTIVE, return its ARN."""
+    await kinesis.create_stream(stream_name=name, shard_count=shards)
+    summary = await kinesis.wait.stream_exists(stream_name=name, delay=0.05, max_wait=30)
+    return summary.stream_arn
