@@ -124,6 +124,8 @@ class Stream:
     policy: str | None = None
     next_sequence: int = SEQUENCE_BASE
     next_shard: int = 0
+    _open_index: tuple[list[int], list[Shard]] | None = None
+    """Open shards by starting hash key, for bisect; dropped whenever shards open or close."""
 
     def shard(self, shard_id: str) -> Shard:
         for shard in self.shards:
@@ -137,6 +139,17 @@ class Stream:
 
     def open_shards(self) -> list[Shard]:
         return [s for s in self.shards if s.is_open]
+
+    def open_shard_at(self, point: int) -> Shard | None:
+        """The open shard whose hash range holds point (a partition key's MD5, or an explicit hash key)."""
+        if self._open_index is None:
+            shards = sorted(self.open_shards(), key=lambda s: s.start_hash)
+            self._open_index = ([s.start_hash for s in shards], shards)
+        starts, shards = self._open_index
+        i = bisect.bisect_right(starts, point) - 1
+        if i < 0 or point > shards[i].end_hash:
+            return None
+        return shards[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +231,7 @@ class Backend:
         )
         stream.next_shard += 1
         stream.next_sequence += 1
+        stream._open_index = None
         if self.limits.enabled:
             shard.write_records = TokenBucket(self.limits.write_records_per_second, self.clock)
             shard.write_bytes = TokenBucket(self.limits.write_bytes_per_second, self.clock)
@@ -229,6 +243,7 @@ class Backend:
     def _close(self, stream: Stream, shard: Shard) -> None:
         shard.ending_sequence = stream.next_sequence
         stream.next_sequence += 1
+        stream._open_index = None
 
     def _even_shards(self, stream: Stream, count: int, low: int = 0, high: int = HASH_SPACE - 1) -> list[Shard]:
         step = (high - low + 1) // count
@@ -403,16 +418,17 @@ class Backend:
 
     # -- records ---------------------------------------------------------------------------
 
-    def _route(self, stream: Stream, entry: Json, field_prefix: str) -> tuple[Shard, bytes, str]:
-        """Check one record as AWS does and pick its shard."""
+    def _route(self, stream: Stream, entry: Json, field_prefix: str) -> tuple[Shard, bytes, str, int]:
+        """Check one record as AWS does and pick its shard; also its size (data and key)."""
         key = entry.get("PartitionKey")
         if not isinstance(key, str) or not 1 <= len(key) <= 256:
             raise validation_error(f"{field_prefix}partitionKey", key, "Member must have length between 1 and 256")
         try:
-            data = base64.b64decode(entry.get("Data", ""), validate=True)
-        except (binascii.Error, TypeError) as exc:
+            data = binascii.a2b_base64(entry.get("Data", ""), strict_mode=True)
+        except (binascii.Error, TypeError, ValueError) as exc:
             raise ApiError("SerializationException", f"{field_prefix}data is not valid base64") from exc
-        if len(data) + len(key.encode()) > stream.max_record_size_kib * 1024:
+        size = len(data) + len(key.encode())
+        if size > stream.max_record_size_kib * 1024:
             raise validation_error(
                 f"{field_prefix}data",
                 "...",
@@ -425,10 +441,10 @@ class Backend:
             point = int(explicit)
         else:
             point = hash_of(key)
-        shard = _open_shard_at(stream, point)
+        shard = stream.open_shard_at(point)
         if shard is None:
             raise ApiError("InternalFailureException", "no open shard covers the hash key", 500)
-        return shard, data, key
+        return shard, data, key, size
 
     def _admit(self, shard: Shard, size: int) -> bool:
         if shard.write_records is None or shard.write_bytes is None:
@@ -439,8 +455,8 @@ class Backend:
             return True
         return False
 
-    def _append(self, stream: Stream, shard: Shard, data: bytes, key: str) -> StoredRecord:
-        record = StoredRecord(stream.next_sequence, data, key, self.clock())
+    def _append(self, stream: Stream, shard: Shard, data: bytes, key: str, now: float) -> StoredRecord:
+        record = StoredRecord(stream.next_sequence, data, key, now)
         stream.next_sequence += 1
         shard.records.append(record)
         shard.sequences.append(record.sequence)
@@ -451,10 +467,10 @@ class Backend:
 
     def PutRecord(self, request: Json) -> Json:
         stream = self._active_stream(request)
-        shard, data, key = self._route(stream, request, "")
-        if not self._admit(shard, len(data) + len(key.encode())):
+        shard, data, key, size = self._route(stream, request, "")
+        if not self._admit(shard, size):
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
-        record = self._append(stream, shard, data, key)
+        record = self._append(stream, shard, data, key, self.clock())
         return {"ShardId": shard.shard_id, "SequenceNumber": str(record.sequence), "EncryptionType": stream.encryption}
 
     def PutRecords(self, request: Json) -> Json:
@@ -467,7 +483,7 @@ class Backend:
                 f"Member must have length between 1 and {self.limits.max_put_records_entries}",
             )
         routed = [self._route(stream, entry, f"records.{i}.member.") for i, entry in enumerate(entries)]
-        total = sum(len(data) + len(key.encode()) for _, data, key in routed)
+        total = sum(size for *_, size in routed)
         if total > self.limits.max_put_records_request_bytes:
             raise ApiError(
                 "InvalidArgumentException",
@@ -475,10 +491,11 @@ class Backend:
             )
         results: list[Json] = []
         failed = 0
-        for shard, data, key in routed:
+        now = self.clock()
+        for shard, data, key, size in routed:
             code = self.entry_fault(shard) if self.entry_fault is not None else None
-            if code is None and self._admit(shard, len(data) + len(key.encode())):
-                record = self._append(stream, shard, data, key)
+            if code is None and self._admit(shard, size):
+                record = self._append(stream, shard, data, key, now)
                 results.append({"SequenceNumber": str(record.sequence), "ShardId": shard.shard_id})
                 continue
             failed += 1
@@ -867,14 +884,9 @@ class Backend:
             point = hash_of(key)
         else:
             return None
-        return _open_shard_at(stream, point)
+        return stream.open_shard_at(point)
 
     def operation(self, name: str) -> Callable[[Json], Json] | None:
         """The handler of an operation by its wire name, if this server has it."""
         handler = getattr(self, name, None)
         return handler if name[:1].isupper() and callable(handler) else None
-
-
-def _open_shard_at(stream: Stream, point: int) -> Shard | None:
-    """The open shard whose hash range holds point (a partition key's MD5, or an explicit hash key)."""
-    return next((s for s in stream.shards if s.is_open and s.start_hash <= point <= s.end_hash), None)

@@ -75,6 +75,11 @@ class Faults:
         self._pending.append(fault)
         return fault
 
+    @property
+    def pending(self) -> bool:
+        """Whether any fault can still fire (requests skip matching work when none can)."""
+        return any(not fault.exhausted for fault in self._pending)
+
     def clear(self) -> None:
         self._pending.clear()
 

@@ -101,8 +101,10 @@ class KinesisServer:
         handler = self.backend.operation(operation)
         if handler is None:
             return self._error(ApiError("UnknownOperationException", f"Operation {operation!r} is not supported."))
-        stream, shards = self.backend.scope(operation, payload)
-        fault = self.faults.take(operation, stream, shards)
+        fault = None
+        if self.faults.pending:
+            stream, shards = self.backend.scope(operation, payload)
+            fault = self.faults.take(operation, stream, shards)
         if fault is not None:
             refusal = await self._before(fault, operation)
             if refusal is not None:
