@@ -27,6 +27,7 @@ _HASH_KEY = re.compile(r"0|[1-9]\d{0,38}")
 _SEQUENCE = re.compile(r"0|[1-9]\d{0,128}")
 _ARN = re.compile(r"arn:aws[^:]*:kinesis:([^:]*):(\d{12}):stream/([a-zA-Z0-9_.-]{1,128})")
 _CONSUMER_ARN = re.compile(r"(arn:aws[^:]*:kinesis:[^:]*:\d{12}:stream/[a-zA-Z0-9_.-]+)/consumer/([a-zA-Z0-9_.-]+):\d+")
+SUBSCRIBE_INTERVAL = 5.0  # AWS: a second SubscribeToShard for a consumer and shard within 5 s is refused
 ITERATOR_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
 
 
@@ -152,6 +153,19 @@ class Stream:
         return shards[i]
 
 
+@dataclass(slots=True)
+class Subscription:
+    stream: Stream
+    shard: Shard
+    position: int
+    ends: float
+    """When Kinesis ends the subscription (5 minutes after it began, on the server's clock)."""
+
+    @property
+    def has_news(self) -> bool:
+        return self.position < len(self.shard.records)
+
+
 @dataclass(frozen=True, slots=True)
 class IteratorState:
     stream: str
@@ -179,6 +193,7 @@ class Backend:
         self._iterators: dict[str, IteratorState] = {}
         self._tokens: dict[str, tuple[str, str, float]] = {}  # NextToken -> (stream, last shard, expires)
         self._ids = itertools.count(1)
+        self._subscribed: dict[tuple[str, str], float] = {}  # (consumer ARN, shard) -> when
         self.entry_fault: Callable[[Shard], str | None] | None = None
         """Set by the server for one PutRecords: the error code an entry for that shard fails with."""
 
@@ -508,40 +523,43 @@ class Backend:
             results.append({"ErrorCode": code, "ErrorMessage": message})
         return {"FailedRecordCount": failed, "Records": results, "EncryptionType": stream.encryption}
 
-    def GetShardIterator(self, request: Json) -> Json:
-        stream = self._stream(request)
-        shard = stream.shard(str(request.get("ShardId")))
-        kind = request.get("ShardIteratorType")
+    def _position(self, stream: Stream, shard: Shard, kind: object, sequence: object, timestamp: object) -> int:
+        """Index into the shard's records where a starting position (of any of the five types) points."""
         if kind not in ITERATOR_TYPES:
             raise validation_error(
                 "shardIteratorType", kind, f"Member must satisfy enum value set: {list(ITERATOR_TYPES)}"
             )
         if kind == "TRIM_HORIZON":
-            position = 0
-        elif kind == "LATEST":
-            position = len(shard.records)
-        elif kind == "AT_TIMESTAMP":
-            when = request.get("Timestamp")
-            if not isinstance(when, int | float):
+            return 0
+        if kind == "LATEST":
+            return len(shard.records)
+        if kind == "AT_TIMESTAMP":
+            if not isinstance(timestamp, int | float):
                 raise ApiError("InvalidArgumentException", "Timestamp is required for AT_TIMESTAMP.")
-            position = next((i for i, r in enumerate(shard.records) if r.arrival >= when), len(shard.records))
-        else:
-            raw = request.get("StartingSequenceNumber")
-            if not isinstance(raw, str) or _SEQUENCE.fullmatch(raw) is None:
-                raise ApiError(
-                    "InvalidArgumentException", f"StartingSequenceNumber {raw} used in GetShardIterator is invalid."
-                )
-            number = int(raw)
-            upper = shard.ending_sequence if shard.ending_sequence is not None else stream.next_sequence
-            if not shard.starting_sequence <= number <= upper:
-                raise ApiError(
-                    "InvalidArgumentException",
-                    f"StartingSequenceNumber {raw} used in GetShardIterator on shard {shard.shard_id} "
-                    f"in stream {stream.name} under account {self.account} is invalid because it did not come "
-                    "from this stream.",
-                )
-            find = bisect.bisect_left if kind == "AT_SEQUENCE_NUMBER" else bisect.bisect_right
-            position = find(shard.sequences, number)
+            return next((i for i, r in enumerate(shard.records) if r.arrival >= timestamp), len(shard.records))
+        if not isinstance(sequence, str) or _SEQUENCE.fullmatch(sequence) is None:
+            raise ApiError("InvalidArgumentException", f"StartingSequenceNumber {sequence} is invalid.")
+        number = int(sequence)
+        upper = shard.ending_sequence if shard.ending_sequence is not None else stream.next_sequence
+        if not shard.starting_sequence <= number <= upper:
+            raise ApiError(
+                "InvalidArgumentException",
+                f"StartingSequenceNumber {sequence} on shard {shard.shard_id} in stream {stream.name} "
+                f"under account {self.account} is invalid because it did not come from this stream.",
+            )
+        find = bisect.bisect_left if kind == "AT_SEQUENCE_NUMBER" else bisect.bisect_right
+        return find(shard.sequences, number)
+
+    def GetShardIterator(self, request: Json) -> Json:
+        stream = self._stream(request)
+        shard = stream.shard(str(request.get("ShardId")))
+        position = self._position(
+            stream,
+            shard,
+            request.get("ShardIteratorType"),
+            request.get("StartingSequenceNumber"),
+            request.get("Timestamp"),
+        )
         return {"ShardIterator": self._new_iterator(stream, shard, position)}
 
     def GetRecords(self, request: Json) -> Json:
@@ -571,36 +589,73 @@ class Backend:
             and (not shard.reads.take(1) or shard.read_bytes.in_debt())
         ):
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
-        chosen: list[StoredRecord] = []
-        size = 0
-        for record in shard.records[state.position : state.position + limit]:
-            record_size = len(record.data) + len(record.partition_key.encode())
-            if chosen and size + record_size > self.limits.max_get_records_bytes:
-                break
-            chosen.append(record)
-            size += record_size
+        chosen, size = self._take(shard, state.position, limit)
         if shard.read_bytes is not None:
             shard.read_bytes.spend(size)
         position = state.position + len(chosen)
         at_end = position >= len(shard.records)
-        answer: Json = {
-            "Records": [
-                {
-                    "SequenceNumber": str(r.sequence),
-                    "ApproximateArrivalTimestamp": r.arrival,
-                    "Data": base64.b64encode(r.data).decode(),
-                    "PartitionKey": r.partition_key,
-                }
-                for r in chosen
-            ],
-            "MillisBehindLatest": 0 if at_end else int(max(0.0, self.clock() - shard.records[position].arrival) * 1000),
-        }
+        answer: Json = {"Records": _records_json(chosen), "MillisBehindLatest": self._behind(shard, position)}
         if at_end and not shard.is_open:
             answer["NextShardIterator"] = None
             answer["ChildShards"] = [self._child(stream, child) for child in shard.children]
         else:
             answer["NextShardIterator"] = self._new_iterator(stream, shard, position)
         return answer
+
+    def _take(self, shard: Shard, position: int, limit: int) -> tuple[list[StoredRecord], int]:
+        """Records from position: at most limit of them and the read size cap; and their size."""
+        chosen: list[StoredRecord] = []
+        size = 0
+        for record in shard.records[position : position + limit]:
+            record_size = len(record.data) + len(record.partition_key.encode())
+            if chosen and size + record_size > self.limits.max_get_records_bytes:
+                break
+            chosen.append(record)
+            size += record_size
+        return chosen, size
+
+    def _behind(self, shard: Shard, position: int) -> int:
+        """MillisBehindLatest: the age of the first record not yet read, 0 when caught up."""
+        if position >= len(shard.records):
+            return 0
+        return int(max(0.0, self.clock() - shard.records[position].arrival) * 1000)
+
+    # -- enhanced fan-out ------------------------------------------------------------------
+
+    def subscribe(self, request: Json) -> Subscription:
+        """Check a SubscribeToShard request and open its subscription (the server streams it)."""
+        stream, consumer = self._consumer({"ConsumerARN": request.get("ConsumerARN")})
+        shard = stream.shard(str(request.get("ShardId")))
+        start = request.get("StartingPosition")
+        if not isinstance(start, dict):
+            raise ApiError("InvalidArgumentException", "StartingPosition is required.")
+        position = self._position(stream, shard, start.get("Type"), start.get("SequenceNumber"), start.get("Timestamp"))
+        key = (consumer.arn, shard.shard_id)
+        now = self.clock()
+        if now - self._subscribed.get(key, float("-inf")) < SUBSCRIBE_INTERVAL:
+            raise ApiError(
+                "ResourceInUseException",
+                f"Another active subscription exists for consumer {consumer.arn} and shard {shard.shard_id}.",
+            )
+        self._subscribed[key] = now
+        return Subscription(stream, shard, position, now + self.limits.subscription_seconds)
+
+    def next_event(self, subscription: Subscription) -> tuple[Json, bool]:
+        """The next SubscribeToShardEvent, and whether the shard has ended with it."""
+        shard = subscription.shard
+        chosen, _ = self._take(shard, subscription.position, 10000)
+        subscription.position += len(chosen)
+        position = subscription.position
+        continuation = shard.records[position - 1].sequence if position else shard.starting_sequence
+        event: Json = {
+            "Records": _records_json(chosen),
+            "ContinuationSequenceNumber": str(continuation),
+            "MillisBehindLatest": self._behind(shard, position),
+        }
+        ended = position >= len(shard.records) and not shard.is_open
+        if ended:
+            event["ChildShards"] = [self._child(subscription.stream, child) for child in shard.children]
+        return event, ended
 
     def _child(self, stream: Stream, shard_id: str) -> Json:
         child = stream.shard(shard_id)
@@ -890,3 +945,15 @@ class Backend:
         """The handler of an operation by its wire name, if this server has it."""
         handler = getattr(self, name, None)
         return handler if name[:1].isupper() and callable(handler) else None
+
+
+def _records_json(records: list[StoredRecord]) -> list[Json]:
+    return [
+        {
+            "SequenceNumber": str(r.sequence),
+            "ApproximateArrivalTimestamp": r.arrival,
+            "Data": base64.b64encode(r.data).decode(),
+            "PartitionKey": r.partition_key,
+        }
+        for r in records
+    ]

@@ -25,6 +25,8 @@ class Limits:
     """Seconds a shard iterator lives (AWS: 5 minutes)."""
     next_token_ttl: float = 300.0
     """Seconds a ListShards NextToken lives."""
+    subscription_seconds: float = 300.0
+    """Seconds a SubscribeToShard subscription lasts before Kinesis ends it (AWS: 5 minutes)."""
 
 
 class TokenBucket:

@@ -14,12 +14,16 @@ from typing import Any, Self
 import orjson
 from aiohttp import web
 
-from ._backend import ApiError, Backend, Shard
+from .._eventstream import encode
+from ._backend import ApiError, Backend, Shard, Subscription
 from ._faults import Fault, FaultKind, Faults
 from ._limits import Limits
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
-DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator", "SubscribeToShard"})
+DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator"})
+# How often an open subscription looks for new records, and the longest it stays silent (real time).
+SUBSCRIPTION_POLL = 0.02
+SUBSCRIPTION_HEARTBEAT = 1.0
 
 
 class KinesisServer:
@@ -47,6 +51,7 @@ class KinesisServer:
             self.backend.create_stream(name, shard_count)
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
 
     @property
     def endpoint_url(self) -> str:
@@ -68,6 +73,7 @@ class KinesisServer:
         self._port = self._runner.addresses[0][1]
 
     async def close(self) -> None:
+        self._closing.set()  # ends open subscriptions, so shutdown does not wait for them
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -99,7 +105,7 @@ class KinesisServer:
         if not isinstance(payload, dict):
             return self._error(ApiError("SerializationException", "The request body is not a JSON object."))
         handler = self.backend.operation(operation)
-        if handler is None:
+        if handler is None and operation != "SubscribeToShard":
             return self._error(ApiError("UnknownOperationException", f"Operation {operation!r} is not supported."))
         fault = None
         if self.faults.pending:
@@ -109,6 +115,8 @@ class KinesisServer:
             refusal = await self._before(fault, operation)
             if refusal is not None:
                 return refusal
+        if handler is None:  # SubscribeToShard: an event stream, not one JSON answer
+            return await self._subscribe(request, payload)
         try:
             if fault is not None and operation == "PutRecords":
                 self.backend.entry_fault = self._entry_fault(fault)
@@ -143,6 +151,50 @@ class KinesisServer:
         elif kind is FaultKind.EXPIRED_ITERATOR:
             self.backend.expire_iterators()
         return None
+
+    async def _subscribe(self, request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
+        """Stream SubscribeToShardEvents until the shard ends, the subscription's time is up,
+        the client goes away or the server closes."""
+        try:
+            subscription = self.backend.subscribe(payload)
+        except ApiError as error:
+            return self._error(error)
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": str(uuid.uuid4())}
+        )
+        await response.prepare(request)
+        try:
+            await response.write(
+                encode(
+                    {":message-type": "event", ":event-type": "initial-response", ":content-type": "application/json"},
+                    b"{}",
+                )
+            )
+            await self._stream_events(response, subscription)
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError):
+            pass  # the client closed the subscription
+        return response
+
+    async def _stream_events(self, response: web.StreamResponse, subscription: Subscription) -> None:
+        loop = asyncio.get_running_loop()
+        last_sent = float("-inf")
+        while not self._closing.is_set():
+            if subscription.has_news or loop.time() - last_sent >= SUBSCRIPTION_HEARTBEAT:
+                event, ended = self.backend.next_event(subscription)
+                headers = {
+                    ":message-type": "event",
+                    ":event-type": "SubscribeToShardEvent",
+                    ":content-type": "application/json",
+                }
+                await response.write(encode(headers, orjson.dumps(event)))
+                last_sent = loop.time()
+                if ended:
+                    return
+            if self.backend.clock() >= subscription.ends:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), SUBSCRIPTION_POLL)
 
     def _entry_fault(self, fault: Fault) -> Callable[[Shard], str | None]:
         if fault.kind is FaultKind.THROTTLE:

@@ -1,4 +1,4 @@
-"""SubscribeToShard against kinesis-mock: events over HTTP/1.1 chunked, decoded and typed."""
+"""SubscribeToShard against both servers: events over HTTP/1.1 chunked, decoded and typed."""
 
 from __future__ import annotations
 
