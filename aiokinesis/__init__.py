@@ -9,8 +9,9 @@ from ._generated import models as _generated_models
 from ._generated.errors import *  # noqa: F403 - the model's errors, listed in their __all__
 from ._generated.models import *  # noqa: F403 - the model's types, listed in their __all__
 from ._version import __version__ as __version__
+from .aggregation import UserRecord
 from .client import Client
-from .config import HttpConfig, RetryConfig
+from .config import HttpConfig, ReaderConfig, RetryConfig
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -25,7 +26,9 @@ from .errors import (
     UnknownServiceError,
     WaiterError,
 )
+from .models import ShardRecord
 from .paginators import Paginators
+from .reader import ReadBatch, ShardReader
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
@@ -42,12 +45,17 @@ __all__ = [
     "Paginators",
     "ParamValidationError",
     "ProtocolError",
+    "ReadBatch",
+    "ReaderConfig",
     "RequestTimeoutError",
     "RetryConfig",
     "ServiceError",
+    "ShardReader",
+    "ShardRecord",
     "SubscribeToShardOutput",
     "TransportError",
     "UnknownServiceError",
+    "UserRecord",
     "WaiterError",
     "Waiters",
 ]

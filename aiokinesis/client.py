@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import aiohttp
 
@@ -17,9 +17,12 @@ from ._credentials import CredentialSource
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
 from ._session import Session
-from .config import HttpConfig, RetryConfig
+from .config import HttpConfig, ReaderConfig, RetryConfig
 from .paginators import Paginators
 from .subscriptions import EventStream, SubscribeToShardOutput
+
+if TYPE_CHECKING:
+    from .reader import ShardReader
 from .waiters import Waiters
 
 
@@ -51,6 +54,7 @@ class Client(Operations):
     ) -> None:
         self._clock = clock
         self._sleep = sleep
+        self._rand = rand
         self._session = Session(
             region=region,
             endpoint_url=endpoint_url,
@@ -114,6 +118,35 @@ class Client(Operations):
         )
         stream = await self._session.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
         return SubscribeToShardOutput(event_stream=EventStream(stream))
+
+    def read_shard(
+        self,
+        stream_name: str | None,
+        shard_id: str,
+        *,
+        start: StartingPosition,
+        stream_arn: str | None = None,
+        config: ReaderConfig = ReaderConfig(),  # noqa: B008 - frozen
+    ) -> ShardReader:
+        """Every record of one shard from `start`, in order: `async for record in kinesis.read_shard(...)`.
+
+        The reader paces itself to the shard's read limits, backs off when throttled, survives
+        expired iterators and transient errors, splits KPL aggregates, and ends at the shard's
+        end (see its `child_shards`). It owns no tasks: stop iterating whenever you like.
+        """
+        from .reader import ShardReader  # noqa: PLC0415 - the reader sits above the client
+
+        return ShardReader(
+            self,
+            shard_id,
+            start,
+            stream_name=stream_name,
+            stream_arn=stream_arn,
+            config=config,
+            clock=self._clock,
+            sleep=self._sleep,
+            rand=self._rand,
+        )
 
     async def __aenter__(self) -> Self:
         await self._session.open()

@@ -42,3 +42,27 @@ class RetryConfig:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"RetryConfig.max_attempts must be at least 1, not {self.max_attempts}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReaderConfig:
+    """How a shard reader paces itself and backs off; AWS's per-shard read limits by default."""
+
+    limit: int = 10000
+    """Records asked for per GetRecords (1-10000)."""
+    min_interval: float = 0.2
+    """Seconds between two GetRecords on a shard: AWS allows 5 a second."""
+    read_bytes_per_second: float = 2 * 1024 * 1024
+    """A shard's read limit; after a big read the next waits its share (10 MiB read: 5 s)."""
+    idle_interval: float = 1.0
+    """Seconds to wait after an empty read that is caught up (MillisBehindLatest 0)."""
+    throttle_base_delay: float = 1.0
+    """First backoff after ProvisionedThroughputExceeded; doubles per throttle in a row (full jitter)."""
+    error_base_delay: float = 0.1
+    """First backoff after a transient error (5xx, timeout, reset); doubles likewise."""
+    max_delay: float = 30.0
+    """Cap of either backoff."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 10000:
+            raise ValueError(f"ReaderConfig.limit must be between 1 and 10000, not {self.limit}")

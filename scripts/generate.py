@@ -30,6 +30,35 @@ HEADER = (
 STREAMING = "eventstream"
 
 Shape = Mapping[str, Any]
+# Hand-written members of generated classes: the API users write most often.
+EXTRA_MEMBERS = {
+    "StartingPosition": '''
+    @classmethod
+    def trim_horizon(cls) -> StartingPosition:
+        """The oldest record still in the shard."""
+        return cls(type=ShardIteratorType.TRIM_HORIZON)
+
+    @classmethod
+    def latest(cls) -> StartingPosition:
+        """Just after the newest record: only records put from now on."""
+        return cls(type=ShardIteratorType.LATEST)
+
+    @classmethod
+    def at_timestamp(cls, timestamp: datetime) -> StartingPosition:
+        """The first record that arrived at or after timestamp (timezone-aware)."""
+        return cls(type=ShardIteratorType.AT_TIMESTAMP, timestamp=timestamp)
+
+    @classmethod
+    def at_sequence_number(cls, sequence_number: str) -> StartingPosition:
+        """The record with this sequence number, or the next one after it."""
+        return cls(type=ShardIteratorType.AT_SEQUENCE_NUMBER, sequence_number=sequence_number)
+
+    @classmethod
+    def after_sequence_number(cls, sequence_number: str) -> StartingPosition:
+        """The record right after this sequence number (where a checkpoint resumes)."""
+        return cls(type=ShardIteratorType.AFTER_SEQUENCE_NUMBER, sequence_number=sequence_number)
+''',
+}
 
 
 def doc_line(text: str | None) -> str:
@@ -165,6 +194,8 @@ def gen_dataclasses(model: Model, names: Iterable[str]) -> list[str]:
             doc = doc_line(ref.get("documentation"))
             if doc:
                 out.append(f'    """{doc}"""')
+        if name in EXTRA_MEMBERS:
+            out += EXTRA_MEMBERS[name].rstrip("\n").split("\n")
     return out
 
 

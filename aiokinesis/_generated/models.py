@@ -1969,6 +1969,31 @@ class StartingPosition:
     timestamp: datetime | None = None
     """The time stamp of the data record from which to start reading."""
 
+    @classmethod
+    def trim_horizon(cls) -> StartingPosition:
+        """The oldest record still in the shard."""
+        return cls(type=ShardIteratorType.TRIM_HORIZON)
+
+    @classmethod
+    def latest(cls) -> StartingPosition:
+        """Just after the newest record: only records put from now on."""
+        return cls(type=ShardIteratorType.LATEST)
+
+    @classmethod
+    def at_timestamp(cls, timestamp: datetime) -> StartingPosition:
+        """The first record that arrived at or after timestamp (timezone-aware)."""
+        return cls(type=ShardIteratorType.AT_TIMESTAMP, timestamp=timestamp)
+
+    @classmethod
+    def at_sequence_number(cls, sequence_number: str) -> StartingPosition:
+        """The record with this sequence number, or the next one after it."""
+        return cls(type=ShardIteratorType.AT_SEQUENCE_NUMBER, sequence_number=sequence_number)
+
+    @classmethod
+    def after_sequence_number(cls, sequence_number: str) -> StartingPosition:
+        """The record right after this sequence number (where a checkpoint resumes)."""
+        return cls(type=ShardIteratorType.AFTER_SEQUENCE_NUMBER, sequence_number=sequence_number)
+
 
 @dataclass(slots=True, kw_only=True)
 class StopStreamEncryptionInput:

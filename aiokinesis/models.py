@@ -1,0 +1,25 @@
+"""Hand-written value types users touch most (the model's own live in _generated/models.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(slots=True, kw_only=True)
+class ShardRecord:
+    """One user record read from a shard: a plain Kinesis record, or one record of a KPL aggregate.
+
+    Records of one aggregate share `sequence_number` and count `sub_sequence_number` from 0;
+    a plain record has sub-sequence 0. Not frozen: the reader builds many, and a frozen
+    dataclass costs twice as much to make.
+    """
+
+    data: bytes
+    partition_key: str
+    sequence_number: str
+    sub_sequence_number: int
+    approximate_arrival_timestamp: datetime | None
+    shard_id: str
+    explicit_hash_key: str | None = None
+    aggregated: bool = False

@@ -1,0 +1,199 @@
+"""ShardReader: every record of one shard, in order, across throttling, expiry and errors.
+
+GetShardIterator once, then GetRecords on each NextShardIterator. The reader paces itself
+to the shard's limits (5 calls and 2 MiB a second), backs off its own shard alone when
+throttled, replaces an expired iterator right after the last record it delivered (nothing
+lost, nothing repeated), retries transient errors, and stops at the shard's end with its
+ChildShards. KPL-aggregated records come out as their user records. It owns no tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Self
+
+from ._generated.errors import ExpiredIteratorException
+from ._generated.models import ChildShard, Record, StartingPosition
+from .aggregation import MAGIC, deaggregate
+from .config import ReaderConfig
+from .errors import ProtocolError, ServiceError, TransportError
+from .models import ShardRecord
+
+if TYPE_CHECKING:
+    from .client import Client
+
+log = logging.getLogger("aiokinesis.reader")
+_new = object.__new__
+
+
+@dataclass(slots=True, kw_only=True)
+class ReadBatch:
+    """The user records of one GetRecords, in order, and how far behind the shard's tip they are."""
+
+    shard_id: str
+    records: list[ShardRecord]
+    millis_behind_latest: int | None
+
+
+class ShardReader:
+    """Reads one shard; `async for record in reader`, or `await reader.next_batch()`.
+
+    After the last record of a closed shard, iteration ends and `child_shards` says which
+    shards continue its hash range. Errors that retrying cannot mend (the stream is gone,
+    access denied, bad arguments) are raised.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        shard_id: str,
+        start: StartingPosition,
+        *,
+        stream_name: str | None = None,
+        stream_arn: str | None = None,
+        config: ReaderConfig = ReaderConfig(),  # noqa: B008 - frozen
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        rand: Callable[[], float],
+    ) -> None:
+        if stream_name is None and stream_arn is None:
+            raise ValueError("a ShardReader needs stream_name or stream_arn")
+        self.shard_id = shard_id
+        self._client = client
+        self._start = start
+        self._stream_name = stream_name
+        self._stream_arn = stream_arn
+        self._config = config
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self._iterator: str | None = None
+        self._next_call = float("-inf")
+        self._failures = 0
+        self._pending: list[ShardRecord] = []
+        self.ended = False
+        self.child_shards: list[ChildShard] | None = None
+        """Set when the shard has ended: the shards that continue its hash range."""
+        self.last_sequence_number: str | None = None
+        """The (outer) sequence number of the last record delivered."""
+        self.millis_behind_latest: int | None = None
+        self.throttles = 0
+        self.retries = 0
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> ShardRecord:
+        while not self._pending:
+            batch = await self.next_batch()
+            if batch is None:
+                raise StopAsyncIteration
+            self._pending = batch.records
+            self._pending.reverse()
+        return self._pending.pop()
+
+    async def next_batch(self) -> ReadBatch | None:
+        """The next non-empty batch of user records, waiting as long as it takes; None at the shard's end."""
+        while not self.ended:
+            delay = self._next_call - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+            try:
+                if self._iterator is None:
+                    self._iterator = await self._get_iterator()
+                page = await self._client.get_records(shard_iterator=self._iterator, limit=self._config.limit)
+            except ExpiredIteratorException:
+                log.info("shard %s: iterator expired; resuming after %s", self.shard_id, self.last_sequence_number)
+                self._iterator = None
+                continue
+            except (ServiceError, TransportError) as exc:
+                if not exc.retryable:
+                    raise
+                self._back_off(exc)
+                continue
+            self._failures = 0
+            batch = self._accept(page.records, page.next_shard_iterator, page.millis_behind_latest, page.child_shards)
+            if batch.records:
+                return batch
+        return None
+
+    async def _get_iterator(self) -> str:
+        start = self._start
+        if self.last_sequence_number is not None:
+            start = StartingPosition.after_sequence_number(self.last_sequence_number)
+        out = await self._client.get_shard_iterator(
+            stream_name=self._stream_name,
+            stream_arn=self._stream_arn,
+            shard_id=self.shard_id,
+            shard_iterator_type=start.type,
+            starting_sequence_number=start.sequence_number,
+            timestamp=start.timestamp,
+        )
+        if out.shard_iterator is None:
+            raise ProtocolError(f"GetShardIterator for {self.shard_id} answered without an iterator")
+        return out.shard_iterator
+
+    def _back_off(self, error: ServiceError | TransportError) -> None:
+        """Full-jitter exponential backoff for this shard alone; the next call waits it out."""
+        self._failures += 1
+        base = self._config.throttle_base_delay if error.throttling else self._config.error_base_delay
+        delay = self._rand() * min(self._config.max_delay, base * 2 ** (self._failures - 1))
+        if error.throttling:
+            self.throttles += 1
+        else:
+            self.retries += 1
+        log.warning("shard %s: %s; next read in %.2f s", self.shard_id, error, delay)
+        self._next_call = self._clock() + delay
+
+    def _accept(
+        self,
+        records: list[Record],
+        next_iterator: str | None,
+        millis_behind: int | None,
+        child_shards: list[ChildShard] | None,
+    ) -> ReadBatch:
+        config = self._config
+        self._iterator = next_iterator
+        self.millis_behind_latest = millis_behind
+        if next_iterator is None:
+            self.ended = True
+            self.child_shards = child_shards or []
+        size = 0
+        out: list[ShardRecord] = []
+        shard_id = self.shard_id
+        for record in records:
+            data = record.data
+            size += len(data)
+            inner = deaggregate(data) if data[:4] == MAGIC else None
+            if inner is None:
+                item = _new(ShardRecord)
+                item.data = data
+                item.partition_key = record.partition_key or ""
+                item.sequence_number = record.sequence_number
+                item.sub_sequence_number = 0
+                item.approximate_arrival_timestamp = record.approximate_arrival_timestamp
+                item.shard_id = shard_id
+                item.explicit_hash_key = None
+                item.aggregated = False
+                out.append(item)
+                continue
+            for sub, user in enumerate(inner):
+                item = _new(ShardRecord)
+                item.data = user.data
+                item.partition_key = user.partition_key
+                item.sequence_number = record.sequence_number
+                item.sub_sequence_number = sub
+                item.approximate_arrival_timestamp = record.approximate_arrival_timestamp
+                item.shard_id = shard_id
+                item.explicit_hash_key = user.explicit_hash_key
+                item.aggregated = True
+                out.append(item)
+        if records:
+            self.last_sequence_number = records[-1].sequence_number
+        wait = max(config.min_interval, size / config.read_bytes_per_second)
+        if not records and not millis_behind:
+            wait = max(wait, config.idle_interval)
+        self._next_call = self._clock() + wait
+        return ReadBatch(shard_id=shard_id, records=out, millis_behind_latest=millis_behind)
