@@ -10,8 +10,10 @@ from ._generated.errors import *  # noqa: F403 - the model's errors, listed in t
 from ._generated.models import *  # noqa: F403 - the model's types, listed in their __all__
 from ._version import __version__ as __version__
 from .aggregation import UserRecord
+from .checkpoints import Checkpoint, Checkpoints, MemoryCheckpoints, SqliteCheckpoints
 from .client import Client
-from .config import HttpConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ReaderConfig, RetryConfig
+from .consumer import Batch, ShardProgress, StreamConsumer
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -33,14 +35,19 @@ from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
 __all__ = [
+    "Batch",
+    "Checkpoint",
+    "Checkpoints",
     "Client",
     "ClientClosedError",
     "ClientError",
     "ConnectError",
     "ConnectionLostError",
+    "ConsumerConfig",
     "EventStream",
     "HttpConfig",
     "KinesisError",
+    "MemoryCheckpoints",
     "NoCredentialsError",
     "Paginators",
     "ParamValidationError",
@@ -50,8 +57,11 @@ __all__ = [
     "RequestTimeoutError",
     "RetryConfig",
     "ServiceError",
+    "ShardProgress",
     "ShardReader",
     "ShardRecord",
+    "SqliteCheckpoints",
+    "StreamConsumer",
     "SubscribeToShardOutput",
     "TransportError",
     "UnknownServiceError",

@@ -17,11 +17,13 @@ from ._credentials import CredentialSource
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
 from ._session import Session
-from .config import HttpConfig, ReaderConfig, RetryConfig
+from .checkpoints import Checkpoints, MemoryCheckpoints
+from .config import ConsumerConfig, HttpConfig, ReaderConfig, RetryConfig
 from .paginators import Paginators
 from .subscriptions import EventStream, SubscribeToShardOutput
 
 if TYPE_CHECKING:
+    from .consumer import StreamConsumer
     from .reader import ShardReader
 from .waiters import Waiters
 
@@ -146,6 +148,30 @@ class Client(Operations):
             clock=self._clock,
             sleep=self._sleep,
             rand=self._rand,
+        )
+
+    def consumer(
+        self,
+        stream_name: str,
+        *,
+        checkpoints: Checkpoints | None = None,
+        start: StartingPosition | None = None,
+        config: ConsumerConfig = ConsumerConfig(),  # noqa: B008 - frozen
+    ) -> StreamConsumer:
+        """Every shard of a stream as one async iterator of batches: `async with kinesis.consumer(...) as c:`.
+
+        Shards without a checkpoint start at `start` (default: latest). `checkpoints` default to
+        memory only; pass `SqliteCheckpoints("app.db")` to survive restarts.
+        """
+        from .consumer import StreamConsumer  # noqa: PLC0415 - the consumer sits above the client
+
+        return StreamConsumer(
+            self,
+            stream_name,
+            checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
+            start=start if start is not None else StartingPosition.latest(),
+            config=config,
+            sleep=self._sleep,
         )
 
     async def __aenter__(self) -> Self:

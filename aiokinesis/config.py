@@ -66,3 +66,21 @@ class ReaderConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= 10000:
             raise ValueError(f"ReaderConfig.limit must be between 1 and 10000, not {self.limit}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumerConfig:
+    """How a consumer fans shards in, discovers new ones and checkpoints."""
+
+    max_buffered_batches: int = 16
+    """Batches read ahead of the user, across all shards; when full, reading pauses."""
+    checkpoint_interval: float | None = None
+    """Checkpoint processed batches every this many seconds, and on close; None: call batch.checkpoint()."""
+    list_shards_interval: float = 60.0
+    """Seconds between ListShards calls that look for new shards (children also come from ChildShards)."""
+    reader: ReaderConfig = ReaderConfig()
+    """Pacing and backoff of each shard's reader."""
+
+    def __post_init__(self) -> None:
+        if self.max_buffered_batches < 1:
+            raise ValueError(f"ConsumerConfig.max_buffered_batches must be at least 1, not {self.max_buffered_batches}")

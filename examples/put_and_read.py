@@ -1,4 +1,4 @@
-"""Create a stream, write records with PutRecords, and read every one back.
+"""Create a stream, write records with PutRecords, and read every one back with the consumer.
 
 Against a local kinesis-mock: scripts/run_local.sh (sets AIOKINESIS_ENDPOINT_URL).
 Against AWS: python examples/put_and_read.py --region eu-west-1 (credentials from the
@@ -14,20 +14,6 @@ import sys
 import uuid
 
 import aiokinesis
-
-
-async def read_shard(kinesis: aiokinesis.Client, stream: str, shard_id: str) -> list[aiokinesis.Record]:
-    """Every record of one shard from its start, until a read comes back empty."""
-    it = await kinesis.get_shard_iterator(stream_name=stream, shard_id=shard_id, shard_iterator_type="TRIM_HORIZON")
-    iterator = it.shard_iterator
-    records: list[aiokinesis.Record] = []
-    while iterator is not None:
-        page = await kinesis.get_records(shard_iterator=iterator, limit=1000)
-        records += page.records
-        if not page.records and not page.millis_behind_latest:
-            break
-        iterator = page.next_shard_iterator
-    return records
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -53,11 +39,17 @@ async def main(args: argparse.Namespace) -> int:
                 return 1
         print(f"put {len(sent)} records")
 
+        # Read everything back through the consumer: every shard, in order per key, checkpointed.
         received: list[bytes] = []
-        async for shard in kinesis.paginate.list_shards(stream_name=args.stream):
-            records = await read_shard(kinesis, args.stream, shard.shard_id)
-            received += [r.data for r in records if r.data.startswith(run.encode())]
-            print(f"  {shard.shard_id}: {len(records)} records")
+        start = aiokinesis.StartingPosition.trim_horizon()
+        async with kinesis.consumer(args.stream, start=start) as consumer, asyncio.timeout(args.timeout):
+            async for batch in consumer:
+                received += [r.data for r in batch if r.data.startswith(run.encode())]
+                await batch.checkpoint()
+                if len(received) >= len(sent):
+                    break
+            for shard in consumer.progress():
+                print(f"  {shard.shard_id}: {shard.records} records")
         missing = set(sent) - set(received)
         print(f"read back {len(received)} of {len(sent)} records; missing: {len(missing)}")
 
@@ -74,4 +66,5 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     parser.add_argument("--delete", action="store_true", help="delete the stream at the end")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every record to come back")
     sys.exit(asyncio.run(main(parser.parse_args())))
