@@ -12,7 +12,7 @@ from ._version import __version__ as __version__
 from .aggregation import UserRecord
 from .checkpoints import Checkpoint, Checkpoints, MemoryCheckpoints, SqliteCheckpoints
 from .client import Client
-from .config import ConsumerConfig, HttpConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 from .consumer import Batch, ShardProgress, StreamConsumer
 from .errors import (
     ClientClosedError,
@@ -30,12 +30,14 @@ from .errors import (
 )
 from .models import ShardRecord
 from .paginators import Paginators
+from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
 from .reader import ReadBatch, ShardReader
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
 __all__ = [
     "Batch",
+    "BufferFullError",
     "Checkpoint",
     "Checkpoints",
     "Client",
@@ -51,9 +53,15 @@ __all__ = [
     "NoCredentialsError",
     "Paginators",
     "ParamValidationError",
+    "Producer",
+    "ProducerClosedError",
+    "ProducerConfig",
+    "ProducerStats",
     "ProtocolError",
+    "PutResult",
     "ReadBatch",
     "ReaderConfig",
+    "RecordFailedError",
     "RequestTimeoutError",
     "RetryConfig",
     "ServiceError",

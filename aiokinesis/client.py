@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import warnings
@@ -18,12 +19,13 @@ from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_Sub
 from ._generated.operations import Operations, _SubscribeToShard
 from ._session import Session
 from .checkpoints import Checkpoints, MemoryCheckpoints
-from .config import ConsumerConfig, HttpConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 from .paginators import Paginators
 from .subscriptions import EventStream, SubscribeToShardOutput
 
 if TYPE_CHECKING:
     from .consumer import StreamConsumer
+    from .producer import Producer
     from .reader import ShardReader
 from .waiters import Waiters
 
@@ -173,6 +175,27 @@ class Client(Operations):
             config=config,
             sleep=self._sleep,
         )
+
+    def producer(
+        self,
+        stream_name: str,
+        *,
+        linger: float | None = None,
+        aggregate: bool | None = None,
+        config: ProducerConfig = ProducerConfig(),  # noqa: B008 - frozen
+    ) -> Producer:
+        """Batched, paced, retried writes to a stream: `async with kinesis.producer("orders") as producer:`.
+
+        `linger` and `aggregate` override the same fields of `config`. Leaving the block sends
+        everything buffered and waits for every receipt.
+        """
+        from .producer import Producer  # noqa: PLC0415 - the producer sits above the client
+
+        if linger is not None:
+            config = dataclasses.replace(config, linger=linger)
+        if aggregate is not None:
+            config = dataclasses.replace(config, aggregate=aggregate)
+        return Producer(self, stream_name, config=config, clock=self._clock, rand=self._rand)
 
     async def __aenter__(self) -> Self:
         await self._session.open()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,3 +85,39 @@ class ConsumerConfig:
     def __post_init__(self) -> None:
         if self.max_buffered_batches < 1:
             raise ValueError(f"ConsumerConfig.max_buffered_batches must be at least 1, not {self.max_buffered_batches}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProducerConfig:
+    """How a producer batches, paces, retries and buffers."""
+
+    linger: float = 0.05
+    """Seconds a partial batch waits for more records; a full one (500 entries) goes at once."""
+    aggregate: bool = False
+    """Pack records bound for one shard into KPL aggregates (the KCL and our consumer unpack them)."""
+    ordering: bool = True
+    """Keep each partition key's records in order across retries (one record of a key in flight)."""
+    max_in_flight: int = 16
+    """PutRecords calls under way at once."""
+    max_batch_records: int = 500
+    max_batch_bytes: int = 5 * 1024 * 1024
+    max_buffered_records: int = 100_000
+    """Records admitted and not yet resolved; put() waits (or raises) at the limit."""
+    max_buffered_bytes: int = 256 * 1024 * 1024
+    when_full: Literal["wait", "raise"] = "wait"
+    record_ttl: float = 30.0
+    """Seconds from put() until a record that still could not be put fails its receipt."""
+    rate_limit: float = 1.5
+    """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default); 0: no limit."""
+    retry_base_delay: float = 0.1
+    retry_max_delay: float = 5.0
+    aggregation_max_bytes: int = 51200
+    """Largest aggregate (the KPL's default)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_batch_records <= 500:
+            raise ValueError(f"ProducerConfig.max_batch_records must be 1 to 500, not {self.max_batch_records}")
+        if self.max_in_flight < 1:
+            raise ValueError(f"ProducerConfig.max_in_flight must be at least 1, not {self.max_in_flight}")
+        if self.when_full not in ("wait", "raise"):
+            raise ValueError(f"ProducerConfig.when_full must be 'wait' or 'raise', not {self.when_full!r}")

@@ -1,4 +1,4 @@
-"""Create a stream, write records with PutRecords, and read every one back with the consumer.
+"""Create a stream, write records through the producer, and read every one back with the consumer.
 
 Against a local kinesis-mock: scripts/run_local.sh (sets AIOKINESIS_ENDPOINT_URL).
 Against AWS: python examples/put_and_read.py --region eu-west-1 (credentials from the
@@ -26,18 +26,16 @@ async def main(args: argparse.Namespace) -> int:
             print(f"stream {args.stream} exists")
         await kinesis.wait.stream_exists(stream_name=args.stream, delay=0.2 if endpoint_url else 5)
 
+        # Write through the producer: batched, paced per shard, failed entries retried in order.
         run = uuid.uuid4().hex[:8]
         sent = [f"{run}:{i}".encode() for i in range(args.records)]
-        for start in range(0, len(sent), 500):
-            batch = [
-                aiokinesis.PutRecordsRequestEntry(data=data, partition_key=f"user-{i % 17}")
-                for i, data in enumerate(sent[start : start + 500], start)
-            ]
-            out = await kinesis.put_records(stream_name=args.stream, records=batch)
-            if out.failed_record_count:
-                print(f"{out.failed_record_count} records failed; a producer would retry them", file=sys.stderr)
-                return 1
-        print(f"put {len(sent)} records")
+        async with kinesis.producer(args.stream, aggregate=args.aggregate) as producer:
+            receipts = [await producer.put(data, partition_key=f"user-{i % 97}") for i, data in enumerate(sent)]
+        failed = [r.exception() for r in receipts if r.exception() is not None]
+        if failed:
+            print(f"{len(failed)} records could not be put, e.g. {failed[0]}", file=sys.stderr)
+            return 1
+        print(f"put {len(sent)} records in {producer.stats.requests} PutRecords calls")
 
         # Read everything back through the consumer: every shard, in order per key, checkpointed.
         received: list[bytes] = []
@@ -66,5 +64,6 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--region", default=None, help="AWS region (default: from your AWS configuration)")
     parser.add_argument("--delete", action="store_true", help="delete the stream at the end")
+    parser.add_argument("--aggregate", action="store_true", help="pack records into KPL aggregates")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every record to come back")
     sys.exit(asyncio.run(main(parser.parse_args())))

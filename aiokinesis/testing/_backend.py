@@ -9,14 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import hashlib
 import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._limits import Limits, TokenBucket
+from .._buckets import TokenBucket
+from .._shardmap import hash_key_of as hash_of
+from ._limits import Limits
 
 Json = dict[str, Any]
 HASH_SPACE = 2**128
@@ -48,10 +49,6 @@ def validation_error(field_name: str, value: object, constraint: str) -> ApiErro
         "ValidationException",
         f"1 validation error detected: Value '{shown}' at '{field_name}' failed to satisfy constraint: {constraint}",
     )
-
-
-def hash_of(partition_key: str) -> int:
-    return int.from_bytes(hashlib.md5(partition_key.encode("utf-8")).digest(), "big")
 
 
 @dataclass(slots=True)

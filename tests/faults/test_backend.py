@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from aiokinesis._shardmap import hash_key_of as hash_of
 from aiokinesis.testing import Backend
-from aiokinesis.testing._backend import HASH_SPACE, hash_of
+from aiokinesis.testing._backend import HASH_SPACE
 from tests.fakes import FakeTime
 
 

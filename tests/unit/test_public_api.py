@@ -7,6 +7,7 @@ from aiokinesis._generated import errors, models
 
 HAND_WRITTEN = {
     "Batch",
+    "BufferFullError",
     "Checkpoint",
     "Checkpoints",
     "Client",
@@ -22,9 +23,15 @@ HAND_WRITTEN = {
     "NoCredentialsError",
     "Paginators",
     "ParamValidationError",
+    "Producer",
+    "ProducerClosedError",
+    "ProducerConfig",
+    "ProducerStats",
     "ProtocolError",
+    "PutResult",
     "ReadBatch",
     "ReaderConfig",
+    "RecordFailedError",
     "RequestTimeoutError",
     "RetryConfig",
     "ServiceError",

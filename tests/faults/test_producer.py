@@ -1,0 +1,289 @@
+"""The producer against aiokinesis.testing: one receipt per record, order per key, through faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import aiokinesis
+from aiokinesis import ProducerConfig
+from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+
+KEYS: dict[str, Any] = {
+    "aws_access_key_id": "AKIDLOCAL",
+    "aws_secret_access_key": "local-secret",
+    "region": "us-east-1",
+}
+FAST = ProducerConfig(linger=0.005, retry_base_delay=0.002, retry_max_delay=0.02)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[KinesisServer]:
+    async with KinesisServer(streams={"s": 4}, limits=Limits(enabled=False), seed=5) as local:
+        yield local
+
+
+@pytest.fixture
+async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
+    async with aiokinesis.Client(
+        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+    ) as client:
+        yield client
+
+
+def stored(server: KinesisServer, stream: str = "s") -> list[tuple[str, str, bytes, str]]:
+    """(shard, sequence, data, key) of every record the server holds, in shard order."""
+    return [
+        (shard.shard_id, str(r.sequence), r.data, r.partition_key)
+        for shard in server.backend.streams[stream].shards
+        for r in shard.records
+    ]
+
+
+def assert_key_order(records: list[tuple[str, str, bytes, str]]) -> None:
+    """Values 'v<n>' went in increasing per key; each key's stored values never go back (repeats allowed)."""
+    by_key: dict[str, list[int]] = {}
+    for _, _, data, key in sorted(records, key=lambda r: int(r[1])):
+        by_key.setdefault(key, []).append(int(data.decode()[1:]))
+    for key, values in by_key.items():
+        assert values == sorted(values), key
+
+
+async def put_all(
+    producer: aiokinesis.Producer, count: int, keys: int = 20
+) -> list[asyncio.Future[aiokinesis.PutResult]]:
+    return [await producer.put(f"v{i}".encode(), partition_key=f"key-{i % keys}") for i in range(count)]
+
+
+async def test_every_record_lands_once_with_a_receipt_that_says_where(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    async with kinesis.producer("s", config=FAST) as producer:
+        receipts = await put_all(producer, 2000, keys=500)
+    results = [receipt.result() for receipt in receipts]  # all resolved when the block ends
+    held = {data: (shard, seq) for shard, seq, data, _ in stored(server)}
+    assert len(held) == 2000
+    for i, result in enumerate(results):
+        assert held[f"v{i}".encode()] == (result.shard_id, result.sequence_number)
+        assert result.attempts == 1
+        assert result.sub_sequence_number is None
+    assert producer.stats.records_put == 2000
+    assert producer.stats.requests < 200  # batched, not one call a record
+    assert_key_order(stored(server))
+
+
+async def test_linger_holds_a_partial_batch_and_flush_sends_it(kinesis: aiokinesis.Client) -> None:
+    async with kinesis.producer("s", linger=30) as producer:
+        receipts = await put_all(producer, 3)
+        await asyncio.sleep(0.05)
+        assert producer.stats.requests == 0  # lingering
+        await producer.flush()
+        assert producer.stats.requests == 1
+        assert all(r.done() for r in receipts)
+
+
+async def test_partial_failures_5xx_and_resets_every_record_one_receipt_order_kept(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    server.inject(Fault(kind=FaultKind.PARTIAL_FAILURE, operation="PutRecords", share=0.15, times=None))
+    server.inject(Fault(kind=FaultKind.INTERNAL_FAILURE, operation="PutRecords", probability=0.1, times=None))
+    server.inject(Fault(kind=FaultKind.RESET_BEFORE_RESPONSE, operation="PutRecords", probability=0.05, times=None))
+    async with kinesis.producer("s", config=FAST) as producer:
+        receipts = await put_all(producer, 1500, keys=300)
+    results = [r.result() for r in receipts]  # every receipt succeeded in the end
+    held = stored(server)
+    by_data: dict[bytes, set[tuple[str, str]]] = {}
+    for shard, seq, data, _ in held:
+        by_data.setdefault(data, set()).add((shard, seq))
+    for i, result in enumerate(results):
+        assert (result.shard_id, result.sequence_number) in by_data[f"v{i}".encode()]
+    assert set(by_data) == {f"v{i}".encode() for i in range(1500)}
+    assert producer.stats.retries > 0
+    assert_key_order(held)  # a reset after processing may repeat a record, never reorder a key
+
+
+async def test_a_non_retryable_entry_error_fails_that_receipt_alone(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    server.inject(
+        Fault(kind=FaultKind.PARTIAL_FAILURE, operation="PutRecords", share=0.2, error_code="KMSAccessDeniedException")
+    )
+    async with kinesis.producer("s", config=FAST) as producer:
+        receipts = await put_all(producer, 100, keys=100)
+    failed = [r for r in receipts if r.exception() is not None]
+    assert 0 < len(failed) < 100
+    for receipt in failed:
+        error = receipt.exception()
+        assert isinstance(error, aiokinesis.RecordFailedError)
+        assert error.code == "KMSAccessDeniedException"
+    assert len(stored(server)) == 100 - len(failed)
+
+
+async def test_records_that_cannot_land_in_their_time_to_live_fail(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    server.inject(Fault(kind=FaultKind.THROTTLE, operation="PutRecords", times=None))
+    config = ProducerConfig(linger=0.001, record_ttl=0.2, retry_base_delay=0.01, retry_max_delay=0.05)
+    async with kinesis.producer("s", config=config) as producer:
+        receipts = await put_all(producer, 10)
+    for receipt in receipts:
+        error = receipt.exception()
+        assert isinstance(error, aiokinesis.RecordFailedError)
+        assert error.attempts > 1
+    assert producer.stats.throttles > 0
+    assert producer.stats.buffered_records == 0
+
+
+async def test_a_request_level_error_that_retrying_cannot_mend_fails_its_records(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    async with kinesis.producer("s", config=FAST) as producer:
+        del server.backend.streams["s"]  # the stream vanishes under the producer
+        receipts = await put_all(producer, 5)
+    for receipt in receipts:
+        assert isinstance(receipt.exception(), aiokinesis.ResourceNotFoundException)
+
+
+async def test_bad_records_are_refused_alone_before_admission(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    async with kinesis.producer("s", config=FAST) as producer:
+        good = await producer.put(b"ok", partition_key="k")
+        with pytest.raises(aiokinesis.ParamValidationError, match="maximum record size of 1048576"):
+            await producer.put(b"x" * (1024 * 1024), partition_key="k")
+        with pytest.raises(aiokinesis.ParamValidationError, match="partition_key"):
+            await producer.put(b"x", partition_key="k" * 257)
+        with pytest.raises(aiokinesis.ParamValidationError, match="explicit_hash_key"):
+            await producer.put(b"x", partition_key="k", explicit_hash_key=str(2**128))
+        with pytest.raises(aiokinesis.ParamValidationError, match="data"):
+            await producer.put("text", partition_key="k")  # type: ignore[arg-type]
+    assert (await good).shard_id
+    assert [data for _, _, data, _ in stored(server)] == [b"ok"]
+
+
+async def test_a_full_buffer_waits_or_raises(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    server.inject(Fault(kind=FaultKind.SLOW, operation="PutRecords", delay=0.3))
+    config = ProducerConfig(linger=0.001, max_buffered_records=5, when_full="raise")
+    async with kinesis.producer("s", config=config) as producer:
+        await put_all(producer, 5)
+        with pytest.raises(aiokinesis.BufferFullError):
+            await producer.put(b"sixth", partition_key="k")
+    waiting = ProducerConfig(linger=0.001, max_buffered_records=5)
+    server.inject(Fault(kind=FaultKind.SLOW, operation="PutRecords", delay=0.2))
+    async with kinesis.producer("s", config=waiting) as producer:
+        await put_all(producer, 5)
+        started = time.monotonic()
+        sixth = await producer.put(b"v6", partition_key="key-6")  # waits for room
+        assert time.monotonic() - started >= 0.1
+    assert (await sixth).sequence_number
+
+
+async def test_put_after_close_and_a_cancelled_close(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    producer = kinesis.producer("s", config=FAST)
+    async with producer:
+        pass
+    with pytest.raises(aiokinesis.ProducerClosedError):
+        await producer.put(b"late", partition_key="k")
+
+    server.inject(Fault(kind=FaultKind.SLOW, operation="PutRecords", delay=1.0, times=None))
+    producer = kinesis.producer("s", config=ProducerConfig(linger=0.001, max_in_flight=1))
+    await producer.__aenter__()
+    receipts = await put_all(producer, 3, keys=1)
+    closing = asyncio.create_task(producer.aclose())
+    await asyncio.sleep(0.05)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    for receipt in receipts:  # nothing vanished: each receipt says what happened
+        assert isinstance(receipt.exception(), aiokinesis.ProducerClosedError)
+
+
+async def test_the_producer_paces_a_hot_shard() -> None:
+    async with (
+        KinesisServer(streams={"hot": 1}) as local,  # AWS's limits enforced
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+        ) as client,
+    ):
+        started = time.monotonic()
+        # 90%: the server counts a request when it arrives, a little after the producer spent its
+        # tokens, so pacing at exactly 100% still meets a few throttles (117 in 2500 records, measured).
+        config = ProducerConfig(linger=0.01, rate_limit=0.9, ordering=False)
+        async with client.producer("hot", config=config) as producer:
+            receipts = [await producer.put(b"x" * 10, partition_key=str(i)) for i in range(1500)]
+        elapsed = time.monotonic() - started
+        assert all(r.exception() is None for r in receipts)
+        assert elapsed >= 0.4  # 1000 at once, the rest at 900 a second
+        assert producer.stats.throttles <= 5  # paced, not bouncing off the limit (unpaced: thousands)
+        assert len(local.backend.streams["hot"].shards[0].records) == 1500
+
+
+async def test_without_pacing_throttling_is_retried_until_everything_lands() -> None:
+    async with (
+        KinesisServer(streams={"hot": 1}) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+        ) as client,
+    ):
+        config = ProducerConfig(linger=0.01, rate_limit=0, ordering=False, retry_base_delay=0.05, retry_max_delay=0.3)
+        async with client.producer("hot", config=config) as producer:
+            receipts = [await producer.put(b"x" * 10, partition_key=str(i)) for i in range(1500)]
+        assert all(r.exception() is None for r in receipts)
+        assert producer.stats.throttles > 0
+
+
+async def test_a_reshard_during_production(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    async with kinesis.producer("s", config=FAST) as producer:
+        first = await put_all(producer, 400, keys=100)
+        await producer.flush()
+        stream = server.backend.streams["s"]
+        shard = stream.shard("shardId-000000000000")
+        server.backend.split_shard(stream, shard, (shard.start_hash + shard.end_hash) // 2)
+        second = [await producer.put(f"v{i}".encode(), partition_key=f"key-{i % 100}") for i in range(400, 800)]
+        await producer.flush()
+        second += await put_all(producer, 0)
+    results = [r.result() for r in first + second]
+    assert {r.shard_id for r in results[400:]} & {"shardId-000000000004", "shardId-000000000005"}
+    assert len({data for _, _, data, _ in stored(server)}) == 800
+    assert "shardId-000000000004" in producer._map.shard_ids  # the map followed the reshard
+    assert_key_order(stored(server))
+
+
+async def test_aggregated_records_round_trip_through_the_consumer(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    async with kinesis.producer("s", config=FAST, aggregate=True) as producer:
+        receipts = await put_all(producer, 3000, keys=40)
+    results = [r.result() for r in receipts]
+    assert len(stored(server)) < 100  # packed into aggregates
+    assert {r.sub_sequence_number is not None for r in results} == {True}
+    config = aiokinesis.ConsumerConfig(reader=aiokinesis.ReaderConfig(min_interval=0, idle_interval=0.01))
+    got: list[aiokinesis.ShardRecord] = []
+    async with kinesis.consumer("s", start=aiokinesis.StartingPosition.trim_horizon(), config=config) as consumer:
+        async with asyncio.timeout(20):
+            async for batch in consumer:
+                got += batch.records
+                if len(got) >= 3000:
+                    break
+    assert sorted(r.data for r in got) == sorted(f"v{i}".encode() for i in range(3000))
+    by_value = {r.data: r for r in got}
+    for i, result in enumerate(results):
+        record = by_value[f"v{i}".encode()]
+        assert (record.sequence_number, record.sub_sequence_number) == (
+            result.sequence_number,
+            result.sub_sequence_number,
+        )
+    for key in {r.partition_key for r in got}:
+        values = [int(r.data[1:]) for r in got if r.partition_key == key]
+        assert values == sorted(values), key
+
+
+def test_producer_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="max_batch_records"):
+        ProducerConfig(max_batch_records=501)
+    with pytest.raises(ValueError, match="when_full"):
+        ProducerConfig(when_full="drop")  # type: ignore[arg-type]
