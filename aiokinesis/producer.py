@@ -77,6 +77,7 @@ class _Item:
     partition_key: str
     explicit_hash_key: str | None
     hash_key: int
+    """-1 when not computed (no pacing, no aggregation)."""
     size: int
     future: asyncio.Future[PutResult]
     deadline: float
@@ -222,7 +223,6 @@ class Producer:
             lane = self._lanes[lane_key] = _Lane(lane_key)
         lane.items.append(item)
         self._unresolved.add(future)
-        future.add_done_callback(self._unresolved.discard)
         self.stats.buffered_records += 1
         self.stats.buffered_bytes += size
         if self._pending_since is None:
@@ -256,7 +256,9 @@ class Producer:
                 f"{self._max_record_bytes} bytes",
             )
         if explicit_hash_key is None:
-            return size, hash_key_of(partition_key)
+            # The shard is only predicted to pace shards or to aggregate by shard: MD5 costs.
+            needs_shard = self._config.rate_limit > 0 or self._config.aggregate
+            return size, hash_key_of(partition_key) if needs_shard else -1
         if _HASH_KEY.fullmatch(explicit_hash_key) is None or int(explicit_hash_key) >= 2**128:
             raise ParamValidationError("explicit_hash_key", f"{explicit_hash_key!r} is not a decimal below 2**128")
         return size, int(explicit_hash_key)
@@ -354,7 +356,7 @@ class Producer:
 
     def _unit(self, lane: _Lane) -> _Unit:
         head = lane.items[0]
-        shard_id = self._map.shard_for(head.hash_key)
+        shard_id = self._map.shard_for(head.hash_key) if head.hash_key >= 0 else None
         if not self._config.aggregate:
             entry = PutRecordsRequestEntry(
                 data=head.data, partition_key=head.partition_key, explicit_hash_key=head.explicit_hash_key
@@ -461,6 +463,7 @@ class Producer:
             item.future.set_exception(error)
 
     def _settle(self, item: _Item) -> None:
+        self._unresolved.discard(item.future)
         self.stats.buffered_records -= 1
         self.stats.buffered_bytes -= item.size
 

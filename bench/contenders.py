@@ -7,6 +7,7 @@ so the CPU measured is what a user of each client pays.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -169,3 +170,95 @@ IMPORTS = {
     "aiobotocore": "aiobotocore.session",
     "boto3": "boto3",
 }
+
+
+# -- producer, consumer and fan-in (whole-run workloads) --------------------------------------
+
+
+async def aiokinesis_produce(endpoint: str, records: int) -> int:
+    """Push `records` 100-byte records through the producer; the stub takes every PutRecords."""
+    import aiokinesis
+
+    # The stub has no shard limits to keep under: pacing off; 10,000 keys, ordering on.
+    config = aiokinesis.ProducerConfig(rate_limit=0, linger=0.01)
+    async with (
+        aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client,
+        client.producer(STREAM, config=config) as producer,
+    ):
+        for i in range(records):
+            await producer.put(RECORD, partition_key=f"pk-{i % 10000}")
+    return producer.stats.records_put
+
+
+async def aiokinesis_consume(endpoint: str, records: int) -> int:
+    """Read `records` records of the stub's 4 shards through the public consumer iterator."""
+    import aiokinesis
+
+    # No pacing: the stub has no read limits, and the figure wanted is CPU per record.
+    reader = aiokinesis.ReaderConfig(min_interval=0, read_bytes_per_second=1e15, idle_interval=0.01)
+    start = aiokinesis.StartingPosition.trim_horizon()
+    got = 0
+    async with (
+        aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client,
+        client.consumer(STREAM, start=start, config=aiokinesis.ConsumerConfig(reader=reader)) as consumer,
+    ):
+        async for batch in consumer:
+            for record in batch:
+                got += len(record.data) > 0
+            if got >= records:
+                break
+    return got
+
+
+async def _poll_every_second(shard_ids: list[str], poll: Callable[[str], Any], seconds: float) -> None:
+    async def one(shard_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await poll(shard_id)
+            await asyncio.sleep(max(0.0, 1.0 - (loop.time() - started)))
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(s)) for s in shard_ids]
+        await asyncio.sleep(seconds)
+        for task in tasks:
+            task.cancel()
+
+
+async def fan_in(name: str, endpoint: str, shards: int, seconds: float) -> None:
+    """Every shard read once a second for `seconds` (the stub's GetRecords answer no records)."""
+    shard_ids = [f"shardId-{n:012d}" for n in range(shards)]
+    if name == "aiokinesis":
+        import aiokinesis
+
+        config = aiokinesis.ConsumerConfig(reader=aiokinesis.ReaderConfig(idle_interval=1.0))
+        async with (
+            aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client,
+            client.consumer(STREAM, config=config),
+        ):
+            await asyncio.sleep(seconds)
+    elif name == "aiobotocore":
+        from aiobotocore.config import AioConfig
+        from aiobotocore.session import get_session
+
+        async with get_session().create_client(
+            "kinesis", region_name=REGION, endpoint_url=endpoint, config=AioConfig(max_pool_connections=100), **KEYS
+        ) as client:
+
+            async def poll_botocore(shard_id: str) -> None:
+                await client.get_records(ShardIterator=ITERATOR)
+
+            await _poll_every_second(shard_ids, poll_botocore, seconds)
+    else:
+        import aiohttp
+        import orjson
+
+        body = orjson.dumps({"ShardIterator": ITERATOR})
+        headers = _botocore_signed_headers(endpoint, "GetRecords", body)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
+
+            async def poll_floor(shard_id: str) -> None:
+                async with http.post(endpoint + "/", data=body, headers=headers) as response:
+                    orjson.loads(await response.read())
+
+            await _poll_every_second(shard_ids, poll_floor, seconds)

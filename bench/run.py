@@ -41,6 +41,10 @@ LABELS = {
 }
 
 
+# Stub configurations: (shards, records per GetRecords); fan-in polls shards with nothing new.
+STUBS = {"default": (4, 1000), "fanin100": (100, 0), "fanin1000": (1000, 0)}
+
+
 @dataclass(frozen=True)
 class Case:
     contender: str
@@ -52,6 +56,10 @@ class Case:
     def key(self) -> tuple[str, str, int]:
         return (self.workload, self.contender, self.concurrency)
 
+    @property
+    def stub(self) -> str:
+        return self.workload if self.workload in STUBS else "default"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -61,9 +69,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def stub_server() -> Iterator[str]:
+def stub_server(shards: int, records_per_get: int) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([PYTHON, str(HERE / "stub_server.py"), "--port", str(port)])
+    command = [PYTHON, str(HERE / "stub_server.py"), "--port", str(port), "--shards", str(shards)]
+    process = subprocess.Popen([*command, "--records-per-get", str(records_per_get)])
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -95,6 +104,14 @@ def cases(scale: float) -> list[Case]:
         found += [Case(c, workload, conc, n) for c in ASYNC_CONTENDERS for conc in CONCURRENCY]
         found += [Case("boto3", workload, threads, n) for threads in BOTO3_THREADS]
     found += [Case(name, "import", 1, 1) for name in ("aiokinesis", "aiobotocore", "boto3")]
+    found += [
+        Case("aiokinesis", "producer", 1, int(200_000 * scale)),
+        Case("aiokinesis", "consumer", 1, int(300_000 * scale)),
+    ]
+    seconds = 8 if scale >= 1 else 3  # fan-in: seconds measured ("calls" of the worker)
+    found += [
+        Case(name, f"fanin{n}", 1, seconds) for n in (100, 1000) for name in ("aiokinesis", "aiobotocore", "floor")
+    ]
     return found
 
 
@@ -113,7 +130,7 @@ def table(results: dict[tuple[str, str, int], list[dict[str, float]]]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (workload, contender, conc), runs in results.items():
-        if workload == "import":
+        if workload == "import" or workload in ("producer", "consumer") or workload.startswith("fanin"):
             continue
         per_call = [r["cpu"] / r["calls"] for r in runs]
         records = statistics.median(r["records"] / r["calls"] for r in runs)
@@ -134,7 +151,47 @@ def table(results: dict[tuple[str, str, int], list[dict[str, float]]]) -> str:
     for (workload, contender, _), runs in results.items():
         if workload == "import":
             lines.append(f"| {contender} | {fmt_range([r['cpu'] for r in runs], 1e3, 1)} |")
-    return "\n".join(lines)
+    return "\n".join(lines + throughput_table(results) + fan_in_table(results))
+
+
+def median_of(runs: list[dict[str, float]], field: str) -> float:
+    return statistics.median(r[field] for r in runs)
+
+
+def throughput_table(results: dict[tuple[str, str, int], list[dict[str, float]]]) -> list[str]:
+    lines = [
+        "",
+        "| workload | contender | records a run | CPU µs/record median (min-max) | records/s per core "
+        "| records/s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (workload, contender, _), runs in results.items():
+        if workload in ("producer", "consumer"):
+            per_record = [r["cpu"] / r["records"] for r in runs]
+            rate = statistics.median(r["records"] / r["wall"] for r in runs)
+            lines.append(
+                f"| {workload} | {contender} | {runs[0]['records']:,.0f} | {fmt_range(per_record, 1e6, 2)} "
+                f"| {1 / statistics.median(per_record):,.0f} | {rate:,.0f} | {median_of(runs, 'rss_mb'):.0f} |"
+            )
+    return lines
+
+
+def fan_in_table(results: dict[tuple[str, str, int], list[dict[str, float]]]) -> list[str]:
+    lines = [
+        "",
+        "| shards, each read once a second | contender | CPU share of one core median (min-max) "
+        "| loop lag p50 ms | loop lag p99 ms | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (workload, contender, _), runs in results.items():
+        if workload.startswith("fanin"):
+            share = fmt_range([r["cpu_share"] for r in runs], 100, 1)
+            lines.append(
+                f"| {workload.removeprefix('fanin')} | {LABELS.get(contender, contender)} | {share} % "
+                f"| {median_of(runs, 'lag_p50_ms'):.1f} | {median_of(runs, 'lag_p99_ms'):.1f} "
+                f"| {median_of(runs, 'rss_mb'):.0f} |"
+            )
+    return lines
 
 
 def environment() -> str:
@@ -153,11 +210,12 @@ def main() -> int:
     args = parser.parse_args()
     scale, reps = (0.1, 1) if args.quick else (1.0, args.repetitions)
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
-    with stub_server() as endpoint:
+    with contextlib.ExitStack() as stubs:
+        endpoints = {name: stubs.enter_context(stub_server(*config)) for name, config in STUBS.items()}
         for rep in range(reps):
             for case in cases(scale):
                 print(f"[{rep + 1}/{reps}] {case.workload} {case.contender} x{case.concurrency}", file=sys.stderr)
-                results.setdefault(case.key, []).append(measure(case, endpoint))
+                results.setdefault(case.key, []).append(measure(case, endpoints[case.stub]))
     report = f"{environment()}\n\n{table(results)}\n"
     print(report)
     (HERE / "results.json").write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))

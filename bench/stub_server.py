@@ -21,7 +21,7 @@ _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 _TARGET = re.compile(rb"\r\nx-amz-target:\s*([^\r]+)", re.IGNORECASE)
 
 
-def bodies(records_per_get: int, put_records_entries: int, shards: int) -> dict[str, object]:
+def bodies(records_per_get: int, shards: int) -> dict[str, object]:
     records = [
         {
             "SequenceNumber": f"{int(SEQUENCE) + i}",
@@ -43,10 +43,6 @@ def bodies(records_per_get: int, put_records_entries: int, shards: int) -> dict[
         for n in range(shards)
     ]
     return {
-        "PutRecords": {
-            "FailedRecordCount": 0,
-            "Records": [{"SequenceNumber": SEQUENCE, "ShardId": "shardId-000000000000"}] * put_records_entries,
-        },
         "PutRecord": {"SequenceNumber": SEQUENCE, "ShardId": "shardId-000000000000"},
         "GetRecords": {"Records": records, "NextShardIterator": ITERATOR, "MillisBehindLatest": 0},
         "GetShardIterator": {"ShardIterator": ITERATOR},
@@ -74,6 +70,16 @@ def http_response(body: object) -> bytes:
     return head.encode() + payload
 
 
+def put_records_answer(entries: int) -> bytes:
+    return http_response(
+        {"FailedRecordCount": 0, "Records": [{"SequenceNumber": SEQUENCE, "ShardId": "shardId-000000000000"}] * entries}
+    )
+
+
+# PutRecords answers as many entries as it was sent (callers check), precomputed per count.
+PUT_RECORDS_ANSWERS = tuple(put_records_answer(n) for n in range(501))
+
+
 class StubProtocol(asyncio.Protocol):
     def __init__(self, answers: dict[bytes, bytes], default: bytes) -> None:
         self._answers = answers
@@ -97,18 +103,19 @@ class StubProtocol(asyncio.Protocol):
             length = int(length_match.group(1)) if length_match else 0
             if len(buffer) < end + 4 + length:
                 return
+            body = bytes(buffer[end + 4 : end + 4 + length])
             del buffer[: end + 4 + length]
             target = _TARGET.search(head)
             operation = target.group(1).rpartition(b".")[2].strip() if target else b""
             assert self._transport is not None
-            self._transport.write(self._answers.get(operation, self._default))
+            if operation == b"PutRecords":
+                self._transport.write(PUT_RECORDS_ANSWERS[min(500, body.count(b'"PartitionKey"'))])
+            else:
+                self._transport.write(self._answers.get(operation, self._default))
 
 
-async def serve(port: int, records_per_get: int, put_records_entries: int, shards: int) -> None:
-    answers = {
-        name.encode(): http_response(body)
-        for name, body in bodies(records_per_get, put_records_entries, shards).items()
-    }
+async def serve(port: int, records_per_get: int, shards: int) -> None:
+    answers = {name.encode(): http_response(body) for name, body in bodies(records_per_get, shards).items()}
     default = http_response({})
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: StubProtocol(answers, default), "127.0.0.1", port)
@@ -120,10 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Canned-response Kinesis stub on 127.0.0.1.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--records-per-get", type=int, default=1000)
-    parser.add_argument("--put-records-entries", type=int, default=500)
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.records_per_get, args.put_records_entries, args.shards))
+    asyncio.run(serve(args.port, args.records_per_get, args.shards))
 
 
 if __name__ == "__main__":

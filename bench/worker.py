@@ -59,6 +59,42 @@ def run_threads(endpoint: str, workload: str, threads: int, calls: int) -> dict[
         return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "records": records}
 
 
+async def run_whole(name: str, endpoint: str, workload: str, records: int) -> dict[str, float]:
+    """Producer or consumer: CPU and wall time of moving `records` records."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    if workload == "producer":
+        moved = await contenders.aiokinesis_produce(endpoint, records)
+    else:
+        moved = await contenders.aiokinesis_consume(endpoint, records)
+    return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "records": moved}
+
+
+async def run_fan_in(name: str, endpoint: str, shards: int, seconds: float) -> dict[str, float]:
+    """CPU share of one core and event-loop lag while `shards` shards are each read once a second."""
+    warmup = 2.0
+    polling = asyncio.create_task(contenders.fan_in(name, endpoint, shards, warmup + seconds + 0.5))
+    await asyncio.sleep(warmup)  # the first GetShardIterator burst settles
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    cpu, wall = time.process_time(), time.perf_counter()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        started = loop.time()
+        await asyncio.sleep(0.01)
+        lags.append(loop.time() - started - 0.01)
+    used, elapsed = time.process_time() - cpu, time.perf_counter() - wall
+    await polling
+    lags.sort()
+    return {
+        "cpu": used,
+        "wall": elapsed,
+        "records": 0,
+        "cpu_share": used / elapsed,
+        "lag_p50_ms": lags[len(lags) // 2] * 1000,
+        "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000,
+    }
+
+
 def measure_import(name: str) -> dict[str, float]:
     cpu, wall = time.process_time(), time.perf_counter()
     __import__(contenders.IMPORTS[name])
@@ -75,6 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.workload == "import":
         result = measure_import(args.contender)
+    elif args.workload in ("producer", "consumer"):
+        result = asyncio.run(run_whole(args.contender, args.endpoint, args.workload, args.calls))
+    elif args.workload.startswith("fanin"):
+        shards = int(args.workload.removeprefix("fanin"))
+        result = asyncio.run(run_fan_in(args.contender, args.endpoint, shards, args.calls))
     elif args.contender == "boto3":
         result = run_threads(args.endpoint, args.workload, args.concurrency, args.calls)
     else:
