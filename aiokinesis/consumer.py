@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -70,7 +71,14 @@ class ShardProgress:
     started: bool = False
     ended: bool = False
     records: int = 0
+    """Records handed to the user so far."""
     millis_behind_latest: int | None = None
+    record_age: float | None = None
+    """Seconds since the newest record handed out arrived in the stream (None before the first)."""
+    records_per_second: float = 0.0
+    """Records handed out per second since the shard started."""
+    started_at: float = field(default=0.0, repr=False)
+    last_arrival: float | None = field(default=None, repr=False)
     throttles: int = 0
     retries: int = 0
     outstanding: int = field(default=0, repr=False)
@@ -153,12 +161,18 @@ class StreamConsumer:
             await self._flush_checkpoints()
 
     def progress(self) -> list[ShardProgress]:
-        """A snapshot of every known shard: started, ended, records delivered, lag, throttles."""
+        """A snapshot of every known shard: started, ended, records, lag (behind the tip and
+        record age), records a second, throttles and retries."""
+        now = time.time()
         for state in self._shards.values():
             if state.reader is not None:
                 state.millis_behind_latest = state.reader.millis_behind_latest
                 state.throttles = state.reader.throttles
                 state.retries = state.reader.retries
+            if state.last_arrival is not None:
+                state.record_age = max(0.0, now - state.last_arrival)
+            if state.started_at:
+                state.records_per_second = state.records / max(1e-9, now - state.started_at)
         return list(self._shards.values())
 
     def _processed(self, batch: Batch) -> None:
@@ -240,6 +254,7 @@ class StreamConsumer:
                 skip = (checkpoint.sequence_number, checkpoint.sub_sequence_number)
             reader = self._client.read_shard(self.stream_name, state.shard_id, start=start, config=self._config.reader)
             state.reader = reader
+            state.started_at = time.time()
             log.info("reading shard %s of %s from %s", state.shard_id, self.stream_name, start.type)
             while (batch := await reader.next_batch()) is not None:
                 records = batch.records
@@ -263,6 +278,9 @@ class StreamConsumer:
         await self._slots.acquire()
         state.outstanding += 1
         state.records += len(records)
+        arrival = records[-1].approximate_arrival_timestamp
+        if arrival is not None:
+            state.last_arrival = arrival.timestamp()
         state.drained.clear()
         self._ready.put_nowait(Batch(self, state.shard_id, records, millis_behind))
 

@@ -197,7 +197,7 @@ class Producer:
         Raises ParamValidationError for this record alone if it breaks a limit, BufferFullError
         if the buffer is full and `when_full="raise"`, ProducerClosedError after close.
         """
-        if self._closing or self._closed:
+        if self._closing or self._closed or (self._supervisor is not None and self._supervisor.done()):
             raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
         size, hash_key = self._check(data, partition_key, explicit_hash_key)
         config = self._config
@@ -266,6 +266,13 @@ class Producer:
     # -- the sending side ------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._drain()
+        except BaseException as exc:  # nothing may wait forever on a receipt of a dead producer
+            self._fail_unresolved(ProducerClosedError(f"the producer of {self.stream_name} stopped: {exc!r}"))
+            raise
+
+    async def _drain(self) -> None:
         async with asyncio.TaskGroup() as group:
             self._group = group
             while True:
@@ -435,6 +442,7 @@ class Producer:
             self._schedule_refresh()  # landed elsewhere than the map said: the stream was resharded
 
     def _retry(self, unit: _Unit, code: str, throttled: bool) -> None:
+        log.debug("retrying %d records of %s after %s", len(unit.items), self.stream_name, code)
         now = self._clock()
         self.stats.retries += 1
         self.stats.throttles += throttled
@@ -457,6 +465,7 @@ class Producer:
         self._fail(item, RecordFailedError(f"{code}: {message}", code=code, attempts=item.attempts))
 
     def _fail(self, item: _Item, error: BaseException) -> None:
+        log.warning("a record for %s (key %r) was not put: %s", self.stream_name, item.partition_key, error)
         self._settle(item)
         self.stats.failed += 1
         if not item.future.done():

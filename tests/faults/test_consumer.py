@@ -90,6 +90,10 @@ async def test_every_record_of_every_shard_in_order_per_key(server: KinesisServe
     assert_key_order(got)
     assert len(shards) == 4
     assert sum(p.records for p in shards.values()) == 400
+    busy = [p for p in shards.values() if p.records]
+    assert all(p.record_age is not None and 0 <= p.record_age < 60 for p in busy)
+    assert all(p.records_per_second > 0 for p in busy)
+    assert all(p.millis_behind_latest == 0 for p in busy)  # caught up
 
 
 async def test_splits_and_merges_during_consumption_keep_key_order(

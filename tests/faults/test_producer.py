@@ -282,6 +282,23 @@ async def test_aggregated_records_round_trip_through_the_consumer(
         assert values == sorted(values), key
 
 
+async def test_if_the_sending_task_dies_no_receipt_waits_forever(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    server.inject(Fault(kind=FaultKind.SLOW, operation="PutRecords", delay=0.5))
+    producer = kinesis.producer("s", config=ProducerConfig(linger=0.001))
+    await producer.__aenter__()
+    receipts = await put_all(producer, 3)
+    assert producer._supervisor is not None
+    producer._supervisor.cancel()  # no public way kills it: this stands for a bug in the sending task
+    with pytest.raises(asyncio.CancelledError):
+        await producer.aclose()
+    for receipt in receipts:
+        assert isinstance(receipt.exception(), aiokinesis.ProducerClosedError)
+    with pytest.raises(aiokinesis.ProducerClosedError):
+        await producer.put(b"after", partition_key="k")
+
+
 def test_producer_config_is_checked() -> None:
     with pytest.raises(ValueError, match="max_batch_records"):
         ProducerConfig(max_batch_records=501)
