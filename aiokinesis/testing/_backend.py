@@ -11,7 +11,7 @@ import binascii
 import bisect
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -358,12 +358,7 @@ class Backend:
         limit = request.get("Limit", 100)
         if not isinstance(limit, int) or not 1 <= limit <= 10000:
             raise validation_error("limit", limit, "Member must have value between 1 and 10000")
-        names = sorted(self.streams)
-        start = request.get("NextToken") or request.get("ExclusiveStartStreamName")
-        if start is not None:
-            names = [n for n in names if n > start]
-        page = names[:limit]
-        more = len(names) > limit
+        page, more = _page(self.streams, request.get("NextToken") or request.get("ExclusiveStartStreamName"), limit)
         answer: Json = {
             "StreamNames": page,
             "HasMoreStreams": more,
@@ -776,13 +771,8 @@ class Backend:
 
     def ListTagsForStream(self, request: Json) -> Json:
         stream = self._stream(request)
-        limit = request.get("Limit", 50)
-        keys = sorted(stream.tags)
-        start = request.get("ExclusiveStartTagKey")
-        if start is not None:
-            keys = [k for k in keys if k > start]
-        page = keys[:limit]
-        return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": len(keys) > limit}
+        page, more = _page(stream.tags, request.get("ExclusiveStartTagKey"), request.get("Limit", 50))
+        return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": more}
 
     def EnableEnhancedMonitoring(self, request: Json) -> Json:
         return self._monitoring(request, enable=True)
@@ -883,14 +873,9 @@ class Backend:
 
     def ListStreamConsumers(self, request: Json) -> Json:
         stream = self._stream({"StreamARN": request.get("StreamARN")})
-        limit = request.get("MaxResults", 100)
-        names = sorted(stream.consumers)
-        start = request.get("NextToken")
-        if start is not None:
-            names = [n for n in names if n > start]
-        page = names[:limit]
+        page, more = _page(stream.consumers, request.get("NextToken"), request.get("MaxResults", 100))
         answer: Json = {"Consumers": [self._describe_consumer(stream, stream.consumers[n]) for n in page]}
-        if len(names) > limit:
+        if more:
             answer["NextToken"] = page[-1]
         return answer
 
@@ -954,3 +939,11 @@ def _records_json(records: list[StoredRecord]) -> list[Json]:
         }
         for r in records
     ]
+
+
+def _page(names: Iterable[str], after: object, limit: int) -> tuple[list[str], bool]:
+    """One page of names in order, after `after` (exclusive) if given, and whether more follow."""
+    ordered = sorted(names)
+    if isinstance(after, str):
+        ordered = [name for name in ordered if name > after]
+    return ordered[:limit], len(ordered) > limit

@@ -10,7 +10,6 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,12 +18,8 @@ from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis import StartingPosition
 from aiokinesis.aggregation import UserRecord, aggregate
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+from tests.conftest import LOCAL_KEYS as KEYS
 
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
 READER = aiokinesis.ReaderConfig(
     min_interval=0.002, idle_interval=0.01, throttle_base_delay=0.005, error_base_delay=0.002, max_delay=0.02
 )

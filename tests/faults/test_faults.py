@@ -10,19 +10,10 @@ import pytest
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import FakeTime
 
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
 STREAM = "faulty"
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 @pytest.fixture

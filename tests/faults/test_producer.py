@@ -5,19 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+from tests.conftest import LOCAL_KEYS as KEYS
 
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
 FAST = ProducerConfig(linger=0.005, retry_base_delay=0.002, retry_max_delay=0.02)
 
 

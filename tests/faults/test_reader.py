@@ -11,19 +11,10 @@ import aiokinesis
 from aiokinesis import StartingPosition
 from aiokinesis.aggregation import UserRecord, aggregate
 from aiokinesis.testing import Fault, FaultKind, KinesisServer
+from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import FakeTime
 
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
 SHARD = "shardId-000000000000"
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 @pytest.fixture

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 import aiokinesis
 from aiokinesis.testing import KinesisServer
+from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import FakeTime
 
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
 SHARD = "shardId-000000000000"
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
 
 
 @pytest.fixture

@@ -14,12 +14,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis.testing import Fault, FaultKind, KinesisServer
-
-KEYS: dict[str, Any] = {
-    "aws_access_key_id": "AKIDLOCAL",
-    "aws_secret_access_key": "local-secret",
-    "region": "us-east-1",
-}
+from tests.conftest import LOCAL_KEYS as KEYS
 
 
 @pytest.fixture
