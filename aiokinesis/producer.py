@@ -19,14 +19,16 @@ import dataclasses
 import logging
 import re
 import warnings
+from binascii import b2a_base64
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ._buckets import TokenBucket
-from ._generated.models import PutRecordsRequestEntry, ShardFilter, ShardFilterType
+from ._generated.models import ShardFilter, ShardFilterType
+from ._generated.operations import _PutRecords
 from ._shardmap import ShardMap, hash_key_of
 from .aggregation import UserRecord, aggregate
 from .config import ProducerConfig
@@ -91,7 +93,8 @@ class _Unit:
 
     lane: _Lane
     items: list[_Item]
-    entry: PutRecordsRequestEntry
+    entry: dict[str, str]
+    """The PutRecords entry on the wire (valid by construction: put() checked its records)."""
     size: int
     shard_id: str | None
 
@@ -365,10 +368,9 @@ class Producer:
         head = lane.items[0]
         shard_id = self._map.shard_for(head.hash_key) if head.hash_key >= 0 else None
         if not self._config.aggregate:
-            entry = PutRecordsRequestEntry(
-                data=head.data, partition_key=head.partition_key, explicit_hash_key=head.explicit_hash_key
+            return _Unit(
+                lane, [head], _entry(head.data, head.partition_key, head.explicit_hash_key), head.size, shard_id
             )
-            return _Unit(lane, [head], entry, head.size, shard_id)
         items: list[_Item] = []
         size = len(head.partition_key.encode()) + 64  # the aggregate's key, magic, MD5, tables
         for item in lane.items:
@@ -377,22 +379,21 @@ class Producer:
             items.append(item)
             size += item.size + 8
         if len(items) == 1:  # an aggregate of one is sent plain, as the KPL does
-            entry = PutRecordsRequestEntry(
-                data=head.data, partition_key=head.partition_key, explicit_hash_key=head.explicit_hash_key
+            return _Unit(
+                lane, items, _entry(head.data, head.partition_key, head.explicit_hash_key), head.size, shard_id
             )
-            return _Unit(lane, items, entry, head.size, shard_id)
         data = aggregate([UserRecord(i.partition_key, i.explicit_hash_key, i.data) for i in items])
         # The first record's hash as ExplicitHashKey: the whole aggregate lands on its shard.
-        entry = PutRecordsRequestEntry(
-            data=data, partition_key=head.partition_key, explicit_hash_key=str(head.hash_key)
-        )
+        entry = _entry(data, head.partition_key, str(head.hash_key))
         return _Unit(lane, items, entry, len(data) + len(head.partition_key.encode()), shard_id)
 
     async def _send(self, units: list[_Unit]) -> None:
         try:
-            out = await self._client.put_records(stream_name=self.stream_name, records=[u.entry for u in units])
-            if len(out.records) != len(units):
-                raise ProtocolError(f"PutRecords answered {len(out.records)} entries for {len(units)}")
+            # The hot path: the session directly with wire entries, results read without typed objects.
+            body = {"StreamName": self.stream_name, "Records": [u.entry for u in units]}
+            results = await self._client._session.invoke(_PutRecords, body, _results)
+            if len(results) != len(units):
+                raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
         except (ServiceError, TransportError) as exc:
             if exc.retryable:
                 for unit in units:
@@ -403,15 +404,14 @@ class Producer:
             self._fail_units(units, exc)
         else:
             self.stats.requests += 1
-            for unit, result in zip(units, out.records, strict=True):
-                if result.error_code is None and result.shard_id and result.sequence_number:
-                    self._succeeded(unit, result.shard_id, result.sequence_number)
-                elif result.error_code in _RETRYABLE_CODES:
-                    code = result.error_code or ""
+            for unit, (shard_id, sequence_number, code, message) in zip(units, results, strict=True):
+                if code is None and shard_id and sequence_number:
+                    self._succeeded(unit, shard_id, sequence_number)
+                elif code in _RETRYABLE_CODES:
                     self._retry(unit, code, code == "ProvisionedThroughputExceededException")
                 else:
                     for item in unit.items:
-                        self._resolve_failed(item, result.error_message or "", result.error_code or "Unknown")
+                        self._resolve_failed(item, message or "", code or "Unknown")
         finally:
             for unit in units:
                 unit.lane.busy = False
@@ -504,3 +504,21 @@ class Producer:
         ]
         self._map = ShardMap(shards)
         log.info("shard map of %s: %d open shards", self.stream_name, len(shards))
+
+
+def _entry(data: bytes, partition_key: str, explicit_hash_key: str | None) -> dict[str, str]:
+    entry = {"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": partition_key}
+    if explicit_hash_key is not None:
+        entry["ExplicitHashKey"] = explicit_hash_key
+    return entry
+
+
+_Result = tuple[str | None, str | None, str | None, str | None]
+
+
+def _results(answer: dict[str, Any]) -> list[_Result]:
+    """(shard, sequence number, error code, error message) per entry, as PutRecords answered."""
+    return [
+        (r.get("ShardId"), r.get("SequenceNumber"), r.get("ErrorCode"), r.get("ErrorMessage"))
+        for r in answer["Records"]
+    ]

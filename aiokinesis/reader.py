@@ -10,12 +10,15 @@ ChildShards. KPL-aggregated records come out as their user records. It owns no t
 from __future__ import annotations
 
 import logging
+from binascii import a2b_base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ._generated.errors import ExpiredIteratorException
-from ._generated.models import ChildShard, Record, StartingPosition
+from ._generated.models import ChildShard, StartingPosition, _de_ChildShard
+from ._generated.operations import _GetRecords
+from ._protocol import _ts
 from .aggregation import MAGIC, deaggregate
 from .config import ReaderConfig
 from .errors import ProtocolError, ServiceError, TransportError
@@ -26,6 +29,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiokinesis.reader")
 _new = object.__new__
+
+
+@dataclass(slots=True)
+class _Page:
+    """One GetRecords answer, decoded straight into user records."""
+
+    records: list[ShardRecord]
+    size: int
+    last_sequence_number: str | None
+    next_iterator: str | None
+    millis_behind_latest: int | None
+    child_shards: list[ChildShard] | None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -103,7 +118,10 @@ class ShardReader:
             try:
                 if self._iterator is None:
                     self._iterator = await self._get_iterator()
-                page = await self._client.get_records(shard_iterator=self._iterator, limit=self._config.limit)
+                # The hot path: the session directly, with a request that is valid by construction
+                # (an iterator Kinesis gave, a checked limit), decoded without typed Records.
+                request = {"ShardIterator": self._iterator, "Limit": self._config.limit}
+                page = await self._client._session.invoke(_GetRecords, request, self._decode)
             except ExpiredIteratorException:
                 log.info("shard %s: iterator expired; resuming after %s", self.shard_id, self.last_sequence_number)
                 self._iterator = None
@@ -114,7 +132,7 @@ class ShardReader:
                 self._back_off(exc)
                 continue
             self._failures = 0
-            batch = self._accept(page.records, page.next_shard_iterator, page.millis_behind_latest, page.child_shards)
+            batch = self._accept(page)
             if batch.records:
                 return batch
         return None
@@ -147,33 +165,27 @@ class ShardReader:
         log.warning("shard %s: %s; next read in %.2f s", self.shard_id, error, delay)
         self._next_call = self._clock() + delay
 
-    def _accept(
-        self,
-        records: list[Record],
-        next_iterator: str | None,
-        millis_behind: int | None,
-        child_shards: list[ChildShard] | None,
-    ) -> ReadBatch:
-        config = self._config
-        self._iterator = next_iterator
-        self.millis_behind_latest = millis_behind
-        if next_iterator is None:
-            self.ended = True
-            self.child_shards = child_shards or []
-        size = 0
-        out: list[ShardRecord] = []
+    def _decode(self, answer: dict[str, Any]) -> _Page:
+        """A GetRecords answer as ShardRecords (KPL aggregates split); runs inside the session's
+        parse guard, so a malformed answer becomes a ProtocolError."""
         shard_id = self.shard_id
-        for record in records:
-            data = record.data
+        out: list[ShardRecord] = []
+        size = 0
+        sequence = None
+        for wire in answer["Records"]:
+            data = a2b_base64(wire["Data"])
             size += len(data)
+            sequence = wire["SequenceNumber"]
+            stamp = wire.get("ApproximateArrivalTimestamp")
+            arrival = None if stamp is None else _ts(stamp)
             inner = deaggregate(data) if data[:4] == MAGIC else None
             if inner is None:
                 item = _new(ShardRecord)
                 item.data = data
-                item.partition_key = record.partition_key or ""
-                item.sequence_number = record.sequence_number
+                item.partition_key = wire.get("PartitionKey") or ""
+                item.sequence_number = sequence
                 item.sub_sequence_number = 0
-                item.approximate_arrival_timestamp = record.approximate_arrival_timestamp
+                item.approximate_arrival_timestamp = arrival
                 item.shard_id = shard_id
                 item.explicit_hash_key = None
                 item.aggregated = False
@@ -183,17 +195,34 @@ class ShardReader:
                 item = _new(ShardRecord)
                 item.data = user.data
                 item.partition_key = user.partition_key
-                item.sequence_number = record.sequence_number
+                item.sequence_number = sequence
                 item.sub_sequence_number = sub
-                item.approximate_arrival_timestamp = record.approximate_arrival_timestamp
+                item.approximate_arrival_timestamp = arrival
                 item.shard_id = shard_id
                 item.explicit_hash_key = user.explicit_hash_key
                 item.aggregated = True
                 out.append(item)
-        if records:
-            self.last_sequence_number = records[-1].sequence_number
-        wait = max(config.min_interval, size / config.read_bytes_per_second)
-        if not records and not millis_behind:
+        children = answer.get("ChildShards")
+        return _Page(
+            out,
+            size,
+            sequence,
+            answer.get("NextShardIterator"),
+            answer.get("MillisBehindLatest"),
+            None if children is None else [_de_ChildShard(child) for child in children],
+        )
+
+    def _accept(self, page: _Page) -> ReadBatch:
+        config = self._config
+        self._iterator = page.next_iterator
+        self.millis_behind_latest = page.millis_behind_latest
+        if page.next_iterator is None:
+            self.ended = True
+            self.child_shards = page.child_shards or []
+        if page.last_sequence_number is not None:
+            self.last_sequence_number = page.last_sequence_number
+        wait = max(config.min_interval, page.size / config.read_bytes_per_second)
+        if page.last_sequence_number is None and not page.millis_behind_latest:
             wait = max(wait, config.idle_interval)
         self._next_call = self._clock() + wait
-        return ReadBatch(shard_id=shard_id, records=out, millis_behind_latest=millis_behind)
+        return ReadBatch(shard_id=self.shard_id, records=page.records, millis_behind_latest=page.millis_behind_latest)

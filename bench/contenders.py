@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -175,22 +176,27 @@ IMPORTS = {
 # -- producer, consumer and fan-in (whole-run workloads) --------------------------------------
 
 
-async def aiokinesis_produce(endpoint: str, records: int) -> int:
+Timed = tuple[int, float, float]  # records moved, CPU seconds, wall seconds: set-up excluded
+
+
+async def aiokinesis_produce(endpoint: str, records: int) -> Timed:
     """Push `records` 100-byte records through the producer; the stub takes every PutRecords."""
     import aiokinesis
 
     # The stub has no shard limits to keep under: pacing off; 10,000 keys, ordering on.
     config = aiokinesis.ProducerConfig(rate_limit=0, linger=0.01)
-    async with (
-        aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client,
-        client.producer(STREAM, config=config) as producer,
-    ):
-        for i in range(records):
-            await producer.put(RECORD, partition_key=f"pk-{i % 10000}")
-    return producer.stats.records_put
+    keys = [f"pk-{i % 10000}" for i in range(records)]
+    async with aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client:
+        producer = client.producer(STREAM, config=config)
+        await producer.__aenter__()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for key in keys:
+            await producer.put(RECORD, partition_key=key)
+        await producer.aclose()  # every receipt resolved
+        return producer.stats.records_put, time.process_time() - cpu, time.perf_counter() - wall
 
 
-async def aiokinesis_consume(endpoint: str, records: int) -> int:
+async def aiokinesis_consume(endpoint: str, records: int) -> Timed:
     """Read `records` records of the stub's 4 shards through the public consumer iterator."""
     import aiokinesis
 
@@ -198,16 +204,16 @@ async def aiokinesis_consume(endpoint: str, records: int) -> int:
     reader = aiokinesis.ReaderConfig(min_interval=0, read_bytes_per_second=1e15, idle_interval=0.01)
     start = aiokinesis.StartingPosition.trim_horizon()
     got = 0
-    async with (
-        aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client,
-        client.consumer(STREAM, start=start, config=aiokinesis.ConsumerConfig(reader=reader)) as consumer,
-    ):
-        async for batch in consumer:
-            for record in batch:
-                got += len(record.data) > 0
-            if got >= records:
-                break
-    return got
+    async with aiokinesis.Client(endpoint_url=endpoint, region=REGION, **KEYS) as client:
+        await client.describe_stream_summary(stream_name=STREAM)  # pool and credentials ready before timing
+        cpu, wall = time.process_time(), time.perf_counter()
+        async with client.consumer(STREAM, start=start, config=aiokinesis.ConsumerConfig(reader=reader)) as consumer:
+            async for batch in consumer:
+                for record in batch:
+                    got += len(record.data) > 0
+                if got >= records:
+                    break
+        return got, time.process_time() - cpu, time.perf_counter() - wall
 
 
 async def _poll_every_second(shard_ids: list[str], poll: Callable[[str], Any], seconds: float) -> None:

@@ -207,19 +207,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the calls, 1 repetition; README untouched")
+    parser.add_argument("--only", default="", help="workloads to run, comma-separated (README untouched)")
     args = parser.parse_args()
     scale, reps = (0.1, 1) if args.quick else (1.0, args.repetitions)
+    only = set(filter(None, args.only.split(",")))
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
     with contextlib.ExitStack() as stubs:
         endpoints = {name: stubs.enter_context(stub_server(*config)) for name, config in STUBS.items()}
         for rep in range(reps):
             for case in cases(scale):
+                if only and case.workload not in only:
+                    continue
                 print(f"[{rep + 1}/{reps}] {case.workload} {case.contender} x{case.concurrency}", file=sys.stderr)
                 results.setdefault(case.key, []).append(measure(case, endpoints[case.stub]))
     report = f"{environment()}\n\n{table(results)}\n"
     print(report)
     (HERE / "results.json").write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
-    if not args.quick:
+    if not args.quick and not only:
         readme = HERE / "README.md"
         text = readme.read_text()
         readme.write_text(
