@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,21 +24,6 @@ READER = aiokinesis.ReaderConfig(
 )
 FAST = aiokinesis.ConsumerConfig(reader=READER, list_shards_interval=0.05)
 TRIM = StartingPosition.trim_horizon()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[KinesisServer]:
-    async with KinesisServer(streams={"s": 4}, limits=Limits(enabled=False), seed=11) as local:
-        yield local
-
-
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    # No client-side retries: the reader's own backoff is what these tests exercise.
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
-    ) as client:
-        yield client
 
 
 def put_direct(server: KinesisServer, values: list[str], keys: int = 7) -> None:

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
-from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+from aiokinesis.testing import Fault, FaultKind, KinesisServer
 from tests.conftest import LOCAL_KEYS as KEYS
 
 FAST = ProducerConfig(linger=0.005, retry_base_delay=0.002, retry_max_delay=0.02)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[KinesisServer]:
-    async with KinesisServer(streams={"s": 4}, limits=Limits(enabled=False), seed=5) as local:
-        yield local
-
-
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
-    ) as client:
-        yield client
 
 
 def stored(server: KinesisServer, stream: str = "s") -> list[tuple[str, str, bytes, str]]:
