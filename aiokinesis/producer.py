@@ -228,9 +228,14 @@ class Producer:
         self._unresolved.add(future)
         self.stats.buffered_records += 1
         self.stats.buffered_bytes += size
+        # Wake the sending task only when there is something new to decide: the first record
+        # starts a linger, and each full batch's worth may be sendable at once. Waking it on
+        # every put would make it count ready lanes once per record.
         if self._pending_since is None:
             self._pending_since = self._clock()
-        self._wake.set()
+            self._wake.set()
+        elif self.stats.buffered_records % config.max_batch_records == 0:
+            self._wake.set()
         return future
 
     async def flush(self) -> None:
@@ -344,19 +349,21 @@ class Producer:
                     continue
                 if head.not_before > now:
                     break
-                unit = self._unit(lane)
-                if len(units) >= config.max_batch_records or total + unit.size > config.max_batch_bytes:
+                # Choose and size first; encode (base64, or an aggregate's protobuf and MD5) only
+                # once the batch has room and the shard's rate allows it.
+                items, unit_size, shard_id = self._select(lane)
+                if len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes:
                     return units
-                if unit.shard_id is not None and config.rate_limit > 0:
-                    records, size = self._bucket(unit.shard_id)
-                    if not (records.available(1) and size.available(unit.size)):
+                if shard_id is not None and config.rate_limit > 0:
+                    records, size = self._bucket(shard_id)
+                    if not (records.available(1) and size.available(unit_size)):
                         break
                     records.take(1)
-                    size.take(unit.size)
-                for _ in unit.items:
+                    size.take(unit_size)
+                for _ in items:
                     lane.items.popleft()
-                units.append(unit)
-                total += unit.size
+                units.append(_Unit(lane, items, self._entry_for(items), unit_size, shard_id))
+                total += unit_size
                 lane.busy = True
             if not lane.items and not lane.busy:
                 del self._lanes[lane.key]
@@ -364,13 +371,13 @@ class Producer:
         self._pending_since = now if any(lane.items for lane in self._lanes.values()) else None
         return units
 
-    def _unit(self, lane: _Lane) -> _Unit:
+    def _select(self, lane: _Lane) -> tuple[list[_Item], int, str | None]:
+        """The lane's next unit: its records, its size on the wire (an upper bound for an
+        aggregate) and its predicted shard. Nothing is encoded yet."""
         head = lane.items[0]
         shard_id = self._map.shard_for(head.hash_key) if head.hash_key >= 0 else None
         if not self._config.aggregate:
-            return _Unit(
-                lane, [head], _entry(head.data, head.partition_key, head.explicit_hash_key), head.size, shard_id
-            )
+            return [head], head.size, shard_id
         items: list[_Item] = []
         size = len(head.partition_key.encode()) + 64  # the aggregate's key, magic, MD5, tables
         for item in lane.items:
@@ -378,14 +385,16 @@ class Producer:
                 break
             items.append(item)
             size += item.size + 8
-        if len(items) == 1:  # an aggregate of one is sent plain, as the KPL does
-            return _Unit(
-                lane, items, _entry(head.data, head.partition_key, head.explicit_hash_key), head.size, shard_id
-            )
+        return items, (head.size if len(items) == 1 else size), shard_id
+
+    @staticmethod
+    def _entry_for(items: list[_Item]) -> dict[str, str]:
+        head = items[0]
+        if len(items) == 1:  # a record alone, or an aggregate of one, which the KPL also sends plain
+            return _entry(head.data, head.partition_key, head.explicit_hash_key)
         data = aggregate([UserRecord(i.partition_key, i.explicit_hash_key, i.data) for i in items])
         # The first record's hash as ExplicitHashKey: the whole aggregate lands on its shard.
-        entry = _entry(data, head.partition_key, str(head.hash_key))
-        return _Unit(lane, items, entry, len(data) + len(head.partition_key.encode()), shard_id)
+        return _entry(data, head.partition_key, str(head.hash_key))
 
     async def _send(self, units: list[_Unit]) -> None:
         try:
