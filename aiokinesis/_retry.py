@@ -6,8 +6,7 @@ fast failures instead of a retry storm; randomness is injected for tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from ._runtime import Runtime
 from .config import RetryConfig
 from .errors import ServiceError, TransportError
 
@@ -32,10 +31,10 @@ class RetryQuota:
 class RetryPolicy:
     """Decides, after a failed attempt, whether and when to try again."""
 
-    def __init__(self, config: RetryConfig, random: Callable[[], float]) -> None:
+    def __init__(self, config: RetryConfig, runtime: Runtime) -> None:
         self.config = config
         self.quota = RetryQuota(config.quota)
-        self._random = random
+        self._runtime = runtime
 
     def backoff(self, error: ServiceError | TransportError, attempt: int) -> tuple[float, int] | None:
         """(seconds to wait, quota spent) before attempt+1, or None to give up now.
@@ -49,7 +48,7 @@ class RetryPolicy:
         if not self.quota.acquire(cost):
             return None
         base = config.throttle_base_delay if error.throttling else config.base_delay
-        return self._random() * min(base * 2 ** (attempt - 1), config.max_delay), cost
+        return self._runtime.backoff(base, attempt, config.max_delay), cost
 
     def succeeded(self, spent: int) -> None:
         """Pay back the last retry's cost, or the small refund of a call that needed none."""

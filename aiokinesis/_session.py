@@ -10,8 +10,6 @@ import asyncio
 import enum
 import io
 import platform
-import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,6 +20,7 @@ from ._credentials import CredentialSource, configured_region
 from ._endpoints import EndpointResolver
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
+from ._runtime import Runtime
 from ._signing import SigV4Signer
 from ._version import __version__
 from .config import HttpConfig, RetryConfig
@@ -66,9 +65,7 @@ class Session:
         use_fips: bool,
         use_dual_stack: bool,
         http_session: aiohttp.ClientSession | None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
+        runtime: Runtime,
     ) -> None:
         self._region = region
         self._endpoint_url = endpoint_url
@@ -79,9 +76,9 @@ class Session:
         self._use_dual_stack = use_dual_stack
         self._http = http_session
         self._owns_http = http_session is None
-        self._clock = clock
-        self._sleep = sleep
-        self.retry = RetryPolicy(retry, rand)
+        self._clock = runtime.clock
+        self._sleep = runtime.sleep
+        self.retry = RetryPolicy(retry, runtime)
         self._state = _State.UNOPENED
         self._open_lock = asyncio.Lock()
         self._signer: SigV4Signer | None = None

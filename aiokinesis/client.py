@@ -1,4 +1,10 @@
-"""Client: the lifecycle around the generated operations, paginators and waiters."""
+"""Client: the lifecycle around the generated operations, and the place that wires the layers above.
+
+The reader, consumer and producer never import this module: they are handed the operations,
+the session as a narrow `Invoker`, and the client's `Runtime`. The client builds them for the
+user (`kinesis.producer(...)`), so arrows point one way: client -> consumer/producer -> reader ->
+operations -> session.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,22 @@ import warnings
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 import aiohttp
 
 from ._credentials import CredentialSource
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
+from ._runtime import Runtime
 from ._session import Session
 from .checkpoints import Checkpoints, MemoryCheckpoints
 from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
+from .consumer import StreamConsumer
 from .paginators import Paginators
+from .producer import Producer
+from .reader import ShardReader
 from .subscriptions import EventStream, SubscribeToShardOutput
-
-if TYPE_CHECKING:
-    from .consumer import StreamConsumer
-    from .producer import Producer
-    from .reader import ShardReader
 from .waiters import Waiters
 
 
@@ -56,9 +61,7 @@ class Client(Operations):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self._rand = rand
+        self._runtime = runtime = Runtime(clock=clock, sleep=sleep, rand=rand)
         self._session = Session(
             region=region,
             endpoint_url=endpoint_url,
@@ -75,9 +78,7 @@ class Client(Operations):
             use_fips=use_fips,
             use_dual_stack=use_dual_stack,
             http_session=http_session,
-            clock=clock,
-            sleep=sleep,
-            rand=rand,
+            runtime=runtime,
         )
 
     def __repr__(self) -> str:
@@ -92,7 +93,7 @@ class Client(Operations):
     @cached_property
     def wait(self) -> Waiters:
         """Waiters for streams and consumers to reach a state."""
-        return Waiters(self, self._clock, self._sleep)
+        return Waiters(self, self._runtime)
 
     @property
     def region(self) -> str | None:
@@ -138,18 +139,15 @@ class Client(Operations):
         expired iterators and transient errors, splits KPL aggregates, and ends at the shard's
         end (see its `child_shards`). It owns no tasks: stop iterating whenever you like.
         """
-        from .reader import ShardReader  # noqa: PLC0415 - the reader sits above the client
-
         return ShardReader(
             self,
+            self._session,
             shard_id,
             start,
             stream_name=stream_name,
             stream_arn=stream_arn,
             config=config,
-            clock=self._clock,
-            sleep=self._sleep,
-            rand=self._rand,
+            runtime=self._runtime,
         )
 
     def consumer(
@@ -165,15 +163,14 @@ class Client(Operations):
         Shards without a checkpoint start at `start` (default: latest). `checkpoints` default to
         memory only; pass `SqliteCheckpoints("app.db")` to survive restarts.
         """
-        from .consumer import StreamConsumer  # noqa: PLC0415 - the consumer sits above the client
-
         return StreamConsumer(
             self,
+            self._session,
             stream_name,
             checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
             start=start if start is not None else StartingPosition.latest(),
             config=config,
-            sleep=self._sleep,
+            runtime=self._runtime,
         )
 
     def producer(
@@ -189,13 +186,11 @@ class Client(Operations):
         `linger` and `aggregate` override the same fields of `config`. Leaving the block sends
         everything buffered and waits for every receipt.
         """
-        from .producer import Producer  # noqa: PLC0415 - the producer sits above the client
-
         if linger is not None:
             config = dataclasses.replace(config, linger=linger)
         if aggregate is not None:
             config = dataclasses.replace(config, aggregate=aggregate)
-        return Producer(self, stream_name, config=config, clock=self._clock, rand=self._rand)
+        return Producer(self, self._session, stream_name, config=config, runtime=self._runtime)
 
     async def __aenter__(self) -> Self:
         await self._session.open()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -24,10 +23,13 @@ from ._generated.models import StartingPosition
 from .checkpoints import Checkpoints
 from .config import ConsumerConfig
 from .models import ShardRecord
+from .paginators import Paginators
 from .reader import ShardReader
 
 if TYPE_CHECKING:
-    from .client import Client
+    from ._generated.operations import Operations
+    from ._invoker import Invoker
+    from ._runtime import Runtime
 
 log = logging.getLogger("aiokinesis.consumer")
 
@@ -35,12 +37,16 @@ log = logging.getLogger("aiokinesis.consumer")
 class Batch:
     """One shard's records from one read, in order; `await batch.checkpoint()` once processed."""
 
-    __slots__ = ("_consumer", "millis_behind_latest", "records", "shard_id")
+    __slots__ = ("_commit", "millis_behind_latest", "records", "shard_id")
 
     def __init__(
-        self, consumer: StreamConsumer, shard_id: str, records: list[ShardRecord], millis_behind_latest: int | None
+        self,
+        commit: Callable[[str, ShardRecord], Awaitable[None]],
+        shard_id: str,
+        records: list[ShardRecord],
+        millis_behind_latest: int | None,
     ) -> None:
-        self._consumer = consumer
+        self._commit = commit
         self.shard_id = shard_id
         self.records = records
         self.millis_behind_latest = millis_behind_latest
@@ -59,7 +65,7 @@ class Batch:
 
         The write completes even if the caller is cancelled while awaiting it.
         """
-        await self._consumer._checkpoint(self.shard_id, self.records[-1])
+        await self._commit(self.shard_id, self.records[-1])
 
 
 @dataclass
@@ -97,20 +103,24 @@ class StreamConsumer:
 
     def __init__(
         self,
-        client: Client,
+        kinesis: Operations,
+        invoker: Invoker,
         stream_name: str,
         *,
         checkpoints: Checkpoints,
         start: StartingPosition,
         config: ConsumerConfig,
-        sleep: Callable[[float], Awaitable[None]],
+        runtime: Runtime,
     ) -> None:
-        self._client = client
+        self._kinesis = kinesis
+        self._invoker = invoker
+        self._paginate = Paginators(kinesis)
         self.stream_name = stream_name
         self._checkpoints = checkpoints
         self._start = start
         self._config = config
-        self._sleep = sleep
+        self._runtime = runtime
+        self._sleep = runtime.sleep
         self._shards: dict[str, ShardProgress] = {}
         self._ready: asyncio.Queue[Batch | object] = asyncio.Queue()
         self._slots = asyncio.Semaphore(config.max_buffered_batches)
@@ -163,7 +173,7 @@ class StreamConsumer:
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
         record age), records a second, throttles and retries."""
-        now = time.time()
+        now = self._runtime.clock()
         for state in self._shards.values():
             if state.reader is not None:
                 state.millis_behind_latest = state.reader.millis_behind_latest
@@ -215,7 +225,7 @@ class StreamConsumer:
             self._ready.put_nowait(_STOP)
 
     async def _discover(self) -> None:
-        async for shard in self._client.paginate.list_shards(stream_name=self.stream_name):
+        async for shard in self._paginate.list_shards(stream_name=self.stream_name):
             if shard.shard_id not in self._shards:
                 parents = [p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None]
                 self._shards[shard.shard_id] = ShardProgress(shard.shard_id, parents)
@@ -252,9 +262,17 @@ class StreamConsumer:
                 # inside a KPL aggregate, whose user records share one sequence number.
                 start = StartingPosition.at_sequence_number(checkpoint.sequence_number)
                 skip = (checkpoint.sequence_number, checkpoint.sub_sequence_number)
-            reader = self._client.read_shard(self.stream_name, state.shard_id, start=start, config=self._config.reader)
+            reader = ShardReader(
+                self._kinesis,
+                self._invoker,
+                state.shard_id,
+                start,
+                stream_name=self.stream_name,
+                config=self._config.reader,
+                runtime=self._runtime,
+            )
             state.reader = reader
-            state.started_at = time.time()
+            state.started_at = self._runtime.clock()
             log.info("reading shard %s of %s from %s", state.shard_id, self.stream_name, start.type)
             while (batch := await reader.next_batch()) is not None:
                 records = batch.records
@@ -282,7 +300,7 @@ class StreamConsumer:
         if arrival is not None:
             state.last_arrival = arrival.timestamp()
         state.drained.clear()
-        self._ready.put_nowait(Batch(self, state.shard_id, records, millis_behind))
+        self._ready.put_nowait(Batch(self._checkpoint, state.shard_id, records, millis_behind))
 
 
 class _Stopped(Exception):

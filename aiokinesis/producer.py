@@ -14,14 +14,12 @@ Only failed entries are retried, with full-jitter backoff, until the record's ti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import re
 import warnings
 from binascii import b2a_base64
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -33,9 +31,12 @@ from ._shardmap import ShardMap, hash_key_of
 from .aggregation import UserRecord, aggregate
 from .config import ProducerConfig
 from .errors import ClientError, KinesisError, ParamValidationError, ProtocolError, ServiceError, TransportError
+from .paginators import Paginators
 
 if TYPE_CHECKING:
-    from .client import Client
+    from ._generated.operations import Operations
+    from ._invoker import Invoker
+    from ._runtime import Runtime
 
 log = logging.getLogger("aiokinesis.producer")
 _HASH_KEY = re.compile(r"0|[1-9]\d{0,38}")
@@ -126,18 +127,19 @@ class Producer:
 
     def __init__(
         self,
-        client: Client,
+        kinesis: Operations,
+        invoker: Invoker,
         stream_name: str,
         *,
         config: ProducerConfig,
-        clock: Callable[[], float],
-        rand: Callable[[], float],
+        runtime: Runtime,
     ) -> None:
-        self._client = client
+        self._kinesis = kinesis
+        self._invoker = invoker
         self.stream_name = stream_name
         self._config = config
-        self._clock = clock
-        self._rand = rand
+        self._runtime = runtime
+        self._clock = runtime.clock
         self._lanes: dict[str, _Lane] = {}
         self._map = ShardMap(())
         self._max_record_bytes = MIB
@@ -158,7 +160,7 @@ class Producer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        summary = (await self._client.describe_stream_summary(stream_name=self.stream_name)).stream_description_summary
+        summary = (await self._kinesis.describe_stream_summary(stream_name=self.stream_name)).stream_description_summary
         self._max_record_bytes = (summary.max_record_size_in_ki_b or 1024) * 1024
         await self._refresh_shard_map()
         self._supervisor = asyncio.create_task(self._run(), name=f"aiokinesis-producer-{self.stream_name}")
@@ -295,8 +297,7 @@ class Producer:
                 if self._closing and not self.stats.buffered_records and not self.stats.in_flight:
                     return
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._next_wakeup(now))
+                await self._runtime.wait(self._wake, self._next_wakeup(now))
 
     def _due(self, now: float) -> bool:
         """Send now if a full batch is ready, linger has passed, or a flush or close asks."""
@@ -398,9 +399,9 @@ class Producer:
 
     async def _send(self, units: list[_Unit]) -> None:
         try:
-            # The hot path: the session directly with wire entries, results read without typed objects.
+            # The hot path: the invoker directly with wire entries, results read without typed objects.
             body = {"StreamName": self.stream_name, "Records": [u.entry for u in units]}
-            results = await self._client._session.invoke(_PutRecords, body, _results)
+            results = await self._invoker.invoke(_PutRecords, body, _results)
             if len(results) != len(units):
                 raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
         except (ServiceError, TransportError) as exc:
@@ -461,8 +462,8 @@ class Producer:
                 self._resolve_failed(item, f"time to live ran out after {item.attempts} attempts", code)
                 continue
             config = self._config
-            item.not_before = now + self._rand() * min(
-                config.retry_max_delay, config.retry_base_delay * 2 ** (item.attempts - 1)
+            item.not_before = now + self._runtime.backoff(
+                config.retry_base_delay, item.attempts, config.retry_max_delay
             )
             unit.lane.items.appendleft(item)
         if unit.lane.items:
@@ -509,7 +510,8 @@ class Producer:
     async def _refresh_shard_map(self) -> None:
         open_shards = ShardFilter(type=ShardFilterType.AT_LATEST)
         shards = [
-            s async for s in self._client.paginate.list_shards(stream_name=self.stream_name, shard_filter=open_shards)
+            s
+            async for s in Paginators(self._kinesis).list_shards(stream_name=self.stream_name, shard_filter=open_shards)
         ]
         self._map = ShardMap(shards)
         log.info("shard map of %s: %d open shards", self.stream_name, len(shards))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from binascii import a2b_base64
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -25,7 +24,9 @@ from .errors import ProtocolError, ServiceError, TransportError
 from .models import ShardRecord
 
 if TYPE_CHECKING:
-    from .client import Client
+    from ._generated.operations import Operations
+    from ._invoker import Invoker
+    from ._runtime import Runtime
 
 log = logging.getLogger("aiokinesis.reader")
 _new = object.__new__
@@ -62,28 +63,28 @@ class ShardReader:
 
     def __init__(
         self,
-        client: Client,
+        kinesis: Operations,
+        invoker: Invoker,
         shard_id: str,
         start: StartingPosition,
         *,
         stream_name: str | None = None,
         stream_arn: str | None = None,
         config: ReaderConfig = ReaderConfig(),  # noqa: B008 - frozen
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        rand: Callable[[], float],
+        runtime: Runtime,
     ) -> None:
         if stream_name is None and stream_arn is None:
             raise ValueError("a ShardReader needs stream_name or stream_arn")
         self.shard_id = shard_id
-        self._client = client
+        self._kinesis = kinesis
+        self._invoker = invoker
         self._start = start
         self._stream_name = stream_name
         self._stream_arn = stream_arn
         self._config = config
-        self._clock = clock
-        self._sleep = sleep
-        self._rand = rand
+        self._runtime = runtime
+        self._clock = runtime.clock
+        self._sleep = runtime.sleep
         self._iterator: str | None = None
         self._next_call = float("-inf")
         self._failures = 0
@@ -118,10 +119,10 @@ class ShardReader:
             try:
                 if self._iterator is None:
                     self._iterator = await self._get_iterator()
-                # The hot path: the session directly, with a request that is valid by construction
+                # The hot path: the invoker directly, with a request that is valid by construction
                 # (an iterator Kinesis gave, a checked limit), decoded without typed Records.
                 request = {"ShardIterator": self._iterator, "Limit": self._config.limit}
-                page = await self._client._session.invoke(_GetRecords, request, self._decode)
+                page = await self._invoker.invoke(_GetRecords, request, self._decode)
             except ExpiredIteratorException:
                 log.info("shard %s: iterator expired; resuming after %s", self.shard_id, self.last_sequence_number)
                 self._iterator = None
@@ -141,7 +142,7 @@ class ShardReader:
         start = self._start
         if self.last_sequence_number is not None:
             start = StartingPosition.after_sequence_number(self.last_sequence_number)
-        out = await self._client.get_shard_iterator(
+        out = await self._kinesis.get_shard_iterator(
             stream_name=self._stream_name,
             stream_arn=self._stream_arn,
             shard_id=self.shard_id,
@@ -157,7 +158,7 @@ class ShardReader:
         """Full-jitter exponential backoff for this shard alone; the next call waits it out."""
         self._failures += 1
         base = self._config.throttle_base_delay if error.throttling else self._config.error_base_delay
-        delay = self._rand() * min(self._config.max_delay, base * 2 ** (self._failures - 1))
+        delay = self._runtime.backoff(base, self._failures, self._config.max_delay)
         if error.throttling:
             self.throttles += 1
         else:

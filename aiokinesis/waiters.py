@@ -15,6 +15,7 @@ from .errors import WaiterError
 
 if TYPE_CHECKING:
     from ._generated.operations import Operations
+    from ._runtime import Runtime
 
 T = TypeVar("T")
 
@@ -22,12 +23,10 @@ T = TypeVar("T")
 class Waiters:
     """Reached as `client.wait`; the model's StreamExists/StreamNotExists and ConsumerActive."""
 
-    def __init__(
-        self, client: Operations, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-    ) -> None:
+    def __init__(self, client: Operations, runtime: Runtime) -> None:
         self._client = client
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = runtime.clock
+        self._sleep = runtime.sleep
 
     async def _poll(self, what: str, check: Callable[[], Awaitable[T | None]], delay: float, max_wait: float) -> T:
         deadline = self._clock() + max_wait
