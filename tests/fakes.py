@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 FROZEN_NOW = 1_764_000_000.0  # 2025-11-24T16:00:00Z
@@ -23,3 +24,36 @@ class FakeTime:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass
+class VirtualTime:
+    """A clock whose sleeps wait until the test moves time past their end (FakeTime returns at once).
+
+    The code under test runs on its own between advances, so everything that happens between two
+    advances happens at one instant: a request's arrival is stamped with the time it was sent at.
+    """
+
+    now: float = FROZEN_NOW
+    _sleepers: list[tuple[float, asyncio.Future[None]]] = field(default_factory=list)
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    def advance(self, seconds: float) -> None:
+        """Move time on and wake every sleep that has ended."""
+        self.now += seconds
+        waiting = []
+        for end, future in self._sleepers:
+            if future.done():
+                continue
+            if end <= self.now:
+                future.set_result(None)
+            else:
+                waiting.append((end, future))
+        self._sleepers = waiting
