@@ -33,6 +33,8 @@ def _name(config: object, field: str) -> str:
 
 def _show(bound: float, unit: str) -> str:
     text = str(bound) if isinstance(bound, int) else f"{bound:g}"
+    if bound == 1:
+        unit = unit.replace("bytes", "byte").replace("seconds", "second")
     if unit == "bytes" and bound >= _MIB and bound % _MIB == 0:
         return f"{text} bytes ({int(bound) // _MIB} MiB)"
     return f"{text} {unit}" if unit else text
