@@ -1,9 +1,109 @@
-"""Settings of a Client, as frozen dataclasses with their defaults in the signature."""
+"""Settings of a Client, as frozen dataclasses with their defaults in the signature.
+
+Every field is checked when a config is built (also by `dataclasses.replace`): a wrong type is a
+TypeError, a value out of range a ValueError; both name `ClassName.field`, the value and what is
+allowed. NaN is refused everywhere (it compares false, so it would slip past any limit), and so is
+infinity: aiohttp cannot schedule an infinite timeout, and an infinite delay never ends.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+_MIB = 1024 * 1024
+_MAX_RECORD = 10 * _MIB
+"""The largest record a stream can take (MaxRecordSizeInKiB 10240), and PutRecords' request limit."""
+_MIN_LOOP = 0.01
+"""The shortest interval of a loop that repeats on its own (polling, re-listing, checkpointing).
+
+Below it a loop is a spin in all but name: list_shards_interval=0 made 3,993 ListShards calls in
+a second. 10 ms keeps the millisecond intervals of fast local tests legal and caps one consumer at
+100 ListShards a second, a tenth of AWS's per-stream limit; in production use seconds.
+"""
+
+
+# -- the checks: one home for every config class ------------------------------------------------
+
+
+def _name(config: object, field: str) -> str:
+    return f"{type(config).__name__}.{field}"
+
+
+def _show(bound: float, unit: str) -> str:
+    text = str(bound) if isinstance(bound, int) else f"{bound:g}"
+    if bound == 1:
+        unit = unit.replace("bytes", "byte").replace("seconds", "second")
+    if unit == "bytes" and bound >= _MIB and bound % _MIB == 0:
+        return f"{text} bytes ({int(bound) // _MIB} MiB)"
+    return f"{text} {unit}" if unit else text
+
+
+def _number(
+    config: object,
+    field: str,
+    *,
+    low: float,
+    high: float | None = None,
+    above: bool = False,
+    unit: str = "",
+    integer: bool = False,
+    zero: bool = False,
+) -> None:
+    """Refuse a field that is not a number (bool is not), or is outside [low, high] (low excluded
+    if `above`; 0 allowed besides if `zero`), or is NaN or infinite."""
+    value: object = getattr(config, field)
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        kind = "an int" if integer else "a number" + (f" of {unit}" if unit else "")
+        raise TypeError(f"{_name(config, field)} must be {kind}, not {value!r} ({type(value).__name__})")
+    if zero and value == 0:
+        return
+    finite = not isinstance(value, float) or math.isfinite(value)
+    if finite and (value > low if above else value >= low) and (high is None or value <= high):
+        return
+    if high is None:
+        allowed = f"{'>' if above else '>='} {_show(low, unit)}"
+    elif above:
+        allowed = f"> {_show(low, unit)} and <= {_show(high, unit)}"
+    else:
+        allowed = f"between {_show(low, unit)} and {_show(high, unit)}"
+    if zero:
+        allowed = f"0 (off) or {allowed}"
+    if not finite:
+        allowed += " (a finite number)"
+    raise ValueError(f"{_name(config, field)} must be {allowed}, not {value!r}")
+
+
+def _seconds(config: object, field: str, *, low: float = 0.0, above: bool = False) -> None:
+    _number(config, field, low=low, above=above, unit="seconds")
+
+
+def _not_above(config: object, smaller: str, larger: str, *, strictly: bool = False) -> None:
+    """Refuse `smaller` > `larger` (or >= if `strictly`); both already checked as numbers."""
+    low, high = getattr(config, smaller), getattr(config, larger)
+    if low < high or (not strictly and low == high):
+        return
+    relation = "<" if strictly else "<="
+    raise ValueError(f"{_name(config, smaller)} must be {relation} {_name(config, larger)} ({high!r}), not {low!r}")
+
+
+def _flag(config: object, field: str) -> None:
+    value: object = getattr(config, field)
+    if not isinstance(value, bool):
+        raise TypeError(f"{_name(config, field)} must be True or False, not {value!r} ({type(value).__name__})")
+
+
+def _choice(config: object, field: str, choices: tuple[str, ...]) -> None:
+    value: object = getattr(config, field)
+    allowed = " or ".join(repr(choice) for choice in choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{_name(config, field)} must be {allowed}, not {value!r} ({type(value).__name__})")
+    if value not in choices:
+        raise ValueError(f"{_name(config, field)} must be {allowed}, not {value!r}")
+
+
+# -- the settings --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -11,13 +111,19 @@ class HttpConfig:
     """The aiohttp connection pool and its timeouts."""
 
     max_connections: int = 100
-    """Connections kept open at most, across all hosts; requests beyond wait for one."""
+    """Connections kept open at most, across all hosts; requests beyond wait for one. At least 1
+    (aiohttp would read 0 as no limit at all)."""
     keepalive_timeout: float = 30.0
-    """Seconds an idle connection stays in the pool."""
+    """Seconds an idle connection stays in the pool; > 0."""
     connect_timeout: float = 5.0
-    """Seconds to open a connection before ConnectError."""
+    """Seconds to open a connection before ConnectError; > 0."""
     read_timeout: float = 30.0
-    """Seconds to wait for each read of the answer before RequestTimeoutError."""
+    """Seconds to wait for each read of the answer before RequestTimeoutError; > 0."""
+
+    def __post_init__(self) -> None:
+        _number(self, "max_connections", low=1, integer=True)
+        for field in ("keepalive_timeout", "connect_timeout", "read_timeout"):
+            _seconds(self, field, above=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,42 +137,68 @@ class RetryConfig:
     """
 
     max_attempts: int = 3
-    """Attempts per call, the first included; 1 turns retries off."""
+    """Attempts per call, the first included: 1 (no retries) to 100 (past 1024 attempts the
+    backoff's 2^n overflows a float, and long before that every retry waits max_delay)."""
     base_delay: float = 0.05
+    """Seconds, >= 0 and <= max_delay; 0 retries at once (the attempts and the quota still bound it)."""
     throttle_base_delay: float = 1.0
+    """Seconds, >= 0 and <= max_delay."""
     max_delay: float = 20.0
+    """Cap of a delay in seconds, >= 0."""
     quota: int = 500
+    """Retry tokens of the client, >= 0 (0: a retry only if it costs nothing)."""
     retry_cost: int = 14
+    """Tokens a retry after a transient error spends, >= 0."""
     throttle_retry_cost: int = 5
+    """Tokens a retry after throttling spends, >= 0."""
     success_refund: int = 1
+    """Tokens a success that needed no retry pays back, >= 0."""
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"RetryConfig.max_attempts must be at least 1, not {self.max_attempts}")
+        _number(self, "max_attempts", low=1, high=100, integer=True)
+        for field in ("base_delay", "throttle_base_delay", "max_delay"):
+            _seconds(self, field)
+        _not_above(self, "base_delay", "max_delay")
+        _not_above(self, "throttle_base_delay", "max_delay")
+        for field in ("quota", "retry_cost", "throttle_retry_cost", "success_refund"):
+            _number(self, field, low=0, integer=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReaderConfig:
-    """How a shard reader paces itself and backs off; AWS's per-shard read limits by default."""
+    """How a shard reader paces itself and backs off; AWS's per-shard read limits by default.
+
+    A reader retries transient errors and throttling for as long as it runs, so its backoff bases
+    must be above 0: a base of 0 would retry a refused connection in a tight loop.
+    """
 
     limit: int = 10000
-    """Records asked for per GetRecords (1-10000)."""
+    """Records asked for per GetRecords: 1 to 10000 (AWS's range)."""
     min_interval: float = 0.2
-    """Seconds between two GetRecords on a shard: AWS allows 5 a second."""
+    """Seconds between two GetRecords on a shard, >= 0: AWS allows 5 a second (0.2 s); 0 suits
+    only a local server."""
     read_bytes_per_second: float = 2 * 1024 * 1024
-    """A shard's read limit; after a big read the next waits its share (10 MiB read: 5 s)."""
+    """A shard's read limit, > 0; after a big read the next waits its share (10 MiB read: 5 s)."""
     idle_interval: float = 1.0
-    """Seconds to wait after an empty read that is caught up (MillisBehindLatest 0)."""
+    """Seconds to wait after an empty read that is caught up (MillisBehindLatest 0); at least
+    0.01, as this wait is what keeps a caught-up reader from polling in a loop."""
     throttle_base_delay: float = 1.0
-    """First backoff after ProvisionedThroughputExceeded; doubles per throttle in a row (full jitter)."""
+    """First backoff after ProvisionedThroughputExceeded, > 0 and <= max_delay; doubles per
+    throttle in a row (full jitter)."""
     error_base_delay: float = 0.1
-    """First backoff after a transient error (5xx, timeout, reset); doubles likewise."""
+    """First backoff after a transient error (5xx, timeout, reset), > 0 and <= max_delay; doubles likewise."""
     max_delay: float = 30.0
-    """Cap of either backoff."""
+    """Cap of either backoff, in seconds."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.limit <= 10000:
-            raise ValueError(f"ReaderConfig.limit must be between 1 and 10000, not {self.limit}")
+        _number(self, "limit", low=1, high=10000, integer=True)
+        _seconds(self, "min_interval")
+        _number(self, "read_bytes_per_second", low=0, above=True, unit="bytes per second")
+        _seconds(self, "idle_interval", low=_MIN_LOOP)
+        for field in ("throttle_base_delay", "error_base_delay", "max_delay"):
+            _seconds(self, field, above=True)
+        _not_above(self, "throttle_base_delay", "max_delay")
+        _not_above(self, "error_base_delay", "max_delay")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,50 +206,84 @@ class ConsumerConfig:
     """How a consumer fans shards in, discovers new ones and checkpoints."""
 
     max_buffered_batches: int = 16
-    """Batches read ahead of the user, across all shards; when full, reading pauses."""
+    """Batches read ahead of the user, across all shards, at least 1; when full, reading pauses."""
     checkpoint_interval: float | None = None
-    """Checkpoint processed batches every this many seconds, and on close; None: call batch.checkpoint()."""
+    """Checkpoint processed batches every this many seconds (at least 0.01), and on close;
+    None: call batch.checkpoint()."""
     list_shards_interval: float = 60.0
-    """Seconds between ListShards calls that look for new shards (children also come from ChildShards)."""
+    """Seconds between ListShards calls that look for new shards (children also come from
+    ChildShards); at least 0.01, and seconds rather than milliseconds against AWS."""
     reader: ReaderConfig = ReaderConfig()
     """Pacing and backoff of each shard's reader."""
 
     def __post_init__(self) -> None:
-        if self.max_buffered_batches < 1:
-            raise ValueError(f"ConsumerConfig.max_buffered_batches must be at least 1, not {self.max_buffered_batches}")
+        _number(self, "max_buffered_batches", low=1, integer=True)
+        if self.checkpoint_interval is not None:
+            _seconds(self, "checkpoint_interval", low=_MIN_LOOP)
+        _seconds(self, "list_shards_interval", low=_MIN_LOOP)
+        if not isinstance(self.reader, ReaderConfig):
+            raise TypeError(
+                f"{_name(self, 'reader')} must be a ReaderConfig, not {self.reader!r} ({type(self.reader).__name__})"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProducerConfig:
-    """How a producer batches, paces, retries and buffers."""
+    """How a producer batches, paces, retries and buffers.
+
+    Sizes count a record as its data plus its partition key, as AWS does.
+    """
 
     linger: float = 0.05
-    """Seconds a partial batch waits for more records; a full one (500 entries) goes at once."""
+    """Seconds a partial batch waits for more records, >= 0 and below record_ttl (a record that
+    lingers its whole time to live would expire unsent); a full one (500 entries) goes at once."""
     aggregate: bool = False
     """Pack records bound for one shard into KPL aggregates (the KCL and our consumer unpack them)."""
     ordering: bool = True
     """Keep each partition key's records in order across retries (one record of a key in flight)."""
     max_in_flight: int = 16
-    """PutRecords calls under way at once."""
+    """PutRecords calls under way at once, at least 1."""
     max_batch_records: int = 500
+    """Entries per PutRecords: 1 to 500 (AWS's limit)."""
     max_batch_bytes: int = 5 * 1024 * 1024
+    """Bytes per PutRecords: 1 MiB (so any record of a stream with the default record size fits)
+    to 10 MiB (AWS's request limit since large records; 5 MiB before them, the default here)."""
     max_buffered_records: int = 100_000
-    """Records admitted and not yet resolved; put() waits (or raises) at the limit."""
+    """Records admitted and not yet resolved, at least 1; put() waits (or raises) at the limit."""
     max_buffered_bytes: int = 256 * 1024 * 1024
+    """Bytes admitted and not yet resolved, at least 10 MiB: a record larger than the whole buffer
+    could never be admitted, and a stream's records reach 10 MiB."""
     when_full: Literal["wait", "raise"] = "wait"
+    """What put() does at a buffer limit: wait for space, or raise BufferFullError."""
     record_ttl: float = 30.0
-    """Seconds from put() until a record that still could not be put fails its receipt."""
+    """Seconds from put() until a record that still could not be put fails its receipt; > 0."""
     rate_limit: float = 1.5
-    """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default); 0: no limit."""
+    """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default):
+    0.01 to 10 (the KPL's floor, 1%; 10 times a shard's rate is no pacing at all), or 0: no limit."""
     retry_base_delay: float = 0.1
+    """First backoff of a failed record, in seconds, > 0 and <= retry_max_delay: records are
+    retried until their time to live, and a base of 0 would resend them in a tight loop."""
     retry_max_delay: float = 5.0
+    """Cap of a record's backoff, in seconds."""
     aggregation_max_bytes: int = 51200
-    """Largest aggregate (the KPL's default)."""
+    """Largest aggregate (the KPL's default): 1 byte to 10 MiB (a large-record stream's record
+    limit; keep it within the stream's own) and at most max_batch_bytes."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_batch_records <= 500:
-            raise ValueError(f"ProducerConfig.max_batch_records must be 1 to 500, not {self.max_batch_records}")
-        if self.max_in_flight < 1:
-            raise ValueError(f"ProducerConfig.max_in_flight must be at least 1, not {self.max_in_flight}")
-        if self.when_full not in ("wait", "raise"):
-            raise ValueError(f"ProducerConfig.when_full must be 'wait' or 'raise', not {self.when_full!r}")
+        _seconds(self, "linger")
+        _flag(self, "aggregate")
+        _flag(self, "ordering")
+        _number(self, "max_in_flight", low=1, integer=True)
+        _number(self, "max_batch_records", low=1, high=500, integer=True)
+        _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
+        _number(self, "max_buffered_records", low=1, integer=True)
+        _number(self, "max_buffered_bytes", low=_MAX_RECORD, unit="bytes", integer=True)
+        _choice(self, "when_full", ("wait", "raise"))
+        _seconds(self, "record_ttl", above=True)
+        _not_above(self, "linger", "record_ttl", strictly=True)
+        _number(self, "rate_limit", low=0.01, high=10, zero=True)
+        _seconds(self, "retry_base_delay", above=True)
+        _seconds(self, "retry_max_delay", above=True)
+        _not_above(self, "retry_base_delay", "retry_max_delay")
+        _number(self, "aggregation_max_bytes", low=1, high=_MAX_RECORD, unit="bytes", integer=True)
+        _not_above(self, "aggregation_max_bytes", "max_batch_bytes")

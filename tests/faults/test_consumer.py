@@ -172,7 +172,12 @@ async def test_expiry_5xx_and_resets_lose_and_repeat_nothing(server: KinesisServ
     server.inject(Fault(kind=FaultKind.EXPIRED_ITERATOR, operation="GetRecords", probability=0.1, times=None))
     config = aiokinesis.ConsumerConfig(
         reader=aiokinesis.ReaderConfig(
-            limit=7, min_interval=0, idle_interval=0.01, error_base_delay=0.001, max_delay=0.01
+            limit=7,
+            min_interval=0,
+            idle_interval=0.01,
+            throttle_base_delay=0.001,
+            error_base_delay=0.001,
+            max_delay=0.01,
         )
     )
     async with kinesis.consumer("s", start=TRIM, config=config) as consumer:

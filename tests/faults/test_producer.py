@@ -58,7 +58,7 @@ async def test_every_record_lands_once_with_a_receipt_that_says_where(
 
 
 async def test_linger_holds_a_partial_batch_and_flush_sends_it(kinesis: aiokinesis.Client) -> None:
-    async with kinesis.producer("s", linger=30) as producer:
+    async with kinesis.producer("s", linger=20) as producer:
         receipts = await put_all(producer, 3)
         await asyncio.sleep(0.05)
         assert producer.stats.requests == 0  # lingering
@@ -68,14 +68,14 @@ async def test_linger_holds_a_partial_batch_and_flush_sends_it(kinesis: aiokines
 
 
 async def test_a_full_batch_goes_at_once_and_the_rest_waits_for_linger(kinesis: aiokinesis.Client) -> None:
-    async with kinesis.producer("s", linger=30) as producer:
+    async with kinesis.producer("s", linger=20) as producer:
         receipts = []
         for i in range(500):  # a caller that yields between puts, while the sender sleeps its linger
             receipts.append(await producer.put(f"v{i}".encode(), partition_key=f"key-{i}"))
             await asyncio.sleep(0)
         for _ in range(5):  # the sender's wait_for needs a few loop turns to return; no wall time passes
             await asyncio.sleep(0)
-        # Sent on the 500th put, not at the sender's next 50 ms poll nor after the 30 s linger.
+        # Sent on the 500th put, not at the sender's next 50 ms poll nor after the 20 s linger.
         assert producer.stats.in_flight + producer.stats.requests == 1
         receipts += await put_all(producer, 10, keys=10)
         async with asyncio.timeout(5):
