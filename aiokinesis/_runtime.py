@@ -26,8 +26,10 @@ class Runtime:
         """Seconds to wait after `failures` (1-based) failures in a row: random(0, 1) x min(cap, base x 2^(n-1)).
 
         AWS's "full jitter": spreads retrying callers out instead of having them retry in step.
+        The exponent stops growing long before the cap would matter, so a reader that has failed
+        thousands of times in a row does not overflow a float.
         """
-        return self.rand() * min(cap, base * 2.0 ** (failures - 1))
+        return self.rand() * min(cap, base * 2.0 ** min(failures - 1, 64))
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Return when `event` is set or `seconds` have passed on this runtime's sleep.
