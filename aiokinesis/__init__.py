@@ -28,10 +28,10 @@ from .errors import (
     UnknownServiceError,
     WaiterError,
 )
-from .models import ShardRecord
 from .paginators import Paginators
 from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
 from .reader import ReadBatch, ShardReader
+from .records import ShardRecord
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Self
 from ._generated.models import StartingPosition
 from .checkpoints import Checkpoints
 from .config import ConsumerConfig
-from .models import ShardRecord
 from .paginators import Paginators
 from .reader import ShardReader
+from .records import ShardRecord
 
 if TYPE_CHECKING:
     from ._generated.operations import Operations
