@@ -8,12 +8,13 @@ from ._generated import errors as _generated_errors
 from ._generated import models as _generated_models
 from ._generated.errors import *  # noqa: F403 - the model's errors, listed in their __all__
 from ._generated.models import *  # noqa: F403 - the model's types, listed in their __all__
+from ._shardstate import ShardProgress
 from ._version import __version__ as __version__
 from .aggregation import UserRecord
 from .checkpoints import Checkpoint, Checkpoints, MemoryCheckpoints, SqliteCheckpoints
 from .client import Client
 from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
-from .consumer import Batch, ShardProgress, StreamConsumer
+from .consumer import Batch, StreamConsumer
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -28,10 +29,10 @@ from .errors import (
     UnknownServiceError,
     WaiterError,
 )
-from .models import ShardRecord
 from .paginators import Paginators
 from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
 from .reader import ReadBatch, ShardReader
+from .records import ShardRecord
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 

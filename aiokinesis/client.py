@@ -23,8 +23,10 @@ import aiohttp
 from ._credentials import CredentialSource
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
+from ._recordsource import PollingSources
 from ._runtime import Runtime
 from ._session import Session
+from ._shardstore import CheckpointStore
 from .checkpoints import Checkpoints, MemoryCheckpoints
 from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 from .consumer import StreamConsumer
@@ -163,15 +165,13 @@ class Client(Operations):
         Shards without a checkpoint start at `start` (default: latest). `checkpoints` default to
         memory only; pass `SqliteCheckpoints("app.db")` to survive restarts.
         """
-        return StreamConsumer(
-            self,
-            self._session,
+        store = CheckpointStore(
+            checkpoints if checkpoints is not None else MemoryCheckpoints(),
             stream_name,
-            checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
-            start=start if start is not None else StartingPosition.latest(),
-            config=config,
-            runtime=self._runtime,
+            start if start is not None else StartingPosition.latest(),
         )
+        sources = PollingSources(self, self._session, stream_name, config.reader, self._runtime)
+        return StreamConsumer(self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime)
 
     def producer(
         self,

@@ -1,10 +1,13 @@
 """Consumer: every shard of a stream fanned into one async iterator of batches.
 
-One reader task per shard, all owned by a TaskGroup in one supervisor task. Batches reach
-the user through a bounded number of slots, so a slow user pauses fetching and nothing is
-ever skipped. A child shard starts only once all its parents were read to their end and every
-batch of theirs was processed (the user asked for the next batch), which keeps per-key order
-across resharding. New shards come from ChildShards and a periodic ListShards.
+One task per shard reads its RecordSource (GetRecords polling, by default); all are owned by a
+TaskGroup in one supervisor task. Batches reach the user through a bounded number of slots, so
+a slow user pauses fetching and nothing is ever skipped. A child shard starts only once all its
+parents were read to their end and every batch of theirs was processed (the user asked for the
+next batch), which keeps per-key order across resharding. New shards come from ChildShards and
+a periodic ListShards. The ShardStore says which shards this consumer may read and where each
+starts, and keeps their progress; a shard it takes away stops at once, its unprocessed batches
+dropped and never checkpointed.
 
 Delivery is at-least-once: after a restart, records since the last checkpoint come again.
 """
@@ -14,22 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from ._generated.models import StartingPosition
-from .checkpoints import Checkpoints
-from .config import ConsumerConfig
-from .models import ShardRecord
+from ._shardstate import ShardProgress, ShardState
 from .paginators import Paginators
-from .reader import ShardReader
+from .records import ShardRecord
 
 if TYPE_CHECKING:
+    from ._generated.models import ChildShard, HashKeyRange
     from ._generated.operations import Operations
-    from ._invoker import Invoker
+    from ._recordsource import RecordSources
     from ._runtime import Runtime
+    from ._shardstore import ShardStore
+    from .config import ConsumerConfig
 
 log = logging.getLogger("aiokinesis.consumer")
 
@@ -37,17 +39,15 @@ log = logging.getLogger("aiokinesis.consumer")
 class Batch:
     """One shard's records from one read, in order; `await batch.checkpoint()` once processed."""
 
-    __slots__ = ("_commit", "millis_behind_latest", "records", "shard_id")
+    __slots__ = ("_consumer", "_generation", "_shard", "millis_behind_latest", "records", "shard_id")
 
     def __init__(
-        self,
-        commit: Callable[[str, ShardRecord], Awaitable[None]],
-        shard_id: str,
-        records: list[ShardRecord],
-        millis_behind_latest: int | None,
+        self, consumer: StreamConsumer, shard: ShardState, records: list[ShardRecord], millis_behind_latest: int | None
     ) -> None:
-        self._commit = commit
-        self.shard_id = shard_id
+        self._consumer = consumer
+        self._shard = shard
+        self._generation = shard.generation
+        self.shard_id = shard.shard_id
         self.records = records
         self.millis_behind_latest = millis_behind_latest
 
@@ -63,65 +63,52 @@ class Batch:
     async def checkpoint(self) -> None:
         """Record that this batch (and everything before it on its shard) is processed.
 
-        The write completes even if the caller is cancelled while awaiting it.
+        The write completes even if the caller is cancelled while awaiting it. Nothing is written
+        once the shard has ended, or if this consumer lost the shard since handing the batch out
+        (its records will be read again where the shard's progress was last recorded).
         """
-        await self._commit(self.shard_id, self.records[-1])
+        await self._consumer._commit(self)
 
 
-@dataclass
-class ShardProgress:
-    """What one shard's reading looks like now (from `consumer.progress()`)."""
+def _hash_range(keys: HashKeyRange) -> tuple[int, int]:
+    return int(keys.starting_hash_key), int(keys.ending_hash_key)
 
-    shard_id: str
-    parents: list[str]
-    started: bool = False
-    ended: bool = False
-    records: int = 0
-    """Records handed to the user so far."""
-    millis_behind_latest: int | None = None
-    record_age: float | None = None
-    """Seconds since the newest record handed out arrived in the stream (None before the first)."""
-    records_per_second: float = 0.0
-    """Records handed out per second since the shard started."""
-    started_at: float = field(default=0.0, repr=False)
-    last_arrival: float | None = field(default=None, repr=False)
-    throttles: int = 0
-    retries: int = 0
-    outstanding: int = field(default=0, repr=False)
-    """Batches handed out and not yet processed."""
-    processed: ShardRecord | None = field(default=None, repr=False)
-    checkpointed: tuple[str, int] | None = field(default=None, repr=False)
-    drained: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    reader: ShardReader | None = field(default=None, repr=False)
+
+def _after(records: list[ShardRecord], processed: tuple[str, int]) -> tuple[list[ShardRecord], bool]:
+    """The records past `processed`, and whether the read has moved past its sequence number."""
+    sequence, sub = processed
+    kept = [r for r in records if r.sequence_number != sequence or r.sub_sequence_number > sub]
+    return kept, any(r.sequence_number != sequence for r in records)
 
 
 _STOP = object()
 
 
 class StreamConsumer:
-    """Reads every shard of a stream; use as `async with kinesis.consumer(...) as consumer:`."""
+    """Reads every shard of a stream; use as `async with kinesis.consumer(...) as consumer:`.
+
+    Each shard's records come from `sources`; `store` says which shards this consumer may read,
+    where each starts, and keeps how far each is processed.
+    """
 
     def __init__(
         self,
         kinesis: Operations,
-        invoker: Invoker,
         stream_name: str,
         *,
-        checkpoints: Checkpoints,
-        start: StartingPosition,
+        sources: RecordSources,
+        store: ShardStore,
         config: ConsumerConfig,
         runtime: Runtime,
     ) -> None:
-        self._kinesis = kinesis
-        self._invoker = invoker
         self._paginate = Paginators(kinesis)
         self.stream_name = stream_name
-        self._checkpoints = checkpoints
-        self._start = start
+        self._sources = sources
+        self._store = store
         self._config = config
         self._runtime = runtime
         self._sleep = runtime.sleep
-        self._shards: dict[str, ShardProgress] = {}
+        self._shards: dict[str, ShardState] = {}
         self._ready: asyncio.Queue[Batch | object] = asyncio.Queue()
         self._slots = asyncio.Semaphore(config.max_buffered_batches)
         self._in_hand: Batch | None = None
@@ -133,6 +120,7 @@ class StreamConsumer:
     # -- the user's side -----------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
+        self._store.watch(self._store_changed)
         self._supervisor = asyncio.create_task(self._supervise(), name=f"aiokinesis-consumer-{self.stream_name}")
         return self
 
@@ -172,36 +160,75 @@ class StreamConsumer:
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
-        record age), records a second, throttles and retries."""
+        record age), records a second, throttles, retries and the last checkpoint."""
         now = self._runtime.clock()
-        for state in self._shards.values():
-            if state.reader is not None:
-                state.millis_behind_latest = state.reader.millis_behind_latest
-                state.throttles = state.reader.throttles
-                state.retries = state.reader.retries
-            if state.last_arrival is not None:
-                state.record_age = max(0.0, now - state.last_arrival)
-            if state.started_at:
-                state.records_per_second = state.records / max(1e-9, now - state.started_at)
-        return list(self._shards.values())
+        return [shard.snapshot(now) for shard in self._shards.values()]
 
     def _processed(self, batch: Batch) -> None:
-        state = self._shards[batch.shard_id]
-        state.processed = batch.records[-1]
-        state.outstanding -= 1
-        if state.outstanding == 0:
-            state.drained.set()
+        shard = batch._shard
+        if batch._generation != shard.generation:
+            return  # the shard was taken away since: its batches count for nothing
+        shard.processed = batch.records[-1]
+        shard.outstanding -= 1
+        if shard.outstanding == 0:
+            shard.drained.set()
 
-    async def _checkpoint(self, shard_id: str, record: ShardRecord) -> None:
+    async def _commit(self, batch: Batch) -> None:
+        await self._checkpoint(batch._shard, batch._generation, batch.records[-1])
+
+    async def _checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
+        if generation != shard.generation or shard.ended:
+            log.info(
+                "shard %s of %s: not checkpointing (%s)",
+                shard.shard_id,
+                self.stream_name,
+                "ended" if shard.ended else "lost",
+            )
+            return
         position = (record.sequence_number, record.sub_sequence_number)
-        await asyncio.shield(self._checkpoints.set(self.stream_name, shard_id, *position))
-        self._shards[shard_id].checkpointed = position
+        await asyncio.shield(self._store.checkpoint(shard.shard_id, *position))
+        if generation == shard.generation:
+            shard.checkpointed = position
 
     async def _flush_checkpoints(self) -> None:
-        for shard_id, state in list(self._shards.items()):
-            record = state.processed
-            if record is not None and state.checkpointed != (record.sequence_number, record.sub_sequence_number):
-                await self._checkpoint(shard_id, record)
+        for shard in list(self._shards.values()):
+            record = shard.processed
+            if record is not None and shard.checkpointed != (record.sequence_number, record.sub_sequence_number):
+                await self._checkpoint(shard, shard.generation, record)
+
+    # -- the store's side ----------------------------------------------------------------------
+
+    def _store_changed(self) -> None:
+        """The store may answer otherwise now: stop the shards it took away, start those it gave."""
+        reading = [shard.shard_id for shard in self._shards.values() if shard.started and not shard.ended]
+        kept = set(self._store.readable(reading))
+        for shard_id in reading:
+            if shard_id not in kept:
+                self._lose(self._shards[shard_id])
+        self._schedule()
+
+    def _lose(self, shard: ShardState) -> None:
+        """Stop reading the shard and drop its unprocessed batches, checkpointing none of them."""
+        log.warning(
+            "shard %s of %s: lost to another worker; dropping its unprocessed batches", shard.shard_id, self.stream_name
+        )
+        shard.generation += 1
+        shard.started = False
+        shard.outstanding = 0
+        shard.processed = None
+        if shard.task is not None:
+            shard.task.cancel()
+            shard.task = None
+        kept: list[Batch | object] = []
+        while not self._ready.empty():
+            item = self._ready.get_nowait()
+            if isinstance(item, Batch) and item._shard is shard:
+                shard.records -= len(item)
+                self._slots.release()
+            else:
+                kept.append(item)
+        for item in kept:
+            self._ready.put_nowait(item)
 
     # -- the supervisor and its tasks ----------------------------------------------------------
 
@@ -222,13 +249,14 @@ class StreamConsumer:
             self._failure = errors[0] if len(errors) == 1 else failure
             log.error("consumer of %s failed: %r", self.stream_name, self._failure)
         finally:
+            self._group = None
             self._ready.put_nowait(_STOP)
 
     async def _discover(self) -> None:
         async for shard in self._paginate.list_shards(stream_name=self.stream_name):
             if shard.shard_id not in self._shards:
-                parents = [p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None]
-                self._shards[shard.shard_id] = ShardProgress(shard.shard_id, parents)
+                parents = tuple(p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None)
+                self._shards[shard.shard_id] = ShardState(shard.shard_id, parents, _hash_range(shard.hash_key_range))
         self._schedule()
 
     async def _rediscover(self) -> None:
@@ -244,63 +272,63 @@ class StreamConsumer:
             await self._flush_checkpoints()
 
     def _schedule(self) -> None:
-        """Start every shard whose parents are all done (or gone from the stream's retention)."""
-        assert self._group is not None
-        for state in self._shards.values():
-            if state.started or not all(p not in self._shards or self._shards[p].ended for p in state.parents):
-                continue
-            state.started = True
-            self._group.create_task(self._read(state), name=f"aiokinesis-shard-{state.shard_id}")
+        """Start every shard whose parents are all done (or gone from the stream's retention) and
+        that the store lets this consumer read."""
+        group = self._group
+        if group is None or self._stopping.is_set():
+            return
+        shards = self._shards
+        ready = [
+            shard.shard_id
+            for shard in shards.values()
+            if not shard.started and not shard.ended and all(p not in shards or shards[p].ended for p in shard.parents)
+        ]
+        allowed = set(self._store.readable(ready)) if ready else set()
+        for shard_id in (shard_id for shard_id in ready if shard_id in allowed):
+            shard = shards[shard_id]
+            shard.started = True
+            shard.task = group.create_task(self._read(shard), name=f"aiokinesis-shard-{shard_id}")
 
-    async def _read(self, state: ShardProgress) -> None:
-        checkpoint = await self._checkpoints.get(self.stream_name, state.shard_id)
-        children: list[tuple[str, list[str]]] = []
-        if checkpoint is None or not checkpoint.ended:
-            start, skip = self._start, None
-            if checkpoint is not None and checkpoint.sequence_number is not None:
-                # AT the checkpointed record, dropping what was processed: a checkpoint can sit
-                # inside a KPL aggregate, whose user records share one sequence number.
-                start = StartingPosition.at_sequence_number(checkpoint.sequence_number)
-                skip = (checkpoint.sequence_number, checkpoint.sub_sequence_number)
-            reader = ShardReader(
-                self._kinesis,
-                self._invoker,
-                state.shard_id,
-                start,
-                stream_name=self.stream_name,
-                config=self._config.reader,
-                runtime=self._runtime,
-            )
-            state.reader = reader
-            state.started_at = self._runtime.clock()
-            log.info("reading shard %s of %s from %s", state.shard_id, self.stream_name, start.type)
-            while (batch := await reader.next_batch()) is not None:
+    async def _read(self, shard: ShardState) -> None:
+        begin = await self._store.start(shard.shard_id)
+        children: list[ChildShard] = []
+        if begin is not None:
+            source = self._sources.open(shard.shard_id, begin.position, shard.hash_range)
+            shard.source = source
+            if not shard.started_at:
+                shard.started_at = self._runtime.clock()
+            log.info("reading shard %s of %s from %s", shard.shard_id, self.stream_name, begin.position.type)
+            processed = begin.processed
+            while (batch := await source.next_batch()) is not None:
                 records = batch.records
-                if skip is not None:
-                    records = [r for r in records if r.sequence_number != skip[0] or r.sub_sequence_number > skip[1]]
-                    if any(r.sequence_number != skip[0] for r in batch.records):
-                        skip = None
+                if processed is not None:
+                    records, moved_on = _after(records, processed)
+                    if moved_on:
+                        processed = None
                 if records:
-                    await self._hand_out(state, records, batch.millis_behind_latest)
-            if state.outstanding:
-                await state.drained.wait()  # the user has processed every batch of this shard
-            children = [(c.shard_id, list(c.parent_shards)) for c in reader.child_shards or []]
-            await asyncio.shield(self._checkpoints.mark_ended(self.stream_name, state.shard_id))
-        log.info("shard %s of %s ended", state.shard_id, self.stream_name)
-        state.ended = True
-        for child_id, parents in children:
-            self._shards.setdefault(child_id, ShardProgress(child_id, parents))
+                    await self._hand_out(shard, records, batch.millis_behind_latest)
+            if shard.outstanding:
+                await shard.drained.wait()  # the user has processed every batch of this shard
+            children = list(source.child_shards or ())
+            await asyncio.shield(self._store.mark_ended(shard.shard_id))
+        log.info("shard %s of %s ended", shard.shard_id, self.stream_name)
+        shard.ended = True
+        shard.task = None
+        for child in children:
+            if child.shard_id not in self._shards:
+                parents = tuple(child.parent_shards)
+                self._shards[child.shard_id] = ShardState(child.shard_id, parents, _hash_range(child.hash_key_range))
         self._schedule()
 
-    async def _hand_out(self, state: ShardProgress, records: list[ShardRecord], millis_behind: int | None) -> None:
+    async def _hand_out(self, shard: ShardState, records: list[ShardRecord], millis_behind: int | None) -> None:
         await self._slots.acquire()
-        state.outstanding += 1
-        state.records += len(records)
+        shard.outstanding += 1
+        shard.records += len(records)
         arrival = records[-1].approximate_arrival_timestamp
         if arrival is not None:
-            state.last_arrival = arrival.timestamp()
-        state.drained.clear()
-        self._ready.put_nowait(Batch(self._checkpoint, state.shard_id, records, millis_behind))
+            shard.last_arrival = arrival.timestamp()
+        shard.drained.clear()
+        self._ready.put_nowait(Batch(self, shard, records, millis_behind))
 
 
 class _Stopped(Exception):

@@ -21,7 +21,7 @@ from ._protocol import _ts
 from .aggregation import MAGIC, deaggregate
 from .config import ReaderConfig
 from .errors import ProtocolError, ServiceError, TransportError
-from .models import ShardRecord
+from .records import ShardRecord
 
 if TYPE_CHECKING:
     from ._generated.operations import Operations

@@ -7,6 +7,7 @@ outcomes are deterministic, and each test is bounded by asyncio.timeout.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -147,6 +148,29 @@ async def test_a_slow_user_pauses_fetching(server: KinesisServer, kinesis: aioki
     assert [r.data for r in got] == [f"v{i}".encode() for i in range(100)]
 
 
+async def test_progress_hands_out_copies_that_neither_change_nor_change_the_consumer(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    put_direct(server, [f"v{i}" for i in range(30)], keys=1)
+    config = aiokinesis.ConsumerConfig(
+        reader=aiokinesis.ReaderConfig(limit=5, min_interval=0, idle_interval=0.01), max_buffered_batches=1
+    )
+    async with kinesis.consumer("s", start=TRIM, config=config) as consumer:
+        got = list(await anext(consumer))
+        early = {p.shard_id: p for p in consumer.progress()}
+        shard = got[0].shard_id
+        handed_out = early[shard].records
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            early[shard].ended = True  # type: ignore[misc]
+        got += await consume(consumer, 30 - len(got))
+        late = {p.shard_id: p for p in consumer.progress()}
+    assert len(got) == 30
+    assert handed_out < 30
+    assert early[shard].records == handed_out  # the copy held on to did not move
+    assert late[shard].records == 30
+    assert not late[shard].ended
+
+
 async def test_a_throttling_storm_on_one_shard_leaves_the_others_flowing(
     server: KinesisServer, kinesis: aiokinesis.Client
 ) -> None:
@@ -230,6 +254,22 @@ async def test_auto_checkpoints_cover_processed_batches_only(server: KinesisServ
     assert saved is not None
     fifth = server.backend.streams["s"].shard(shard).records[4]
     assert saved.sequence_number == str(fifth.sequence)  # the batch in hand failed: not checkpointed
+
+
+async def test_auto_checkpoints_leave_an_ended_shard_ended(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    put_direct(server, [f"v{i}" for i in range(10)], keys=1)
+    stream = server.backend.streams["s"]
+    parent = next(s for s in stream.shards if s.records)
+    server.backend.split_shard(stream, parent, (parent.start_hash + parent.end_hash) // 2)
+    put_direct(server, [f"v{i}" for i in range(10, 20)], keys=1)
+    checkpoints = aiokinesis.MemoryCheckpoints()
+    config = aiokinesis.ConsumerConfig(reader=READER, list_shards_interval=0.05, checkpoint_interval=3600)
+    async with kinesis.consumer("s", checkpoints=checkpoints, start=TRIM, config=config) as consumer:
+        got = await consume(consumer, 20, checkpoint=False)
+    assert [r.data for r in got] == [f"v{i}".encode() for i in range(20)]
+    saved = await checkpoints.get("s", parent.shard_id)
+    assert saved is not None
+    assert saved.ended  # the close's checkpoint of its processed batches did not undo its end
 
 
 async def test_errors_that_retrying_cannot_mend_end_the_iteration(

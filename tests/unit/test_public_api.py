@@ -75,3 +75,7 @@ def test_every_error_is_a_kinesis_error() -> None:
         obj = getattr(aiokinesis, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, aiokinesis.KinesisError), name
+
+
+def test_shard_record_lives_in_the_module_named_for_it() -> None:
+    assert aiokinesis.ShardRecord.__module__ == "aiokinesis.records"

@@ -1,4 +1,4 @@
-"""Hand-written value types users touch most (the model's own live in _generated/models.py)."""
+"""ShardRecord: one user record as a reader or consumer hands it out (the model's own types live in _generated)."""
 
 from __future__ import annotations
 

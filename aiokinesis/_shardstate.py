@@ -1,0 +1,78 @@
+"""One shard as the consumer tracks it (ShardState, live) and as `progress()` shows it (ShardProgress, a copy)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._recordsource import RecordSource
+    from .records import ShardRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardProgress:
+    """One shard as it was when `consumer.progress()` was called: a copy, so holding it changes nothing."""
+
+    shard_id: str
+    parents: tuple[str, ...]
+    hash_range: tuple[int, int]
+    """The shard's first and last hash key."""
+    started: bool
+    """This consumer is reading the shard, or has read it."""
+    ended: bool
+    """Read to its end and every batch of it processed."""
+    records: int
+    """Records handed to the user so far (those still buffered included)."""
+    millis_behind_latest: int | None
+    record_age: float | None
+    """Seconds since the newest record handed out arrived in the stream (None before the first)."""
+    records_per_second: float
+    """Records handed out per second since the shard started."""
+    throttles: int
+    retries: int
+    pending: int
+    """Batches handed out (or buffered) and not yet processed."""
+    checkpointed: tuple[str, int] | None
+    """(sequence number, sub-sequence) of the last checkpoint this consumer wrote for the shard."""
+
+
+@dataclass(eq=False, slots=True)
+class ShardState:
+    """One shard's live state inside the consumer; `progress()` hands out ShardProgress copies of it."""
+
+    shard_id: str
+    parents: tuple[str, ...]
+    hash_range: tuple[int, int]
+    started: bool = False
+    ended: bool = False
+    generation: int = 0
+    """Moves on when the store takes the shard away: batches of an older generation are void."""
+    task: asyncio.Task[None] | None = None
+    source: RecordSource | None = None
+    records: int = 0
+    started_at: float = 0.0
+    last_arrival: float | None = None
+    outstanding: int = 0
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+    processed: ShardRecord | None = None
+    checkpointed: tuple[str, int] | None = None
+
+    def snapshot(self, now: float) -> ShardProgress:
+        source = self.source
+        return ShardProgress(
+            shard_id=self.shard_id,
+            parents=self.parents,
+            hash_range=self.hash_range,
+            started=self.started,
+            ended=self.ended,
+            records=self.records,
+            millis_behind_latest=None if source is None else source.millis_behind_latest,
+            record_age=None if self.last_arrival is None else max(0.0, now - self.last_arrival),
+            records_per_second=self.records / max(1e-9, now - self.started_at) if self.started_at else 0.0,
+            throttles=0 if source is None else source.throttles,
+            retries=0 if source is None else source.retries,
+            pending=self.outstanding,
+            checkpointed=self.checkpointed,
+        )
