@@ -58,6 +58,8 @@ class ShardState:
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     processed: ShardRecord | None = None
     checkpointed: tuple[str, int] | None = None
+    checkpoint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while one of the shard's checkpoints is written: they go to the store in order."""
 
     def snapshot(self, now: float) -> ShardProgress:
         source = self.source

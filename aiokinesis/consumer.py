@@ -177,18 +177,24 @@ class StreamConsumer:
         await self._checkpoint(batch._shard, batch._generation, batch.records[-1])
 
     async def _checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
-        if generation != shard.generation or shard.ended:
-            log.info(
-                "shard %s of %s: not checkpointing (%s)",
-                shard.shard_id,
-                self.stream_name,
-                "ended" if shard.ended else "lost",
-            )
-            return
+        # Shielded whole, lock included: a cancelled caller must not let the next write of the
+        # shard start while its own is still under way.
+        await asyncio.shield(self._write_checkpoint(shard, generation, record))
+
+    async def _write_checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
+        """Write one shard's checkpoints one at a time, and never back: a user's batch.checkpoint()
+        and an auto-checkpoint round can overlap, and an older position must not land last."""
         position = (record.sequence_number, record.sub_sequence_number)
-        await asyncio.shield(self._store.checkpoint(shard.shard_id, *position))
-        if generation == shard.generation:
-            shard.checkpointed = position
+        async with shard.checkpoint_lock:
+            skip = "ended" if shard.ended else "lost" if generation != shard.generation else None
+            if skip is None and shard.checkpointed is not None and _order(position) <= _order(shard.checkpointed):
+                skip = f"already at {shard.checkpointed[0]}/{shard.checkpointed[1]}"
+            if skip is not None:
+                log.info("shard %s of %s: not checkpointing (%s)", shard.shard_id, self.stream_name, skip)
+                return
+            await self._store.checkpoint(shard.shard_id, *position)
+            if generation == shard.generation:
+                shard.checkpointed = position
 
     async def _flush_checkpoints(self) -> None:
         for shard in list(self._shards.values()):
@@ -333,3 +339,8 @@ class StreamConsumer:
 
 class _Stopped(Exception):
     """Raised inside the supervisor's TaskGroup to cancel its tasks on close."""
+
+
+def _order(position: tuple[str, int]) -> tuple[int, int]:
+    """A (sequence number, sub-sequence) position as numbers: sequence numbers are decimal strings."""
+    return int(position[0]), position[1]

@@ -303,3 +303,45 @@ async def test_an_ended_shard_stays_ended_when_processed_batches_are_auto_checkp
     saved = await checkpoints.get("s", A)
     assert saved is not None
     assert saved.ended  # not overwritten by A1's checkpoint
+
+
+class SlowStore(CheckpointStore):
+    """A CheckpointStore whose first write waits for `release`: a slow write another overtakes."""
+
+    def __init__(self, checkpoints: aiokinesis.Checkpoints) -> None:
+        super().__init__(checkpoints, "s", TRIM)
+        self.release = asyncio.Event()
+        self.writes: list[str] = []
+
+    async def checkpoint(self, shard_id: str, sequence_number: str, sub_sequence_number: int) -> None:
+        self.writes.append(sequence_number)
+        if len(self.writes) == 1:
+            await self.release.wait()
+        await super().checkpoint(shard_id, sequence_number, sub_sequence_number)
+
+
+async def test_overlapping_checkpoints_of_a_shard_land_in_order_and_never_go_back(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    time = VirtualTime()
+    checkpoints = aiokinesis.MemoryCheckpoints()
+    store = SlowStore(checkpoints)
+    sources = FakeSources()
+    sources.prepare(A, [[record(A, n, time.now)] for n in (1, 2, 3)])
+    with consumer_of(kinesis, sources, store, time) as consumer:
+        async with consumer:
+            first = await anext(consumer)
+            second = await anext(consumer)  # the first is processed now
+            time.advance(1.0)  # an auto-checkpoint round starts writing 1, and waits in the store
+            await settle(lambda: store.writes == ["1"])
+            newer = asyncio.create_task(second.checkpoint())  # the user checkpoints 2 meanwhile
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert store.writes == ["1"]  # 2 waits for 1 to land, rather than overtaking it
+            store.release.set()
+            await newer
+            assert await checkpoints.get("s", A) == aiokinesis.Checkpoint("2")  # 1 did not land last
+            await first.checkpoint()  # an older batch checkpointed late: nothing moves back
+            assert store.writes == ["1", "2"]
+            assert await checkpoints.get("s", A) == aiokinesis.Checkpoint("2")
+            await anext(consumer)
