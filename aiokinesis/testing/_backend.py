@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from .._buckets import TokenBucket
 from .._shardmap import hash_key_of as hash_of
 from ._limits import Limits
+from ._tokens import IteratorState, NextTokenState, Tokens
 
 Json = dict[str, Any]
 HASH_SPACE = 2**128
@@ -163,14 +163,6 @@ class Subscription:
         return self.position < len(self.shard.records)
 
 
-@dataclass(frozen=True, slots=True)
-class IteratorState:
-    stream: str
-    shard_id: str
-    position: int
-    expires: float
-
-
 class Backend:
     """All state of one server; every public method named like an operation handles it."""
 
@@ -187,9 +179,12 @@ class Backend:
         self.region = region
         self.account = account
         self.streams: dict[str, Stream] = {}
-        self._iterators: dict[str, IteratorState] = {}
-        self._tokens: dict[str, tuple[str, str, float]] = {}  # NextToken -> (stream, last shard, expires)
-        self._ids = itertools.count(1)
+        self.tokens = Tokens()
+        """Seals shard iterators and NextTokens: they describe themselves, so none is kept here."""
+        self._iterator_serial = 0
+        """The serial number of the last iterator issued."""
+        self._expired_through = 0
+        """Iterators with a serial up to this one have expired (the EXPIRED_ITERATOR fault)."""
         self._subscribed: dict[tuple[str, str], float] = {}  # (consumer ARN, shard) -> when
         self.entry_fault: Callable[[Shard], str | None] | None = None
         """Set by the server for one PutRecords: the error code an entry for that shard fails with."""
@@ -265,18 +260,18 @@ class Backend:
         ]
 
     def _new_iterator(self, stream: Stream, shard: Shard, position: int) -> str:
-        token = f"{next(self._ids):016x}" + base64.b32encode(f"{stream.name}/{shard.shard_id}".encode()).decode()
-        self._iterators[token] = IteratorState(
-            stream.name, shard.shard_id, position, self.clock() + self.limits.iterator_ttl
+        self._iterator_serial += 1
+        return self.tokens.iterator(
+            IteratorState(stream.name, shard.shard_id, position, self.clock(), self._iterator_serial)
         )
-        return token
 
     def expire_iterators(self) -> int:
-        """Make every live iterator expired now (the fault 'iterator expired'); returns how many."""
-        now = self.clock()
-        for token, state in self._iterators.items():
-            self._iterators[token] = IteratorState(state.stream, state.shard_id, state.position, now - 1)
-        return len(self._iterators)
+        """Expire every iterator issued so far (the fault 'iterator expired'); returns how many were
+        issued since the last time (some may have expired already). Nothing is walked: iterators
+        are not stored, and those issued up to now are told apart by their serial number."""
+        newly = self._iterator_serial - self._expired_through
+        self._expired_through = self._iterator_serial
+        return newly
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -385,25 +380,24 @@ class Backend:
         if token is not None:
             if request.get("StreamName") or request.get("StreamARN"):
                 raise ApiError("InvalidArgumentException", "NextToken and StreamName cannot be provided together.")
-            found = self._tokens.get(token)
+            found = self.tokens.open_next_token(token) if isinstance(token, str) else None
             if found is None:
                 raise ApiError("InvalidArgumentException", "Invalid NextToken.")
-            name, after, expires = found
-            if self.clock() >= expires:
+            if self.clock() >= found.issued + self.limits.next_token_ttl:
                 raise ApiError("ExpiredNextTokenException", "The NextToken has expired.")
-            stream = self.streams.get(name)
+            stream = self.streams.get(found.stream)
             if stream is None:
-                raise ApiError("ResourceNotFoundException", f"Stream {name} under account {self.account} not found.")
-            shards = [s for s in stream.shards if s.shard_id > after]
+                raise ApiError(
+                    "ResourceNotFoundException", f"Stream {found.stream} under account {self.account} not found."
+                )
+            shards = [s for s in stream.shards if s.shard_id > found.after]
         else:
             stream = self._stream(request)
             shards = self._filtered(stream, request)
         page = shards[:limit]
         answer: Json = {"Shards": [s.describe() for s in page]}
         if len(shards) > limit:
-            new_token = f"{next(self._ids):x}-{stream.name}"
-            self._tokens[new_token] = (stream.name, page[-1].shard_id, self.clock() + self.limits.next_token_ttl)
-            answer["NextToken"] = new_token
+            answer["NextToken"] = self.tokens.next_token(NextTokenState(stream.name, page[-1].shard_id, self.clock()))
         return answer
 
     def _filtered(self, stream: Stream, request: Json) -> list[Shard]:
@@ -558,13 +552,12 @@ class Backend:
         token = request.get("ShardIterator")
         if not isinstance(token, str) or not 1 <= len(token) <= 512:
             raise validation_error("shardIterator", token, "Member must have length between 1 and 512")
-        state = self._iterators.get(token)
+        state = self.tokens.open_iterator(token)
         if state is None:
             raise ApiError("InvalidArgumentException", f"Invalid ShardIterator: {token[:32]}...")
-        if self.clock() >= state.expires:
+        if self.clock() >= state.issued + self.limits.iterator_ttl or state.serial <= self._expired_through:
             raise ApiError(
-                "ExpiredIteratorException",
-                f"Iterator expired. The iterator was created at time {state.expires - self.limits.iterator_ttl}",
+                "ExpiredIteratorException", f"Iterator expired. The iterator was created at time {state.issued}"
             )
         stream = self.streams.get(state.stream)
         if stream is None:
@@ -624,6 +617,8 @@ class Backend:
         position = self._position(stream, shard, start.get("Type"), start.get("SequenceNumber"), start.get("Timestamp"))
         key = (consumer.arn, shard.shard_id)
         now = self.clock()
+        # Only the last 5 s matter: forget older subscriptions, so memory stays flat over a long run.
+        self._subscribed = {k: when for k, when in self._subscribed.items() if now - when < SUBSCRIBE_INTERVAL}
         if now - self._subscribed.get(key, float("-inf")) < SUBSCRIBE_INTERVAL:
             raise ApiError(
                 "ResourceInUseException",
@@ -897,7 +892,7 @@ class Backend:
             if isinstance(value := request.get(key), str)
         }
         token = request.get("ShardIterator")
-        state = self._iterators.get(token) if isinstance(token, str) else None
+        state = self.tokens.open_iterator(token) if isinstance(token, str) else None
         if state is not None:
             name = state.stream
             shards.add(state.shard_id)
