@@ -14,7 +14,7 @@ import pytest
 import aiokinesis.testing
 from aiokinesis._shardmap import hash_key_of as hash_of
 from aiokinesis.testing import ApiError, Backend, Limits
-from aiokinesis.testing._backend import HASH_SPACE
+from aiokinesis.testing._state import HASH_SPACE
 from tests.fakes import FakeTime
 
 SHARD = "shardId-000000000000"
