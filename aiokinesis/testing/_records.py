@@ -62,12 +62,14 @@ class RecordOperations(BackendState):
         return shard, data, key, size
 
     def _admit(self, shard: Shard, size: int) -> bool:
+        """Whether the shard's write limits let a record of this size in now (counted if not)."""
         if shard.write_records is None or shard.write_bytes is None:
             return True
         if shard.write_records.available(1) and shard.write_bytes.available(size):
             shard.write_records.take(1)
             shard.write_bytes.take(size)
             return True
+        self.throttled += 1
         return False
 
     def _append(self, stream: Stream, shard: Shard, data: bytes, key: str, now: float) -> StoredRecord:
@@ -157,6 +159,7 @@ class RecordOperations(BackendState):
             and shard.read_bytes is not None
             and (not shard.reads.take(1) or shard.read_bytes.in_debt())
         ):
+            self.throttled += 1
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
         chosen, size = take(shard, state.position, limit, self.limits.max_get_records_bytes)
         if shard.read_bytes is not None:

@@ -223,6 +223,9 @@ class BackendState:
         """The serial number of the last iterator issued."""
         self._expired_through = 0
         """Iterators with a serial up to this one have expired (the EXPIRED_ITERATOR fault)."""
+        self.throttled = 0
+        """Requests and PutRecords entries the per-shard limits refused (injected faults aside):
+        a test can assert that the code under test paces itself."""
         self._subscribed: dict[tuple[str, str], float] = {}
         """When each (consumer ARN, shard id) last subscribed."""
         self.entry_fault: Callable[[Shard], str | None] | None = None
