@@ -1,4 +1,8 @@
-"""Which open shard a partition key (or explicit hash key) lands on, from ListShards' hash ranges."""
+"""Which open shard a partition key (or explicit hash key) lands on, from ListShards' hash ranges.
+
+The producer builds it from ListShards' typed shards; the local test server (aiokinesis.testing)
+from its own shards' ranges, so both sides of the wire route by the same lookup.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +22,22 @@ class ShardMap:
     """Open shards sorted by starting hash key; lookups bisect."""
 
     def __init__(self, shards: Iterable[Shard]) -> None:
-        ranges = sorted(
+        self._index(
             (int(s.hash_key_range.starting_hash_key), int(s.hash_key_range.ending_hash_key), s.shard_id)
             for s in shards
             if s.sequence_number_range.ending_sequence_number is None
         )
-        self._starts = [start for start, _, _ in ranges]
-        self._ranges = ranges
+
+    @classmethod
+    def of_ranges(cls, ranges: Iterable[tuple[int, int, str]]) -> ShardMap:
+        """From the (starting hash key, ending hash key, shard id) of each open shard."""
+        shard_map = cls(())
+        shard_map._index(ranges)
+        return shard_map
+
+    def _index(self, ranges: Iterable[tuple[int, int, str]]) -> None:
+        self._ranges = sorted(ranges)
+        self._starts = [start for start, _, _ in self._ranges]
 
     @property
     def shard_ids(self) -> list[str]:

@@ -8,9 +8,10 @@ Also a pytest fixture (`kinesis_server`, from the plugin installed with aiokines
 command: `python -m aiokinesis.testing --port 4568 --stream orders:4`.
 """
 
-from ._backend import ApiError, Backend
+from ._backend import Backend
 from ._faults import Fault, FaultKind
 from ._limits import Limits
 from ._server import KinesisServer, serve_in_thread
+from ._state import ApiError
 
 __all__ = ["ApiError", "Backend", "Fault", "FaultKind", "KinesisServer", "Limits", "serve_in_thread"]

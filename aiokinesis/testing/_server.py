@@ -15,9 +15,10 @@ import orjson
 from aiohttp import web
 
 from .._eventstream import encode
-from ._backend import ApiError, Backend, Shard, Subscription
+from ._backend import Backend
 from ._faults import Fault, FaultKind, Faults
 from ._limits import Limits
+from ._state import ApiError, Shard, Subscription
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator"})

@@ -9,12 +9,11 @@ import pytest
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis import StartingPosition
+from tests.conformance.reading import READER
 from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
-CONFIG = aiokinesis.ConsumerConfig(
-    reader=aiokinesis.ReaderConfig(min_interval=0.05, idle_interval=0.05), list_shards_interval=0.2
-)
+CONFIG = aiokinesis.ConsumerConfig(reader=READER, list_shards_interval=0.2)
 
 
 async def consume_until(consumer: aiokinesis.StreamConsumer, got: list[aiokinesis.ShardRecord], count: int) -> None:

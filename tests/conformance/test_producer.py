@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 import aiokinesis
+from tests.conformance.reading import READER
 from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ async def test_receipts_match_the_records_read_back(
     results = [receipt.result() for receipt in receipts]
 
     got: list[aiokinesis.ShardRecord] = []
-    config = aiokinesis.ConsumerConfig(reader=aiokinesis.ReaderConfig(min_interval=0.05, idle_interval=0.05))
+    config = aiokinesis.ConsumerConfig(reader=READER)
     start = aiokinesis.StartingPosition.trim_horizon()
     async with kinesis.consumer(stream_name, start=start, config=config) as consumer, asyncio.timeout(60):
         async for batch in consumer:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis import StartingPosition
+from tests.conformance.reading import read_to_end_or
 from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
-
-
-async def read_to_end_or(reader: aiokinesis.ShardReader, count: int) -> list[aiokinesis.ShardRecord]:
-    """The shard's records until it ends, or until count arrived (an open shard never ends)."""
-    got: list[aiokinesis.ShardRecord] = []
-    async with asyncio.timeout(30):
-        while len(got) < count or count < 0:
-            batch = await reader.next_batch()
-            if batch is None:
-                break
-            got += batch.records
-    return got
 
 
 async def test_every_record_in_order_across_a_split(kinesis: aiokinesis.Client, stream_name: str) -> None:

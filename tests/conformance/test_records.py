@@ -1,31 +1,19 @@
-"""Data plane against kinesis-mock: put, every iterator type, paging, resharding."""
+"""Data plane against both servers: put, every iterator type, paging, resharding."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import aiokinesis
-from aiokinesis import PutRecordsRequestEntry
+from aiokinesis import PutRecordsRequestEntry, StartingPosition
+from tests.conformance.reading import READER, Paced, read_to_end_or
 from tests.conftest import create_active_stream
 
 pytestmark = pytest.mark.integration
-
-
-async def read_all(kinesis: aiokinesis.Client, iterator: str | None) -> list[aiokinesis.Record]:
-    """Every record from the iterator until an empty page (or the shard end)."""
-    records: list[aiokinesis.Record] = []
-    for _ in range(50):
-        if iterator is None:
-            break
-        page = await kinesis.get_records(shard_iterator=iterator, limit=3)
-        records += page.records
-        iterator = page.next_shard_iterator
-        if not page.records:
-            break
-    return records
 
 
 async def test_put_record_and_read_it_back(kinesis: aiokinesis.Client, stream_name: str) -> None:
@@ -58,12 +46,11 @@ async def test_put_records_keep_order_per_key_and_report_each_entry(
         assert result.sequence_number is not None
         by_shard.setdefault(result.shard_id, []).append(result.sequence_number)
 
-    read: list[aiokinesis.Record] = []
+    read: list[aiokinesis.ShardRecord] = []
+    small_pages = dataclasses.replace(READER, limit=3)
     for shard_id in sorted(by_shard):
-        it = await kinesis.get_shard_iterator(
-            stream_name=stream_name, shard_id=shard_id, shard_iterator_type="TRIM_HORIZON"
-        )
-        got = await read_all(kinesis, it.shard_iterator)
+        reader = kinesis.read_shard(stream_name, shard_id, start=StartingPosition.trim_horizon(), config=small_pages)
+        got = await read_to_end_or(reader, len(by_shard[shard_id]))
         assert [r.sequence_number for r in got] == by_shard[shard_id]
         read += got
     assert sorted(int(r.data) for r in read) == list(range(40))
@@ -81,11 +68,13 @@ async def test_every_iterator_type(kinesis: aiokinesis.Client, stream_name: str)
         for i in range(4)
     ]
 
+    paced = Paced(kinesis)  # five reads of one shard, each of a page or two
+
     async def read_from(kind: str, **where: Any) -> list[bytes]:
         it = await kinesis.get_shard_iterator(
             stream_name=stream_name, shard_id=shard, shard_iterator_type=kind, **where
         )
-        return [r.data for r in await read_all(kinesis, it.shard_iterator)]
+        return [r.data for r in await paced.read_all(it.shard_iterator)]
 
     assert await read_from("TRIM_HORIZON") == [b"0", b"1", b"2", b"3"]
     assert await read_from("AT_SEQUENCE_NUMBER", starting_sequence_number=seqs[1]) == [b"1", b"2", b"3"]
@@ -126,9 +115,10 @@ async def test_split_then_merge_ends_parents_with_child_shards(kinesis: aiokines
     iterator: str | None = it.shard_iterator
     data: list[bytes] = []
     child_shards: list[aiokinesis.ChildShard] | None = None
+    paced = Paced(kinesis)
     for _ in range(20):
         assert iterator is not None
-        page = await kinesis.get_records(shard_iterator=iterator)
+        page = await paced.get_records(iterator)
         data += [r.data for r in page.records]
         iterator = page.next_shard_iterator
         if iterator is None:

@@ -45,6 +45,7 @@ async def test_throttled_reads_are_retried_until_they_pass(server: KinesisServer
         page = await kinesis.get_records(shard_iterator=await iterator(kinesis))
     assert page.records == []
     assert fault.fired == 2
+    assert server.backend.throttled == 0  # injected, not the limits
     assert fake_time.sleeps == [1.0, 2.0]
 
 
@@ -196,6 +197,7 @@ async def test_write_limits_per_shard(fake_time: FakeTime) -> None:
             assert (await kinesis.put_records(stream_name=STREAM, records=batch)).failed_record_count == 0
         third = await kinesis.put_records(stream_name=STREAM, records=batch)
         assert third.failed_record_count == 500  # 1000 records/s spent
+        assert local.backend.throttled == 500
         fake_time.advance(0.5)
         assert (await kinesis.put_records(stream_name=STREAM, records=batch)).failed_record_count == 0
 
@@ -206,6 +208,7 @@ async def test_write_limits_per_shard(fake_time: FakeTime) -> None:
         # 1 MiB/s spent: throttled, and the 1 s throttling backoff (on the shared clock) refills it.
         await kinesis.put_record(stream_name=STREAM, data=big, partition_key="k")
         assert fake_time.sleeps == [1.0]
+        assert local.backend.throttled == 501
 
 
 async def test_read_limits_per_shard(fake_time: FakeTime) -> None:
@@ -220,6 +223,7 @@ async def test_read_limits_per_shard(fake_time: FakeTime) -> None:
             await kinesis.get_records(shard_iterator=it)  # 5 calls/s
         fake_time.advance(0.2)
         await kinesis.get_records(shard_iterator=it)
+    assert local.backend.throttled == 1
 
 
 async def test_a_10_mib_read_throttles_the_shard_for_seconds(fake_time: FakeTime) -> None:

@@ -1,0 +1,251 @@
+"""Record operations: PutRecord(s), GetShardIterator and GetRecords, on AWS's per-shard limits.
+
+Shard iterators are sealed, self-describing tokens (see _tokens): none is stored, so reading
+for hours holds flat memory. The EXPIRED_ITERATOR fault expires every iterator issued so far
+by raising a watermark over their serial numbers, in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import re
+
+from .._shardmap import hash_key_of
+from ._state import (
+    HASH_KEY,
+    HASH_SPACE,
+    ApiError,
+    BackendState,
+    Json,
+    Shard,
+    StoredRecord,
+    Stream,
+    validation_error,
+)
+from ._tokens import IteratorState
+
+ITERATOR_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
+_SEQUENCE = re.compile(r"0|[1-9]\d{0,128}")
+
+
+class RecordOperations(BackendState):
+    """Writing records to shards and reading them back through shard iterators."""
+
+    def _route(self, stream: Stream, entry: Json, field_prefix: str) -> tuple[Shard, bytes, str, int]:
+        """Check one record as AWS does and pick its shard; also its size (data and key)."""
+        key = entry.get("PartitionKey")
+        if not isinstance(key, str) or not 1 <= len(key) <= 256:
+            raise validation_error(f"{field_prefix}partitionKey", key, "Member must have length between 1 and 256")
+        try:
+            data = binascii.a2b_base64(entry.get("Data", ""), strict_mode=True)
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise ApiError("SerializationException", f"{field_prefix}data is not valid base64") from exc
+        size = len(data) + len(key.encode())
+        if size > stream.max_record_size_kib * 1024:
+            raise validation_error(
+                f"{field_prefix}data",
+                "...",
+                f"Member must have length less than or equal to {stream.max_record_size_kib * 1024}",
+            )
+        explicit = entry.get("ExplicitHashKey")
+        if explicit is not None:
+            if not isinstance(explicit, str) or HASH_KEY.fullmatch(explicit) is None or int(explicit) >= HASH_SPACE:
+                raise ApiError("InvalidArgumentException", f"Invalid ExplicitHashKey. ExplicitHashKey: {explicit}")
+            point = int(explicit)
+        else:
+            point = hash_key_of(key)
+        shard = stream.open_shard_at(point)
+        if shard is None:
+            raise ApiError("InternalFailureException", "no open shard covers the hash key", 500)
+        return shard, data, key, size
+
+    def _admit(self, shard: Shard, size: int) -> bool:
+        """Whether the shard's write limits let a record of this size in now (counted if not)."""
+        if shard.write_records is None or shard.write_bytes is None:
+            return True
+        if shard.write_records.available(1) and shard.write_bytes.available(size):
+            shard.write_records.take(1)
+            shard.write_bytes.take(size)
+            return True
+        self.throttled += 1
+        return False
+
+    def _append(self, stream: Stream, shard: Shard, data: bytes, key: str, now: float) -> StoredRecord:
+        record = StoredRecord(stream.next_sequence, data, key, now)
+        stream.next_sequence += 1
+        shard.records.append(record)
+        shard.sequences.append(record.sequence)
+        return record
+
+    def PutRecord(self, request: Json) -> Json:
+        stream = self._active_stream(request)
+        shard, data, key, size = self._route(stream, request, "")
+        if not self._admit(shard, size):
+            raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
+        record = self._append(stream, shard, data, key, self.clock())
+        return {"ShardId": shard.shard_id, "SequenceNumber": str(record.sequence), "EncryptionType": stream.encryption}
+
+    def PutRecords(self, request: Json) -> Json:
+        stream = self._active_stream(request)
+        entries = request.get("Records")
+        if not isinstance(entries, list) or not 1 <= len(entries) <= self.limits.max_put_records_entries:
+            raise validation_error(
+                "records",
+                len(entries) if isinstance(entries, list) else entries,
+                f"Member must have length between 1 and {self.limits.max_put_records_entries}",
+            )
+        routed = [self._route(stream, entry, f"records.{i}.member.") for i, entry in enumerate(entries)]
+        total = sum(size for *_, size in routed)
+        if total > self.limits.max_put_records_request_bytes:
+            raise ApiError(
+                "InvalidArgumentException",
+                f"Records size exceeds {self.limits.max_put_records_request_bytes} bytes: {total}",
+            )
+        results: list[Json] = []
+        failed = 0
+        now = self.clock()
+        for shard, data, key, size in routed:
+            code = self.entry_fault(shard) if self.entry_fault is not None else None
+            if code is None and self._admit(shard, size):
+                record = self._append(stream, shard, data, key, now)
+                results.append({"SequenceNumber": str(record.sequence), "ShardId": shard.shard_id})
+                continue
+            failed += 1
+            code = code or "ProvisionedThroughputExceededException"
+            message = (
+                self._throttled_message(stream, shard)
+                if code == "ProvisionedThroughputExceededException"
+                else "Internal service failure."
+            )
+            results.append({"ErrorCode": code, "ErrorMessage": message})
+        return {"FailedRecordCount": failed, "Records": results, "EncryptionType": stream.encryption}
+
+    def GetShardIterator(self, request: Json) -> Json:
+        stream = self._stream(request)
+        shard = stream.shard(str(request.get("ShardId")))
+        position = start_position(
+            stream,
+            shard,
+            request.get("ShardIteratorType"),
+            request.get("StartingSequenceNumber"),
+            request.get("Timestamp"),
+        )
+        return {"ShardIterator": self._new_iterator(stream, shard, position)}
+
+    def GetRecords(self, request: Json) -> Json:
+        token = request.get("ShardIterator")
+        if not isinstance(token, str) or not 1 <= len(token) <= 512:
+            raise validation_error("shardIterator", token, "Member must have length between 1 and 512")
+        state = self.tokens.open_iterator(token)
+        if state is None:
+            raise ApiError("InvalidArgumentException", f"Invalid ShardIterator: {token[:32]}...")
+        if self.clock() >= state.issued + self.limits.iterator_ttl or state.serial <= self._expired_through:
+            raise ApiError(
+                "ExpiredIteratorException", f"Iterator expired. The iterator was created at time {state.issued}"
+            )
+        stream = self.streams.get(state.stream)
+        if stream is None:
+            raise ApiError(
+                "ResourceNotFoundException", f"Stream {state.stream} under account {self.account} not found."
+            )
+        shard = stream.shard(state.shard_id)
+        limit = request.get("Limit", 10000)
+        if not isinstance(limit, int) or not 1 <= limit <= 10000:
+            raise validation_error("limit", limit, "Member must have value between 1 and 10000")
+        if (
+            shard.reads is not None
+            and shard.read_bytes is not None
+            and (not shard.reads.take(1) or shard.read_bytes.in_debt())
+        ):
+            self.throttled += 1
+            raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
+        chosen, size = take(shard, state.position, limit, self.limits.max_get_records_bytes)
+        if shard.read_bytes is not None:
+            shard.read_bytes.spend(size)
+        position = state.position + len(chosen)
+        at_end = position >= len(shard.records)
+        answer: Json = {
+            "Records": records_json(chosen),
+            "MillisBehindLatest": millis_behind(shard, position, self.clock()),
+        }
+        if at_end and not shard.is_open:
+            answer["NextShardIterator"] = None
+            answer["ChildShards"] = [stream.child(child) for child in shard.children]
+        else:
+            answer["NextShardIterator"] = self._new_iterator(stream, shard, position)
+        return answer
+
+    def _new_iterator(self, stream: Stream, shard: Shard, position: int) -> str:
+        self._iterator_serial += 1
+        return self.tokens.iterator(
+            IteratorState(stream.name, shard.shard_id, position, self.clock(), self._iterator_serial)
+        )
+
+    def expire_iterators(self) -> int:
+        """Expire every iterator issued so far (the fault 'iterator expired'); returns how many were
+        issued since the last time (some may have expired already). Nothing is walked: iterators
+        are not stored, and those issued up to now are told apart by their serial number."""
+        newly = self._iterator_serial - self._expired_through
+        self._expired_through = self._iterator_serial
+        return newly
+
+
+def start_position(stream: Stream, shard: Shard, kind: object, sequence: object, timestamp: object) -> int:
+    """Index into the shard's records where a starting position (of any of the five types) points."""
+    if kind not in ITERATOR_TYPES:
+        raise validation_error("shardIteratorType", kind, f"Member must satisfy enum value set: {list(ITERATOR_TYPES)}")
+    if kind == "TRIM_HORIZON":
+        return 0
+    if kind == "LATEST":
+        return len(shard.records)
+    if kind == "AT_TIMESTAMP":
+        if not isinstance(timestamp, int | float):
+            raise ApiError("InvalidArgumentException", "Timestamp is required for AT_TIMESTAMP.")
+        return next((i for i, r in enumerate(shard.records) if r.arrival >= timestamp), len(shard.records))
+    if not isinstance(sequence, str) or _SEQUENCE.fullmatch(sequence) is None:
+        raise ApiError("InvalidArgumentException", f"StartingSequenceNumber {sequence} is invalid.")
+    number = int(sequence)
+    upper = shard.ending_sequence if shard.ending_sequence is not None else stream.next_sequence
+    if not shard.starting_sequence <= number <= upper:
+        account = stream.arn.split(":")[4]
+        raise ApiError(
+            "InvalidArgumentException",
+            f"StartingSequenceNumber {sequence} on shard {shard.shard_id} in stream {stream.name} "
+            f"under account {account} is invalid because it did not come from this stream.",
+        )
+    find = bisect.bisect_left if kind == "AT_SEQUENCE_NUMBER" else bisect.bisect_right
+    return find(shard.sequences, number)
+
+
+def take(shard: Shard, position: int, limit: int, max_bytes: int) -> tuple[list[StoredRecord], int]:
+    """Records from position: at most limit of them and max_bytes (but at least one); and their size."""
+    chosen: list[StoredRecord] = []
+    size = 0
+    for record in shard.records[position : position + limit]:
+        record_size = len(record.data) + len(record.partition_key.encode())
+        if chosen and size + record_size > max_bytes:
+            break
+        chosen.append(record)
+        size += record_size
+    return chosen, size
+
+
+def millis_behind(shard: Shard, position: int, now: float) -> int:
+    """MillisBehindLatest: the age of the first record not yet read, 0 when caught up."""
+    if position >= len(shard.records):
+        return 0
+    return int(max(0.0, now - shard.records[position].arrival) * 1000)
+
+
+def records_json(records: list[StoredRecord]) -> list[Json]:
+    return [
+        {
+            "SequenceNumber": str(r.sequence),
+            "ApproximateArrivalTimestamp": r.arrival,
+            "Data": base64.b64encode(r.data).decode(),
+            "PartitionKey": r.partition_key,
+        }
+        for r in records
+    ]
