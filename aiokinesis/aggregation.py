@@ -74,7 +74,7 @@ def _fields(buf: bytes) -> list[tuple[int, int | bytes]]:
 
 def deaggregate(data: bytes) -> list[UserRecord] | None:
     """The user records inside an aggregated record, or None when data is a plain record."""
-    if len(data) < len(MAGIC) + _DIGEST or not data.startswith(MAGIC):
+    if len(data) <= len(MAGIC) + _DIGEST or not data.startswith(MAGIC):
         return None
     body = data[len(MAGIC) : -_DIGEST]
     if hashlib.md5(body).digest() != data[-_DIGEST:]:

@@ -50,6 +50,7 @@ def test_a_long_record_uses_multi_byte_varints() -> None:
         b"plain data",
         b"",
         MAGIC,
+        MAGIC + hashlib.md5(b"").digest(),  # no protobuf at all: the KCL keeps it as a plain record
         MAGIC + b"\x0a\x01k" + b"\x00" * 16,  # wrong MD5
         MAGIC + b"\xff\xff" + hashlib.md5(b"\xff\xff").digest(),  # a varint that never ends
         MAGIC + b"\x1a\x02\x08\x05" + hashlib.md5(b"\x1a\x02\x08\x05").digest(),  # key index out of range
