@@ -9,6 +9,9 @@ Bytes: magic F3 89 9A C2, then a protobuf `AggregatedRecord`, then the MD5 of th
 
 The protobuf is read and written by hand: three small messages do not justify a dependency.
 A record without the magic, with a bad MD5 or with a malformed protobuf is a plain record.
+
+Decoding works on offsets into the record: nothing is copied but the strings and the data the
+user records keep, so the work and the memory of one aggregate grow with its size, whatever it holds.
 """
 
 from __future__ import annotations
@@ -34,81 +37,100 @@ class _Malformed(Exception):
     pass
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     result = shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise _Malformed
+    while pos < end and shift <= 63:
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
             return result, pos
         shift += 7
+    raise _Malformed
 
 
-def _fields(buf: bytes) -> list[tuple[int, int | bytes]]:
-    """(field number, value) pairs of one message; unknown wire types are malformed."""
-    out: list[tuple[int, int | bytes]] = []
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-            out.append((number, value))
-        elif wire == 2:
-            size, pos = _varint(buf, pos)
-            if pos + size > len(buf):
-                raise _Malformed
-            out.append((number, buf[pos : pos + size]))
-            pos += size
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-            if pos > len(buf):
-                raise _Malformed
+def _field(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
+    """The field at pos (< end): (number, wire type, value, position after it). The value is the
+    integer of a varint, and where the payload starts for a length-delimited field (it ends at the
+    position after). One-byte varints, nearly all of them, take the short path."""
+    key = buf[pos]
+    if key < 0x80:
+        pos += 1
+    else:
+        key, pos = _varint(buf, pos, end)
+    wire = key & 7
+    value = 0
+    if wire == 0 or wire == 2:
+        if pos < end and buf[pos] < 0x80:
+            value = buf[pos]
+            pos += 1
         else:
-            raise _Malformed
-    return out
+            value, pos = _varint(buf, pos, end)
+        if wire == 2:
+            value, pos = pos, pos + value
+    elif wire == 1:
+        pos += 8
+    elif wire == 5:
+        pos += 4
+    else:
+        raise _Malformed
+    if pos > end:
+        raise _Malformed
+    return key >> 3, wire, value, pos
+
+
+def _text(buf: bytes, start: int, end: int) -> str:
+    return buf[start:end].decode("utf-8")
+
+
+def _record(buf: bytes, pos: int, end: int, keys: list[str], hash_keys: list[str]) -> UserRecord:
+    key_index: int | None = None
+    hash_index: int | None = None
+    data: tuple[int, int] | None = None
+    while pos < end:
+        number, wire, value, pos = _field(buf, pos, end)
+        if wire == 0 and number == 1:
+            key_index = value
+        elif wire == 0 and number == 2:
+            hash_index = value
+        elif wire == 2 and number == 3:
+            data = (value, pos)
+    if key_index is None or data is None or key_index >= len(keys):
+        raise _Malformed
+    if hash_index is None:
+        explicit = None
+    elif hash_index < len(hash_keys):
+        explicit = hash_keys[hash_index]
+    else:
+        raise _Malformed
+    return UserRecord(keys[key_index], explicit, buf[data[0] : data[1]])
 
 
 def deaggregate(data: bytes) -> list[UserRecord] | None:
     """The user records inside an aggregated record, or None when data is a plain record."""
     if len(data) <= len(MAGIC) + _DIGEST or not data.startswith(MAGIC):
         return None
-    body = data[len(MAGIC) : -_DIGEST]
-    if hashlib.md5(body).digest() != data[-_DIGEST:]:
+    start, end = len(MAGIC), len(data) - _DIGEST
+    if hashlib.md5(memoryview(data)[start:end]).digest() != data[end:]:
         return None
     try:
+        # Two passes: the tables may come after the records that index them.
         keys: list[str] = []
         hash_keys: list[str] = []
-        raw_records: list[bytes] = []
-        for number, value in _fields(body):
-            if not isinstance(value, bytes):
-                continue
-            if number == 1:
-                keys.append(value.decode("utf-8"))
-            elif number == 2:
-                hash_keys.append(value.decode("utf-8"))
-            elif number == 3:
-                raw_records.append(value)
+        pos = start
+        while pos < end:
+            number, wire, value, pos = _field(data, pos, end)
+            if wire == 2 and number == 1:
+                keys.append(_text(data, value, pos))
+            elif wire == 2 and number == 2:
+                hash_keys.append(_text(data, value, pos))
         records = []
-        for raw in raw_records:
-            key_index: int | None = None
-            hash_index: int | None = None
-            payload: bytes | None = None
-            for number, value in _fields(raw):
-                if number == 1 and isinstance(value, int):
-                    key_index = value
-                elif number == 2 and isinstance(value, int):
-                    hash_index = value
-                elif number == 3 and isinstance(value, bytes):
-                    payload = value
-            if key_index is None or payload is None:
-                raise _Malformed
-            explicit = hash_keys[hash_index] if hash_index is not None else None
-            records.append(UserRecord(keys[key_index], explicit, payload))
-    except (_Malformed, IndexError, UnicodeDecodeError):
+        pos = start
+        while pos < end:
+            number, wire, value, pos = _field(data, pos, end)
+            if wire == 2 and number == 3:
+                records.append(_record(data, value, pos, keys, hash_keys))
+    except (_Malformed, UnicodeDecodeError):
         return None
     return records
 

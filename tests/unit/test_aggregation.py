@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import random
+import tracemalloc
+from collections.abc import Callable
 
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 
 from aiokinesis.aggregation import MAGIC, UserRecord, aggregate, deaggregate
+
+
+def wrapped(body: bytes) -> bytes:
+    """An aggregate of a hand-written protobuf body: magic, body, MD5."""
+    return MAGIC + body + hashlib.md5(body).digest()
+
+
+def allocated(work: Callable[[], object]) -> tuple[int, int]:
+    """(peak, kept): bytes allocated while work runs, and still held by what it returns."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = work()
+        kept, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    return peak - base, kept - base
 
 
 def theirs(records: list[UserRecord]) -> bytes:
@@ -59,3 +83,22 @@ def test_a_long_record_uses_multi_byte_varints() -> None:
 )
 def test_anything_else_is_a_plain_record(data: bytes) -> None:
     assert deaggregate(data) is None
+
+
+def test_records_without_their_required_data_field_are_a_plain_record() -> None:
+    assert deaggregate(wrapped(b"\x0a\x01k" + b"\x1a\x02\x08\x00" * 100_000)) is None
+    assert deaggregate(wrapped(b"\x0a\x01k" + b"\x1a\x00" * 100_000)) is None
+
+
+def test_decoding_allocates_nothing_for_fields_it_skips() -> None:
+    """The decoder walks offsets: 100k unknown fields cost no objects (a list of them cost 33x the input)."""
+    data = wrapped(b"\x20\x01" * 100_000)
+    peak, _ = allocated(lambda: deaggregate(data))
+    assert peak < len(data) // 10
+
+
+def test_decoding_allocates_little_beyond_the_records_it_returns() -> None:
+    data = wrapped(b"\x0a\x01k" + b"\x1a\x04\x08\x00\x1a\x00" * 30_000)
+    peak, kept = allocated(lambda: deaggregate(data))
+    assert kept > 0
+    assert peak - kept < len(data) // 10
