@@ -8,7 +8,10 @@ Bytes: magic F3 89 9A C2, then a protobuf `AggregatedRecord`, then the MD5 of th
              required bytes data = 3; repeated Tag tags = 4; }
 
 The protobuf is read and written by hand: three small messages do not justify a dependency.
-A record without the magic, with a bad MD5 or with a malformed protobuf is a plain record.
+A record without the magic, with a bad MD5 or with a malformed protobuf is a plain record; so is
+one that proto2 rejects (a required field missing: a record's key index or data, a tag's key), one
+whose index is outside its table, and one with a string that is not UTF-8 (the KCL would put U+FFFD
+in its place: a plain record keeps every byte).
 
 Decoding works on offsets into the record: nothing is copied but the strings and the data the
 user records keep, so the work and the memory of one aggregate grow with its size, whatever it holds.
@@ -83,6 +86,19 @@ def _text(buf: bytes, start: int, end: int) -> str:
     return buf[start:end].decode("utf-8")
 
 
+def _tag(buf: bytes, pos: int, end: int) -> None:
+    """Checks a Tag { required string key = 1; optional string value = 2; }: the KCL's parser rejects
+    an aggregate whose tag has no key, so do we (tags themselves are not kept)."""
+    has_key = False
+    while pos < end:
+        number, wire, value, pos = _field(buf, pos, end)
+        if wire == 2 and number in (1, 2):
+            _text(buf, value, pos)
+            has_key = has_key or number == 1
+    if not has_key:
+        raise _Malformed
+
+
 def _record(buf: bytes, pos: int, end: int, keys: list[str], hash_keys: list[str]) -> UserRecord:
     key_index: int | None = None
     hash_index: int | None = None
@@ -95,6 +111,8 @@ def _record(buf: bytes, pos: int, end: int, keys: list[str], hash_keys: list[str
             hash_index = value
         elif wire == 2 and number == 3:
             data = (value, pos)
+        elif wire == 2 and number == 4:
+            _tag(buf, value, pos)
     if key_index is None or data is None or key_index >= len(keys):
         raise _Malformed
     if hash_index is None:

@@ -102,3 +102,22 @@ def test_decoding_allocates_little_beyond_the_records_it_returns() -> None:
     peak, kept = allocated(lambda: deaggregate(data))
     assert kept > 0
     assert peak - kept < len(data) // 10
+
+
+RECORD_WITH_TAG = b"\x0a\x01k\x1a\x0b\x08\x00\x1a\x01x\x22\x04"  # then 4 bytes of Tag
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        b"\x12\x02va",  # only the optional value: the required key is missing
+        b"\x0a\x02\xff\xfe",  # a key that is not UTF-8
+        b"\x0a\x05",  # a key longer than the tag
+    ],
+)
+def test_a_record_with_a_malformed_tag_makes_a_plain_record(tag: bytes) -> None:
+    assert deaggregate(wrapped(RECORD_WITH_TAG + tag.ljust(4, b"\x00"))) is None
+
+
+def test_tags_are_checked_then_dropped() -> None:
+    assert deaggregate(wrapped(RECORD_WITH_TAG + b"\x0a\x02ab")) == [UserRecord("k", None, b"x")]
