@@ -61,6 +61,10 @@ def _field(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
         pos += 1
     else:
         key, pos = _varint(buf, pos, end)
+        if key > 0xFFFF_FFFF:  # a tag is a uint32
+            raise _Malformed
+    if key < 8:  # field number 0
+        raise _Malformed
     wire = key & 7
     value = 0
     if wire == 0 or wire == 2:

@@ -79,6 +79,8 @@ def test_a_long_record_uses_multi_byte_varints() -> None:
         MAGIC + b"\xff\xff" + hashlib.md5(b"\xff\xff").digest(),  # a varint that never ends
         MAGIC + b"\x1a\x02\x08\x05" + hashlib.md5(b"\x1a\x02\x08\x05").digest(),  # key index out of range
         MAGIC + b"\x0b" + hashlib.md5(b"\x0b").digest(),  # wire type 3 (groups) is not allowed
+        wrapped(b"\x0a\x01k\x00\x00\x1a\x04\x08\x00\x1a\x00"),  # field number 0
+        wrapped(b"\x0a\x01k\x80\x80\x80\x80\x10\x00\x1a\x04\x08\x00\x1a\x00"),  # a tag beyond 32 bits
     ],
 )
 def test_anything_else_is_a_plain_record(data: bytes) -> None:
