@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 MAGIC = b"\xf3\x89\x9a\xc2"
 _DIGEST = 16
+_UINT64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +42,14 @@ class _Malformed(Exception):
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    """At most 10 bytes; bits beyond 64 are dropped, as protobuf parsers do."""
     result = shift = 0
     while pos < end and shift <= 63:
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, pos
+            return result & _UINT64, pos
         shift += 7
     raise _Malformed
 

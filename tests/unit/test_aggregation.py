@@ -123,3 +123,10 @@ def test_a_record_with_a_malformed_tag_makes_a_plain_record(tag: bytes) -> None:
 
 def test_tags_are_checked_then_dropped() -> None:
     assert deaggregate(wrapped(RECORD_WITH_TAG + b"\x0a\x02ab")) == [UserRecord("k", None, b"x")]
+
+
+def test_varints_keep_their_low_64_bits() -> None:
+    """An index of 2**64, ten bytes long, is index 0 to protobuf parsers (the KCL's among them)."""
+    two_to_the_64 = b"\x80" * 9 + b"\x02"
+    body = b"\x0a\x01k\x12\x011\x1a\x19\x08" + two_to_the_64 + b"\x10" + two_to_the_64 + b"\x1a\x01x"
+    assert deaggregate(wrapped(body)) == [UserRecord("k", "1", b"x")]
