@@ -26,6 +26,7 @@ from dataclasses import dataclass
 MAGIC = b"\xf3\x89\x9a\xc2"
 _DIGEST = 16
 _UINT64 = (1 << 64) - 1
+_MAX_GROUP_DEPTH = 64  # unknown proto2 groups nested deeper are malformed (protobuf's own limit is 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,11 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     raise _Malformed
 
 
-def _field(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
+def _field(buf: bytes, pos: int, end: int, depth: int = 0) -> tuple[int, int, int, int]:
     """The field at pos (< end): (number, wire type, value, position after it). The value is the
     integer of a varint, and where the payload starts for a length-delimited field (it ends at the
-    position after). One-byte varints, nearly all of them, take the short path."""
+    position after). One-byte varints, nearly all of them, take the short path. A group (wire
+    type 3, deprecated but valid proto2) is skipped whole; depth is how many groups enclose pos."""
     key = buf[pos]
     if key < 0x80:
         pos += 1
@@ -67,7 +69,7 @@ def _field(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
             raise _Malformed
     if key < 8:  # field number 0
         raise _Malformed
-    wire = key & 7
+    number, wire = key >> 3, key & 7
     value = 0
     if wire == 0 or wire == 2:
         if pos < end and buf[pos] < 0x80:
@@ -81,11 +83,20 @@ def _field(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
         pos += 8
     elif wire == 5:
         pos += 4
-    else:
+    elif wire == 3 and depth < _MAX_GROUP_DEPTH:
+        while True:
+            if pos >= end:
+                raise _Malformed
+            inner, inner_wire, _, pos = _field(buf, pos, end, depth + 1)
+            if inner_wire == 4:
+                if inner != number:
+                    raise _Malformed
+                break
+    elif wire != 4 or depth == 0:  # an end of group is only valid inside one
         raise _Malformed
     if pos > end:
         raise _Malformed
-    return key >> 3, wire, value, pos
+    return number, wire, value, pos
 
 
 def _text(buf: bytes, start: int, end: int) -> str:

@@ -78,7 +78,10 @@ def test_a_long_record_uses_multi_byte_varints() -> None:
         MAGIC + b"\x0a\x01k" + b"\x00" * 16,  # wrong MD5
         MAGIC + b"\xff\xff" + hashlib.md5(b"\xff\xff").digest(),  # a varint that never ends
         MAGIC + b"\x1a\x02\x08\x05" + hashlib.md5(b"\x1a\x02\x08\x05").digest(),  # key index out of range
-        MAGIC + b"\x0b" + hashlib.md5(b"\x0b").digest(),  # wire type 3 (groups) is not allowed
+        MAGIC + b"\x0b" + hashlib.md5(b"\x0b").digest(),  # a group that never ends
+        wrapped(b"\x0a\x01k\x2b\x34\x1a\x04\x08\x00\x1a\x00"),  # a group ended by another field's end
+        wrapped(b"\x0a\x01k\x0c\x1a\x04\x08\x00\x1a\x00"),  # an end of group outside any group
+        wrapped(b"\x0a\x01k" + b"\x2b" * 65 + b"\x2c" * 65),  # groups nested too deep
         wrapped(b"\x0a\x01k\x00\x00\x1a\x04\x08\x00\x1a\x00"),  # field number 0
         wrapped(b"\x0a\x01k\x80\x80\x80\x80\x10\x00\x1a\x04\x08\x00\x1a\x00"),  # a tag beyond 32 bits
     ],
@@ -130,3 +133,10 @@ def test_varints_keep_their_low_64_bits() -> None:
     two_to_the_64 = b"\x80" * 9 + b"\x02"
     body = b"\x0a\x01k\x12\x011\x1a\x19\x08" + two_to_the_64 + b"\x10" + two_to_the_64 + b"\x1a\x01x"
     assert deaggregate(wrapped(body)) == [UserRecord("k", "1", b"x")]
+
+
+def test_unknown_groups_are_skipped_like_any_unknown_field() -> None:
+    """Groups are deprecated but valid proto2: the KCL's parser skips them, nested ones too."""
+    group = b"\x2b\x08\x01\x33\x12\x00\x34\x2c"  # group 5 { 1: 1, group 6 { 2: "" } }
+    body = b"\x0a\x01k" + group + b"\x1a\x0c\x08\x00" + group + b"\x1a\x00" + b"\x2b" * 64 + b"\x2c" * 64
+    assert deaggregate(wrapped(body)) == [UserRecord("k", None, b"")]
