@@ -63,6 +63,34 @@ def test_every_header_type_decodes_like_botocore() -> None:
     assert theirs.headers["id"] == uuid.UUID(int=42).bytes
 
 
+def timestamp_frame(milliseconds: int) -> bytes:
+    headers = b"\x02ts\x08" + struct.pack(">q", milliseconds)
+    total = 16 + len(headers)
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    return prelude + headers + struct.pack(">I", zlib.crc32(prelude + headers))
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "expected"),
+    [
+        (15_533_899_199_998, datetime(2462, 4, 1, 11, 59, 59, 998000, tzinfo=UTC)),  # was .997999
+        (253_402_300_799_999, datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+        (-62_135_596_800_000, datetime(1, 1, 1, tzinfo=UTC)),
+        (-1, datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_are_exact_to_the_millisecond(milliseconds: int, expected: datetime) -> None:
+    [message] = list(Decoder().feed(timestamp_frame(milliseconds)))
+    assert message.headers["ts"] == expected
+
+
+@pytest.mark.parametrize("milliseconds", [253_402_300_800_000, -62_135_596_800_001, 2**63 - 1, -(2**63)])
+def test_a_timestamp_no_datetime_holds_is_a_protocol_error(milliseconds: int) -> None:
+    with pytest.raises(aiokinesis.ProtocolError, match=f"header 'ts': timestamp {milliseconds} ms is outside"):
+        list(Decoder().feed(timestamp_frame(milliseconds)))
+
+
 def test_our_frames_decode_in_botocore() -> None:
     frame = encode({":message-type": "event", ":event-type": "X", "flag": True, "raw": b"\x00"}, b"payload")
     buffer = EventStreamBuffer()
