@@ -80,6 +80,8 @@ def _read_headers(raw: bytes) -> dict[str, HeaderValue]:
                 pos += 16
             else:
                 raise ProtocolError(f"event stream header {name!r} has unknown type {kind}")
+            if name in headers:  # which one to believe? botocore refuses such a frame too
+                raise ProtocolError(f"event stream header {name!r} appears twice")
             headers[name] = value
     except (IndexError, struct.error, UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"event stream headers are malformed: {exc}") from exc

@@ -63,12 +63,17 @@ def test_every_header_type_decodes_like_botocore() -> None:
     assert theirs.headers["id"] == uuid.UUID(int=42).bytes
 
 
-def timestamp_frame(milliseconds: int) -> bytes:
-    headers = b"\x02ts\x08" + struct.pack(">q", milliseconds)
-    total = 16 + len(headers)
+def raw_frame(headers: bytes, payload: bytes = b"") -> bytes:
+    """A frame around header bytes written by hand, both CRCs right."""
+    total = 16 + len(headers) + len(payload)
     prelude = struct.pack(">II", total, len(headers))
     prelude += struct.pack(">I", zlib.crc32(prelude))
-    return prelude + headers + struct.pack(">I", zlib.crc32(prelude + headers))
+    body = prelude + headers + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def timestamp_frame(milliseconds: int) -> bytes:
+    return raw_frame(b"\x02ts\x08" + struct.pack(">q", milliseconds))
 
 
 @pytest.mark.parametrize(
@@ -89,6 +94,12 @@ def test_timestamps_are_exact_to_the_millisecond(milliseconds: int, expected: da
 def test_a_timestamp_no_datetime_holds_is_a_protocol_error(milliseconds: int) -> None:
     with pytest.raises(aiokinesis.ProtocolError, match=f"header 'ts': timestamp {milliseconds} ms is outside"):
         list(Decoder().feed(timestamp_frame(milliseconds)))
+
+
+def test_a_header_that_appears_twice_is_a_protocol_error() -> None:
+    frame = raw_frame(b"\x0d:message-type\x07\x00\x05event" + b"\x0d:message-type\x07\x00\x09exception")
+    with pytest.raises(aiokinesis.ProtocolError, match="header ':message-type' appears twice"):
+        list(Decoder().feed(frame))
 
 
 def test_our_frames_decode_in_botocore() -> None:
