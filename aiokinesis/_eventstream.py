@@ -22,6 +22,7 @@ _PRELUDE_SIZE = 12
 _CRC_SIZE = 4
 _MIN_FRAME = _PRELUDE_SIZE + _CRC_SIZE
 _MAX_FRAME = 24 * 1024 * 1024  # far above Kinesis's 10 MiB per event; guards against garbage
+_MAX_HEADERS = 128 * 1024  # the format's limit, botocore's too
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -109,7 +110,7 @@ class Decoder:
             total, headers_len, prelude_crc = _PRELUDE.unpack_from(buffer)
             if zlib.crc32(buffer[:8]) != prelude_crc:
                 raise ProtocolError("event stream prelude CRC mismatch")
-            if not _MIN_FRAME + headers_len <= total <= _MAX_FRAME:
+            if headers_len > _MAX_HEADERS or not _MIN_FRAME + headers_len <= total <= _MAX_FRAME:
                 raise ProtocolError(f"event stream frame of impossible size {total} (headers {headers_len})")
             if len(buffer) < total:
                 return

@@ -102,6 +102,23 @@ def test_a_header_that_appears_twice_is_a_protocol_error() -> None:
         list(Decoder().feed(frame))
 
 
+def test_a_prelude_claiming_over_128_kib_of_headers_is_refused_at_once() -> None:
+    """Not buffered until the frame's end arrives: the format allows 128 KiB of headers."""
+    sizes = struct.pack(">II", 16 + 128 * 1024 + 1, 128 * 1024 + 1)
+    with pytest.raises(aiokinesis.ProtocolError, match=r"impossible size 131089 \(headers 131073\)"):
+        list(Decoder().feed(sizes + struct.pack(">I", zlib.crc32(sizes))))
+
+
+def test_headers_of_128_kib_are_allowed() -> None:
+    first, second = b"a" * 65535, b"b" * (128 * 1024 - 10 - 65535)
+    headers = (
+        b"\x01a\x06" + struct.pack(">H", len(first)) + first + b"\x01b\x06" + struct.pack(">H", len(second)) + second
+    )
+    assert len(headers) == 128 * 1024
+    [message] = list(Decoder().feed(raw_frame(headers)))
+    assert message.headers == {"a": first, "b": second}
+
+
 def test_our_frames_decode_in_botocore() -> None:
     frame = encode({":message-type": "event", ":event-type": "X", "flag": True, "raw": b"\x00"}, b"payload")
     buffer = EventStreamBuffer()
