@@ -105,15 +105,17 @@ def _text(buf: bytes, start: int, end: int) -> str:
 
 def _tag(buf: bytes, pos: int, end: int) -> None:
     """Checks a Tag { required string key = 1; optional string value = 2; }: the KCL's parser rejects
-    an aggregate whose tag has no key, so do we (tags themselves are not kept)."""
-    has_key = False
+    an aggregate whose tag has no key, so do we (tags themselves are not kept). Of a field given
+    twice the last one counts, as in any protobuf parser."""
+    strings: dict[int, tuple[int, int]] = {}
     while pos < end:
         number, wire, value, pos = _field(buf, pos, end)
         if wire == 2 and number in (1, 2):
-            _text(buf, value, pos)
-            has_key = has_key or number == 1
-    if not has_key:
+            strings[number] = (value, pos)
+    if 1 not in strings:
         raise _Malformed
+    for start, stop in strings.values():
+        _text(buf, start, stop)
 
 
 def _record(buf: bytes, pos: int, end: int, keys: list[str], hash_keys: list[str]) -> UserRecord:

@@ -128,6 +128,13 @@ def test_tags_are_checked_then_dropped() -> None:
     assert deaggregate(wrapped(RECORD_WITH_TAG + b"\x0a\x02ab")) == [UserRecord("k", None, b"x")]
 
 
+def test_of_a_tag_key_given_twice_only_the_last_counts() -> None:
+    """The first key is not UTF-8, but the second replaces it (protobuf: the last value wins)."""
+    record = b"\x08\x00\x1a\x01x\x22\x05\x0a\x01\x80\x0a\x00"
+    body = b"\x0a\x01k\x1a" + bytes([len(record)]) + record
+    assert deaggregate(wrapped(body)) == [UserRecord("k", None, b"x")]
+
+
 def test_varints_keep_their_low_64_bits() -> None:
     """An index of 2**64, ten bytes long, is index 0 to protobuf parsers (the KCL's among them)."""
     two_to_the_64 = b"\x80" * 9 + b"\x02"
