@@ -82,6 +82,7 @@ def test_a_long_record_uses_multi_byte_varints() -> None:
         wrapped(b"\x0a\x01k\x2b\x34\x1a\x04\x08\x00\x1a\x00"),  # a group ended by another field's end
         wrapped(b"\x0a\x01k\x0c\x1a\x04\x08\x00\x1a\x00"),  # an end of group outside any group
         wrapped(b"\x0a\x01k" + b"\x2b" * 65 + b"\x2c" * 65),  # groups nested too deep
+        wrapped(b"\x0a\x01k\x2b\x00\x00\x2c\x1a\x04\x08\x00\x1a\x00"),  # field number 0, even inside a group
         wrapped(b"\x0a\x01k\x00\x00\x1a\x04\x08\x00\x1a\x00"),  # field number 0
         wrapped(b"\x0a\x01k\x80\x80\x80\x80\x10\x00\x1a\x04\x08\x00\x1a\x00"),  # a tag beyond 32 bits
     ],
