@@ -12,7 +12,7 @@ import uuid
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .errors import ProtocolError
 
@@ -22,12 +22,24 @@ _PRELUDE_SIZE = 12
 _CRC_SIZE = 4
 _MIN_FRAME = _PRELUDE_SIZE + _CRC_SIZE
 _MAX_FRAME = 24 * 1024 * 1024  # far above Kinesis's 10 MiB per event; guards against garbage
+_MAX_HEADERS = 128 * 1024  # the format's limit, botocore's too
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     headers: Mapping[str, HeaderValue]
     payload: bytes
+
+
+def _timestamp(name: str, milliseconds: int) -> datetime:
+    """Exact to the millisecond (a float of seconds is not, far from 1970)."""
+    try:
+        return _EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        raise ProtocolError(
+            f"event stream header {name!r}: timestamp {milliseconds} ms is outside the years 1 to 9999"
+        ) from None
 
 
 def _read_headers(raw: bytes) -> dict[str, HeaderValue]:
@@ -53,9 +65,11 @@ def _read_headers(raw: bytes) -> dict[str, HeaderValue]:
             elif kind == 4:
                 value = struct.unpack_from(">i", raw, pos)[0]
                 pos += 4
-            elif kind in (5, 8):
-                number = struct.unpack_from(">q", raw, pos)[0]
-                value = number if kind == 5 else datetime.fromtimestamp(number / 1000, UTC)
+            elif kind == 5:
+                value = struct.unpack_from(">q", raw, pos)[0]
+                pos += 8
+            elif kind == 8:
+                value = _timestamp(name, struct.unpack_from(">q", raw, pos)[0])
                 pos += 8
             elif kind in (6, 7):
                 (size,) = struct.unpack_from(">H", raw, pos)
@@ -67,6 +81,8 @@ def _read_headers(raw: bytes) -> dict[str, HeaderValue]:
                 pos += 16
             else:
                 raise ProtocolError(f"event stream header {name!r} has unknown type {kind}")
+            if name in headers:  # which one to believe? botocore refuses such a frame too
+                raise ProtocolError(f"event stream header {name!r} appears twice")
             headers[name] = value
     except (IndexError, struct.error, UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"event stream headers are malformed: {exc}") from exc
@@ -94,7 +110,7 @@ class Decoder:
             total, headers_len, prelude_crc = _PRELUDE.unpack_from(buffer)
             if zlib.crc32(buffer[:8]) != prelude_crc:
                 raise ProtocolError("event stream prelude CRC mismatch")
-            if not _MIN_FRAME + headers_len <= total <= _MAX_FRAME:
+            if headers_len > _MAX_HEADERS or not _MIN_FRAME + headers_len <= total <= _MAX_FRAME:
                 raise ProtocolError(f"event stream frame of impossible size {total} (headers {headers_len})")
             if len(buffer) < total:
                 return

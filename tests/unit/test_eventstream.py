@@ -63,6 +63,62 @@ def test_every_header_type_decodes_like_botocore() -> None:
     assert theirs.headers["id"] == uuid.UUID(int=42).bytes
 
 
+def raw_frame(headers: bytes, payload: bytes = b"") -> bytes:
+    """A frame around header bytes written by hand, both CRCs right."""
+    total = 16 + len(headers) + len(payload)
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    body = prelude + headers + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def timestamp_frame(milliseconds: int) -> bytes:
+    return raw_frame(b"\x02ts\x08" + struct.pack(">q", milliseconds))
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "expected"),
+    [
+        (15_533_899_199_998, datetime(2462, 4, 1, 11, 59, 59, 998000, tzinfo=UTC)),  # was .997999
+        (253_402_300_799_999, datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+        (-62_135_596_800_000, datetime(1, 1, 1, tzinfo=UTC)),
+        (-1, datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_are_exact_to_the_millisecond(milliseconds: int, expected: datetime) -> None:
+    [message] = list(Decoder().feed(timestamp_frame(milliseconds)))
+    assert message.headers["ts"] == expected
+
+
+@pytest.mark.parametrize("milliseconds", [253_402_300_800_000, -62_135_596_800_001, 2**63 - 1, -(2**63)])
+def test_a_timestamp_no_datetime_holds_is_a_protocol_error(milliseconds: int) -> None:
+    with pytest.raises(aiokinesis.ProtocolError, match=f"header 'ts': timestamp {milliseconds} ms is outside"):
+        list(Decoder().feed(timestamp_frame(milliseconds)))
+
+
+def test_a_header_that_appears_twice_is_a_protocol_error() -> None:
+    frame = raw_frame(b"\x0d:message-type\x07\x00\x05event" + b"\x0d:message-type\x07\x00\x09exception")
+    with pytest.raises(aiokinesis.ProtocolError, match="header ':message-type' appears twice"):
+        list(Decoder().feed(frame))
+
+
+def test_a_prelude_claiming_over_128_kib_of_headers_is_refused_at_once() -> None:
+    """Not buffered until the frame's end arrives: the format allows 128 KiB of headers."""
+    sizes = struct.pack(">II", 16 + 128 * 1024 + 1, 128 * 1024 + 1)
+    with pytest.raises(aiokinesis.ProtocolError, match=r"impossible size 131089 \(headers 131073\)"):
+        list(Decoder().feed(sizes + struct.pack(">I", zlib.crc32(sizes))))
+
+
+def test_headers_of_128_kib_are_allowed() -> None:
+    first, second = b"a" * 65535, b"b" * (128 * 1024 - 10 - 65535)
+    headers = (
+        b"\x01a\x06" + struct.pack(">H", len(first)) + first + b"\x01b\x06" + struct.pack(">H", len(second)) + second
+    )
+    assert len(headers) == 128 * 1024
+    [message] = list(Decoder().feed(raw_frame(headers)))
+    assert message.headers == {"a": first, "b": second}
+
+
 def test_our_frames_decode_in_botocore() -> None:
     frame = encode({":message-type": "event", ":event-type": "X", "flag": True, "raw": b"\x00"}, b"payload")
     buffer = EventStreamBuffer()
