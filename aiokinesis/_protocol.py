@@ -13,8 +13,7 @@ from typing import Any
 
 import orjson
 
-from ._generated.errors import MODELED_ERRORS
-from .errors import ParamValidationError, ProtocolError, ServiceError, UnknownServiceError
+from .errors import ParamValidationError, ProtocolError, ServiceError, service_error
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -95,8 +94,7 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> Service
         code = f"HTTP{status}"
         if not message and body:
             message = body[:200].decode("utf-8", "replace")
-    cls = MODELED_ERRORS.get(code, UnknownServiceError)
-    return cls(code, message, status=status, request_id=request_id)
+    return service_error(code, message, status=status, request_id=request_id)
 
 
 def loads_object(body: bytes) -> dict[str, Any]:

@@ -19,6 +19,7 @@ aiohttp and botocore exceptions never escape: they are translated in `_session` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 # botocore standard mode's classification, so retries behave as users of boto3 expect.
@@ -119,3 +120,19 @@ class ServiceError(KinesisError):
 
 class UnknownServiceError(ServiceError):
     """An error code the service model does not name; `code` keeps it as sent."""
+
+
+_MODELED: dict[str, type[ServiceError]] = {}
+
+
+def register_modeled_errors(classes: Iterable[type[ServiceError]]) -> None:
+    """Called by the generated error module: its classes are named after the codes they stand for."""
+    for cls in classes:
+        _MODELED[cls.__name__] = cls
+
+
+def service_error(code: str, message: str, *, status: int, request_id: str | None) -> ServiceError:
+    """The exception for one error answer: the model's class for the code, else UnknownServiceError.
+
+    The one builder of service errors, for JSON error bodies and event-stream exception events alike."""
+    return _MODELED.get(code, UnknownServiceError)(code, message, status=status, request_id=request_id)

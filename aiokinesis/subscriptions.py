@@ -15,10 +15,9 @@ from typing import Self
 import orjson
 
 from ._eventstream import Decoder, Message
-from ._generated.errors import MODELED_ERRORS
 from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
 from ._session import ResponseStream
-from .errors import ProtocolError, ServiceError, UnknownServiceError
+from .errors import ProtocolError, service_error
 
 
 class EventStream:
@@ -87,8 +86,7 @@ class EventStream:
             text = str(headers.get(":error-message", ""))
         else:
             raise ProtocolError(f"SubscribeToShard: unknown event stream message type {kind!r}")
-        error_class: type[ServiceError] = MODELED_ERRORS.get(code, UnknownServiceError)
-        raise error_class(code or "UnknownError", text, status=200, request_id=self.request_id)
+        raise service_error(code or "UnknownError", text, status=200, request_id=self.request_id)
 
     def close(self) -> None:
         """End the subscription now; idempotent."""

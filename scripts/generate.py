@@ -452,7 +452,7 @@ def gen_models(model: Model, version: str) -> str:
 def gen_errors(model: Model, version: str) -> str:
     lines = [
         HEADER.format(what="One exception class per error of the Kinesis model.", version=version, api="service-2"),
-        "from ..errors import ServiceError",
+        "from ..errors import ServiceError, register_modeled_errors",
         "",
     ]
     names = model.errors()
@@ -463,7 +463,7 @@ def gen_errors(model: Model, version: str) -> str:
         lines += ["", "", f"class {name}(ServiceError):", f'    """{doc}"""']
     lines += ["", "", "MODELED_ERRORS: dict[str, type[ServiceError]] = {"]
     lines += [f"    {name!r}: {name}," for name in names]
-    lines.append("}")
+    lines += ["}", "register_modeled_errors(MODELED_ERRORS.values())"]
     return "\n".join(lines) + "\n"
 
 
