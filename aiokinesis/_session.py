@@ -19,6 +19,7 @@ import aiohttp
 import orjson
 
 from ._credentials import CredentialSource, configured_region
+from ._diagnose import request_misfit, response_misfit
 from ._endpoints import EndpointResolver
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
@@ -30,7 +31,7 @@ from .errors import (
     ClientError,
     ConnectError,
     ConnectionLostError,
-    ProtocolError,
+    KinesisError,
     RequestTimeoutError,
     ServiceError,
     TransportError,
@@ -167,19 +168,21 @@ class Session:
     async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
         """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
         endpoint = (await self._ready()).resolve(spec, body)
-        payload = orjson.dumps(body)
+        payload = _encode(spec, body)
         answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
         try:
             return parse(answer)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError(f"{spec.name}: the response does not fit the model ({exc!r})") from exc
+        except (KinesisError, MemoryError):
+            raise
+        except Exception as exc:  # any failure to parse is the answer's fault
+            raise response_misfit(spec.name, answer, exc) from exc
 
     async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> ResponseStream:
         """Send an operation whose answer is a stream; the caller reads and closes it.
 
         Retries cover getting the stream, never a stream already being read."""
         endpoint = (await self._ready()).resolve(spec, body)
-        payload = orjson.dumps(body)
+        payload = _encode(spec, body)
         response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
         return ResponseStream(response, spec.name, endpoint.host)
 
@@ -239,6 +242,14 @@ class ResponseStream:
         """Drop the connection: a stream read part-way cannot go back to the pool."""
         self._closed = True
         self._response.close()
+
+
+def _encode(spec: OperationSpec, body: dict[str, Any]) -> bytes:
+    """The request as JSON; what orjson refuses (a lone surrogate, a 65-bit integer) is named by field."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        raise request_misfit(spec.name, body, exc) from None
 
 
 def transport_error(exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> TransportError:

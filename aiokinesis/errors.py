@@ -95,7 +95,13 @@ class ConnectionLostError(TransportError):
 
 
 class ProtocolError(KinesisError):
-    """The server's answer does not fit the Kinesis model (not JSON, or a required member missing)."""
+    """The server's answer does not fit the Kinesis model (not JSON, a member missing or out of range).
+
+    `member` is the path of the member at fault (`Records[0].ApproximateArrivalTimestamp`) when known."""
+
+    def __init__(self, message: str, *, member: str | None = None) -> None:
+        super().__init__(message)
+        self.member = member
 
 
 class WaiterError(KinesisError):

@@ -14,6 +14,7 @@ from typing import Self
 
 import orjson
 
+from ._diagnose import response_misfit
 from ._eventstream import Decoder, Message
 from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
 from ._session import ResponseStream
@@ -69,10 +70,17 @@ class EventStream:
             if headers.get(":event-type") != "SubscribeToShardEvent":
                 return None
             try:
-                return _de_SubscribeToShardEvent(orjson.loads(message.payload))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                doc = orjson.loads(message.payload)
+            except orjson.JSONDecodeError as exc:
                 self.close()
-                raise ProtocolError(f"SubscribeToShard: an event does not fit the model ({exc!r})") from exc
+                raise ProtocolError(f"SubscribeToShard: an event is not JSON: {message.payload[:100]!r}") from exc
+            try:
+                return _de_SubscribeToShardEvent(doc)
+            except MemoryError:
+                raise
+            except Exception as exc:  # any failure to parse is the event's fault
+                self.close()
+                raise response_misfit("SubscribeToShard", doc, exc, shape="SubscribeToShardEvent") from exc
         self.close()
         if kind == "exception":
             code = str(headers.get(":exception-type", ""))

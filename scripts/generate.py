@@ -467,6 +467,65 @@ def gen_errors(model: Model, version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shape_kind(model: Model, name: str) -> str:
+    """How the deserializer treats a value of the shape, as the walker in aiokinesis/_diagnose.py reads it."""
+    shape = model.shape(name)
+    kind = shape["type"]
+    if "enum" in shape:
+        return "enum"
+    if kind == "structure":
+        return f"S:{name}"
+    if kind in ("blob", "timestamp"):
+        return str(kind)
+    if kind == "list":
+        return f"L:{shape_kind(model, shape['member']['shape'])}"
+    if kind == "map":
+        return f"M:{shape_kind(model, shape['value']['shape'])}"
+    return "plain"
+
+
+def gen_shapes(model: Model, version: str) -> str:
+    """The model as data, for error paths only: naming the member at fault costs nothing on success."""
+    lines = [
+        HEADER.format(
+            what="The model's shapes as data: read only to name the member at fault in an error.",
+            version=version,
+            api="service-2",
+        ),
+        "from __future__ import annotations",
+        "",
+        "# Wire member name -> Python field name, for the members of requests.",
+        "FIELD_NAMES: dict[str, str] = {",
+    ]
+    members = sorted({m for name in model.input_structures() for m in model.shape(name)["members"]})
+    lines += [f"    {m!r}: {field_name(m)!r}," for m in members]
+    lines += ["}", "", "# Operation -> the structure of its request.", "INPUTS: dict[str, str] = {"]
+    for op_name, op in model.operations.items():
+        if "input" in op:
+            lines.append(f"    {op_name!r}: {op['input']['shape']!r},")
+    lines += ["}", "", "# Operation -> the structure its answer is.", "OUTPUTS: dict[str, str] = {"]
+    for op_name in model.generated_operations():
+        out = model.operations[op_name].get("output", {}).get("shape")
+        if out is not None:
+            lines.append(f"    {op_name!r}: {out!r},")
+    lines += [
+        "}",
+        "",
+        "# Structure -> its members as (wire name, required, kind); a kind is plain, blob, timestamp,",
+        "# enum, S:<structure>, L:<kind of the items> or M:<kind of the values>.",
+        "STRUCTURES: dict[str, tuple[tuple[str, bool, str], ...]] = {",
+    ]
+    for name in sorted(set(model.input_structures()) | set(model.output_structures())):
+        shape = model.shape(name)
+        required = set(shape.get("required", []))
+        entries = [(m, m in required, shape_kind(model, ref["shape"])) for m, ref in shape["members"].items()]
+        lines.append(f"    {name!r}: (")
+        lines += [f"        {entry!r}," for entry in entries]
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def gen_operations(model: Model, version: str) -> str:
     imports: set[str] = set()
     specs: list[str] = []
@@ -551,6 +610,7 @@ def generate() -> dict[Path, str]:
         ),
         OUT / "models.py": gen_models(model, version),
         OUT / "errors.py": gen_errors(model, version),
+        OUT / "shapes.py": gen_shapes(model, version),
         OUT / "operations.py": gen_operations(model, version),
     }
 
