@@ -61,7 +61,7 @@ async def test_a_stream_operation_needs_a_stream_name_or_arn(
 
 @pytest.mark.parametrize("given", [{"stream_name": "s"}, {"stream_arn": ARN}, {"stream_name": "s", "stream_arn": ARN}])
 async def test_either_or_both_name_the_stream(
-    given: dict[str, str], kinesis: aiokinesis.Client, http: aioresponses
+    given: dict[str, Any], kinesis: aiokinesis.Client, http: aioresponses
 ) -> None:
     http.post(ANY_URL, body=b"{}")
     await kinesis.delete_stream(**given)
