@@ -26,7 +26,8 @@ class EventStream:
 
     Iteration ends when Kinesis ends the subscription; an exception event raises its
     modeled error class. The initial-response event, and event types added to the model
-    after this release, are skipped.
+    after this release, are skipped. Once the client is closed, the events already received
+    are delivered, then ClientClosedError is raised (and the stream is closed).
     """
 
     def __init__(self, stream: ResponseStream) -> None:
