@@ -124,7 +124,7 @@ class Session:
                 use_fips=self._use_fips,
                 use_dual_stack=self._use_dual_stack,
             )
-            self._signer = SigV4Signer(region)
+            self._signer = SigV4Signer(region, extra_headers={"User-Agent": USER_AGENT})
             if self._http is None:
                 config = self._http_config
                 self._http = aiohttp.ClientSession(
@@ -241,14 +241,16 @@ class Session:
         """POST a signed request; a 2xx response is returned unread, anything else raised."""
         assert self._http is not None
         assert self._signer is not None
+        # No local holds the headers: the session token is in them (shown as *** by their repr),
+        # and error reporters record the locals of the frames a failure passes through.
         creds = await self._credentials.get()
         if self._state is _State.CLOSED:  # closed while the credentials were fetched
             raise ClientClosedError(f"{spec.name}: the client is closed")
-        headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
-        headers["User-Agent"] = USER_AGENT
         try:
             body = payload if len(payload) <= _LARGE_BODY else io.BytesIO(payload)
-            response = await self._http.post(url, data=body, headers=headers)
+            response = await self._http.post(
+                url, data=body, headers=self._signer.headers(host, spec.target, payload, creds, self._clock())
+            )
             if response.status < 300:
                 return response
         except (aiohttp.ClientError, TimeoutError) as exc:
