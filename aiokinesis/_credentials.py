@@ -83,8 +83,9 @@ class CredentialSource:
                     "or configure botocore's chain (AWS_ACCESS_KEY_ID, ~/.aws/credentials, SSO, IMDS...)"
                 )
             self._source = found
-        keys: Any = self._source.get_frozen_credentials()
-        return FrozenCredentials(keys.access_key, keys.secret_key, keys.token)
+        # botocore's ReadOnlyCredentials (access_key, secret_key, token, ...) shows its secret in its repr:
+        # it is unpacked in place, never kept in a local that an error report would record.
+        return FrozenCredentials(*self._source.get_frozen_credentials()[:3])
 
 
 def configured_region(profile: str | None) -> str | None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from ._generated.errors import MODELED_ERRORS
-from .errors import ParamValidationError, ProtocolError, ServiceError, UnknownServiceError
+from .errors import ParamValidationError, ProtocolError, ServiceError, service_error
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+_from_epoch = datetime.fromtimestamp
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,11 +35,18 @@ def _discard(body: dict[str, Any]) -> None:
 
 
 def _ts(value: float | int | str) -> datetime:
-    """Epoch seconds (what AWS sends), or ISO 8601 text from lenient servers, as UTC."""
+    """Epoch seconds (what AWS sends), or ISO 8601 text from lenient servers, as UTC.
+
+    Anything else (a bool, a list) is a TypeError; numbers out of datetime's range raise
+    OverflowError or ValueError: the session's parse guard turns each into a ProtocolError."""
+    if isinstance(value, float):
+        return _from_epoch(value, UTC)
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _from_epoch(value, UTC)
+    raise TypeError(f"a timestamp is epoch seconds or ISO 8601 text, not {type(value).__name__}")
 
 
 def _at(parent: str, key: object) -> str:
@@ -95,8 +102,7 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> Service
         code = f"HTTP{status}"
         if not message and body:
             message = body[:200].decode("utf-8", "replace")
-    cls = MODELED_ERRORS.get(code, UnknownServiceError)
-    return cls(code, message, status=status, request_id=request_id)
+    return service_error(code, message, status=status, request_id=request_id)
 
 
 def loads_object(body: bytes) -> dict[str, Any]:

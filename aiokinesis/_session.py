@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from ._credentials import CredentialSource, configured_region
+from ._diagnose import request_misfit, response_misfit
 from ._endpoints import EndpointResolver
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
@@ -29,7 +30,7 @@ from .errors import (
     ClientError,
     ConnectError,
     ConnectionLostError,
-    ProtocolError,
+    KinesisError,
     RequestTimeoutError,
     ServiceError,
     TransportError,
@@ -83,6 +84,9 @@ class Session:
         self._open_lock = asyncio.Lock()
         self._signer: SigV4Signer | None = None
         self._endpoints: EndpointResolver | None = None
+        # Responses whose body is being read: closing aiohttp's pool drops their connections
+        # without a word to the readers (they would wait forever), so close() fails them itself.
+        self._live: set[aiohttp.ClientResponse] = set()
 
     @property
     def closed(self) -> bool:
@@ -102,6 +106,8 @@ class Session:
             region = self._region
             if region is None:
                 region = await asyncio.to_thread(configured_region, self._profile)
+                if self.closed:  # closed while the thread ran: make no pool
+                    raise ClientClosedError("the client was closed while it opened")
             if region is None and self._endpoint_url is not None:
                 region = _LOCAL_REGION
             if region is None:
@@ -115,7 +121,7 @@ class Session:
                 use_fips=self._use_fips,
                 use_dual_stack=self._use_dual_stack,
             )
-            self._signer = SigV4Signer(region)
+            self._signer = SigV4Signer(region, extra_headers={"User-Agent": USER_AGENT})
             if self._http is None:
                 config = self._http_config
                 self._http = aiohttp.ClientSession(
@@ -129,8 +135,13 @@ class Session:
             self._state = _State.OPEN
 
     async def close(self) -> None:
-        """Idempotent; closes the aiohttp session only if this session created it."""
+        """Idempotent; closes the aiohttp session only if this session created it.
+
+        Calls in flight then raise ClientClosedError, whatever aiohttp makes of the closed pool."""
         self._state = _State.CLOSED
+        live, self._live = self._live, set()
+        for response in live:
+            response.content.set_exception(ClientClosedError("the client was closed during the call"))
         if self._owns_http and self._http is not None:
             await self._http.close()
 
@@ -157,6 +168,8 @@ class Session:
                 delay, spent = decision
                 attempt += 1
                 await self._sleep(delay)
+                if self._state is _State.CLOSED:
+                    raise ClientClosedError(f"the client was closed while a retry waited (after {exc})") from exc
                 continue
             self.retry.succeeded(spent)
             return result
@@ -164,69 +177,126 @@ class Session:
     async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
         """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
         endpoint = (await self._ready()).resolve(spec, body)
-        payload = orjson.dumps(body)
+        try:
+            payload = orjson.dumps(body)
+        except orjson.JSONEncodeError as exc:  # a lone surrogate, a 65-bit integer: named by field
+            raise request_misfit(spec.name, body, exc) from None
         answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
         try:
             return parse(answer)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError(f"{spec.name}: the response does not fit the model ({exc!r})") from exc
+        except (KinesisError, MemoryError):
+            raise
+        except Exception as exc:  # any failure to parse is the answer's fault
+            raise response_misfit(spec.name, answer, exc) from exc
 
     async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> ResponseStream:
         """Send an operation whose answer is a stream; the caller reads and closes it.
 
         Retries cover getting the stream, never a stream already being read."""
         endpoint = (await self._ready()).resolve(spec, body)
-        payload = orjson.dumps(body)
+        try:
+            payload = orjson.dumps(body)
+        except orjson.JSONEncodeError as exc:
+            raise request_misfit(spec.name, body, exc) from None
         response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
-        return ResponseStream(response, spec.name, endpoint.host)
+        self._live.add(response)  # until the stream is closed
+        if self._state is _State.CLOSED:  # closed as the answer came in
+            response.close()
+            raise ClientClosedError(f"{spec.name}: the client was closed during the call")
+        return ResponseStream(response, spec.name, endpoint.host, self)
 
     async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
         response = await self._request(spec, url, host, payload)
+        live = self._live  # _read, inlined: this is every call's path
+        live.add(response)
         try:
+            if self._state is _State.CLOSED:  # closed as the answer came in: its connection is gone
+                raise ClientClosedError(f"{spec.name}: the client was closed during the call")
             raw = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, spec.name, host) from exc
+            raise self.failure(exc, spec.name, host) from exc
         finally:
+            live.discard(response)
             response.release()
         return loads_object(raw)
+
+    async def _read(self, response: aiohttp.ClientResponse, what: str, host: str) -> bytes:
+        """The whole body; the response goes back to the pool (or is dropped) either way."""
+        live = self._live
+        live.add(response)
+        try:
+            if self._state is _State.CLOSED:  # closed as the answer came in: its connection is gone
+                raise ClientClosedError(f"{what}: the client was closed during the call")
+            return await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self.failure(exc, what, host) from exc
+        finally:
+            live.discard(response)
+            response.release()
 
     async def _request(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> aiohttp.ClientResponse:
         """POST a signed request; a 2xx response is returned unread, anything else raised."""
         assert self._http is not None
         assert self._signer is not None
+        # No local holds the headers: the session token is in them (shown as *** by their repr),
+        # and error reporters record the locals of the frames a failure passes through.
         creds = await self._credentials.get()
-        headers = self._signer.headers(host, spec.target, payload, creds, self._clock())
-        headers["User-Agent"] = USER_AGENT
+        if self._state is _State.CLOSED:  # closed while the credentials were fetched
+            raise ClientClosedError(f"{spec.name}: the client is closed")
         try:
             body = payload if len(payload) <= _LARGE_BODY else io.BytesIO(payload)
-            response = await self._http.post(url, data=body, headers=headers)
+            response = await self._http.post(
+                url, data=body, headers=self._signer.headers(host, spec.target, payload, creds, self._clock())
+            )
             if response.status < 300:
                 return response
-            try:
-                raw = await response.read()
-            finally:
-                response.release()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, spec.name, host) from exc
-        raise parse_error(response.status, response.headers, raw)
+            raise self.failure(exc, spec.name, host) from exc
+        except RuntimeError as exc:  # aiohttp's "Session is closed": ours, or one the caller gave and closed
+            if self._http.closed:
+                raise ClientClosedError(f"{spec.name}: the HTTP session is closed") from exc
+            raise
+        raise parse_error(response.status, response.headers, await self._read(response, spec.name, host))
+
+    def failure(self, exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> KinesisError:
+        """The error for an aiohttp failure: ClientClosedError if this session was closed meanwhile
+        (closing the pool breaks the exchanges in flight), else the transport error."""
+        if self._state is _State.CLOSED:
+            return ClientClosedError(f"{what}: the client was closed during the call")
+        return transport_error(exc, what, host)
 
 
 class ResponseStream:
     """The body of a streaming answer, read chunk by chunk with errors translated."""
 
-    def __init__(self, response: aiohttp.ClientResponse, what: str, host: str) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, what: str, host: str, session: Session) -> None:
         self._response = response
         self._what = what
         self._host = host
+        self._session = session
         self._closed = False
         self.request_id = response.headers.get("x-amzn-RequestId")
 
     async def read_chunk(self) -> bytes:
-        """The next bytes to arrive; empty at the end of the body."""
+        """The next bytes to arrive; empty at the end of the body. ClientClosedError once the client
+        is closed: its pool, and so this stream's connection, is gone (the stream is closed too)."""
+        if self._session.closed:
+            self.close()
+            raise ClientClosedError(f"{self._what}: the client is closed")
         try:
-            return await self._response.content.readany()
+            chunk = await self._response.content.readany()
+        except ClientClosedError:  # set by Session.close
+            self.close()
+            raise
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, self._what, self._host) from exc
+            error = self._session.failure(exc, self._what, self._host)
+            if isinstance(error, ClientClosedError):
+                self.close()
+            raise error from exc
+        if not chunk and self._session.closed:  # the pool closed under the read: not the stream's own end
+            self.close()
+            raise ClientClosedError(f"{self._what}: the client was closed during the stream")
+        return chunk
 
     @property
     def closed(self) -> bool:
@@ -235,6 +305,7 @@ class ResponseStream:
     def close(self) -> None:
         """Drop the connection: a stream read part-way cannot go back to the pool."""
         self._closed = True
+        self._session._live.discard(self._response)
         self._response.close()
 
 

@@ -29,13 +29,40 @@ class FrozenCredentials:
         return f"FrozenCredentials(access_key={self.access_key[:4]}..., secret_key=***)"
 
 
-class SigV4Signer:
-    """Signs POST / requests with the headers Kinesis needs for one region and service."""
+class _Secret(str):
+    """A header value that is a secret: sent as is, shown as *** by repr (a header dict's repr
+    is what error reporters and debuggers show of aiohttp's frames)."""
 
-    def __init__(self, region: str, service: str = "kinesis") -> None:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+@dataclass(frozen=True, slots=True)
+class _SigningKey:
+    """The derived key of one day and secret; repr shows neither."""
+
+    day: str
+    secret: str
+    key: bytes
+
+    def __repr__(self) -> str:
+        return f"_SigningKey(day={self.day!r})"
+
+
+class SigV4Signer:
+    """Signs POST / requests with the headers Kinesis needs for one region and service.
+
+    The secret, the session token and the signing key never sit in a local variable of
+    these frames (only inside objects whose repr hides them), so an error reporter that
+    records frame locals does not record them."""
+
+    def __init__(self, region: str, service: str = "kinesis", extra_headers: dict[str, str] | None = None) -> None:
         self._region = region
         self._service = service
-        self._key_cache: tuple[str, str, bytes] | None = None  # (day, secret, key)
+        self._extra_headers = extra_headers or {}
+        self._key_cache: _SigningKey | None = None
         self._stamp_cache: tuple[int, str] = (-1, "")
 
     def _amz_date(self, now: float) -> str:
@@ -46,36 +73,50 @@ class SigV4Signer:
             self._stamp_cache = (second, stamp)
         return stamp
 
-    def _signing_key(self, day: str, secret: str) -> bytes:
+    def _signing_key(self, day: str, creds: FrozenCredentials) -> bytes:
         cached = self._key_cache
-        if cached is not None and cached[0] == day and cached[1] == secret:
-            return cached[2]
-        key = hmac.digest(f"AWS4{secret}".encode(), day.encode(), "sha256")
-        for part in (self._region, self._service, "aws4_request"):
-            key = hmac.digest(key, part.encode(), "sha256")
-        self._key_cache = (day, secret, key)
-        return key
+        if cached is None or cached.day != day or cached.secret != creds.secret_key:
+            digest = hmac.digest
+            self._key_cache = cached = _SigningKey(
+                day,
+                creds.secret_key,
+                digest(
+                    digest(
+                        digest(
+                            digest(f"AWS4{creds.secret_key}".encode(), day.encode(), "sha256"),
+                            self._region.encode(),
+                            "sha256",
+                        ),
+                        self._service.encode(),
+                        "sha256",
+                    ),
+                    b"aws4_request",
+                    "sha256",
+                ),
+            )
+        return cached.key
 
     def headers(self, host: str, target: str, body: bytes, creds: FrozenCredentials, now: float) -> dict[str, str]:
         """The headers to send, Authorization included, for a request made at `now` (epoch s)."""
         amz_date = self._amz_date(now)
         day = amz_date[:8]
-        token = creds.token
-        if token is None:
-            canonical_headers = (
-                f"content-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n"
-            )
-            signed = "content-type;host;x-amz-date;x-amz-target"
-        else:
-            canonical_headers = (
-                f"content-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\n"
-                f"x-amz-security-token:{' '.join(token.split())}\nx-amz-target:{target}\n"
-            )
-            signed = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
-        canonical = f"POST\n/\n\n{canonical_headers}\n{signed}\n{hashlib.sha256(body).hexdigest()}"
         scope = f"{day}/{self._region}/{self._service}/aws4_request"
-        to_sign = f"{_ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        signature = hmac.new(self._signing_key(day, creds.secret_key), to_sign.encode(), "sha256").hexdigest()
+        body_hash = hashlib.sha256(body).hexdigest()
+        if creds.token is None:
+            signed = "content-type;host;x-amz-date;x-amz-target"
+            canonical_hash = hashlib.sha256(
+                f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\n"
+                f"x-amz-target:{target}\n\n{signed}\n{body_hash}".encode()
+            ).hexdigest()
+        else:  # the token goes into the canonical request inline: no local holds it
+            signed = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+            canonical_hash = hashlib.sha256(
+                f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\n"
+                f"x-amz-security-token:{' '.join(creds.token.split())}\nx-amz-target:{target}\n\n"
+                f"{signed}\n{body_hash}".encode()
+            ).hexdigest()
+        to_sign = f"{_ALGORITHM}\n{amz_date}\n{scope}\n{canonical_hash}"
+        signature = hmac.new(self._signing_key(day, creds), to_sign.encode(), "sha256").hexdigest()
         headers = {
             "Content-Type": CONTENT_TYPE,
             "X-Amz-Target": target,
@@ -83,7 +124,8 @@ class SigV4Signer:
             "Authorization": (
                 f"{_ALGORITHM} Credential={creds.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
             ),
+            **self._extra_headers,
         }
-        if token is not None:
-            headers["X-Amz-Security-Token"] = token
+        if creds.token is not None:
+            headers["X-Amz-Security-Token"] = _Secret(creds.token)
         return headers

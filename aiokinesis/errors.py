@@ -19,6 +19,7 @@ aiohttp and botocore exceptions never escape: they are translated in `_session` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 # botocore standard mode's classification, so retries behave as users of boto3 expect.
@@ -94,7 +95,13 @@ class ConnectionLostError(TransportError):
 
 
 class ProtocolError(KinesisError):
-    """The server's answer does not fit the Kinesis model (not JSON, or a required member missing)."""
+    """The server's answer does not fit the Kinesis model (not JSON, a member missing or out of range).
+
+    `member` is the path of the member at fault (`Records[0].ApproximateArrivalTimestamp`) when known."""
+
+    def __init__(self, message: str, *, member: str | None = None) -> None:
+        super().__init__(message)
+        self.member = member
 
 
 class WaiterError(KinesisError):
@@ -119,3 +126,19 @@ class ServiceError(KinesisError):
 
 class UnknownServiceError(ServiceError):
     """An error code the service model does not name; `code` keeps it as sent."""
+
+
+_MODELED: dict[str, type[ServiceError]] = {}
+
+
+def register_modeled_errors(classes: Iterable[type[ServiceError]]) -> None:
+    """Called by the generated error module: its classes are named after the codes they stand for."""
+    for cls in classes:
+        _MODELED[cls.__name__] = cls
+
+
+def service_error(code: str, message: str, *, status: int, request_id: str | None) -> ServiceError:
+    """The exception for one error answer: the model's class for the code, else UnknownServiceError.
+
+    The one builder of service errors, for JSON error bodies and event-stream exception events alike."""
+    return _MODELED.get(code, UnknownServiceError)(code, message, status=status, request_id=request_id)

@@ -14,11 +14,11 @@ from typing import Self
 
 import orjson
 
+from ._diagnose import response_misfit
 from ._eventstream import Decoder, Message
-from ._generated.errors import MODELED_ERRORS
 from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
 from ._session import ResponseStream
-from .errors import ProtocolError, ServiceError, UnknownServiceError
+from .errors import ProtocolError, service_error
 
 
 class EventStream:
@@ -26,7 +26,8 @@ class EventStream:
 
     Iteration ends when Kinesis ends the subscription; an exception event raises its
     modeled error class. The initial-response event, and event types added to the model
-    after this release, are skipped.
+    after this release, are skipped. Once the client is closed, the events already received
+    are delivered, then ClientClosedError is raised (and the stream is closed).
     """
 
     def __init__(self, stream: ResponseStream) -> None:
@@ -70,10 +71,17 @@ class EventStream:
             if headers.get(":event-type") != "SubscribeToShardEvent":
                 return None
             try:
-                return _de_SubscribeToShardEvent(orjson.loads(message.payload))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                doc = orjson.loads(message.payload)
+            except orjson.JSONDecodeError as exc:
                 self.close()
-                raise ProtocolError(f"SubscribeToShard: an event does not fit the model ({exc!r})") from exc
+                raise ProtocolError(f"SubscribeToShard: an event is not JSON: {message.payload[:100]!r}") from exc
+            try:
+                return _de_SubscribeToShardEvent(doc)
+            except MemoryError:
+                raise
+            except Exception as exc:  # any failure to parse is the event's fault
+                self.close()
+                raise response_misfit("SubscribeToShard", doc, exc, shape="SubscribeToShardEvent") from exc
         self.close()
         if kind == "exception":
             code = str(headers.get(":exception-type", ""))
@@ -87,8 +95,7 @@ class EventStream:
             text = str(headers.get(":error-message", ""))
         else:
             raise ProtocolError(f"SubscribeToShard: unknown event stream message type {kind!r}")
-        error_class: type[ServiceError] = MODELED_ERRORS.get(code, UnknownServiceError)
-        raise error_class(code or "UnknownError", text, status=200, request_id=self.request_id)
+        raise service_error(code or "UnknownError", text, status=200, request_id=self.request_id)
 
     def close(self) -> None:
         """End the subscription now; idempotent."""

@@ -199,6 +199,44 @@ def gen_dataclasses(model: Model, names: Iterable[str]) -> list[str]:
     return out
 
 
+# Limits the API reference states and the model omits (the model leaves RetentionPeriodHours open;
+# IncreaseStreamRetentionPeriod's maximum is 8760 hours, DecreaseStreamRetentionPeriod's minimum 24).
+EXTRA_LIMITS: dict[str, dict[str, int]] = {"RetentionPeriodHours": {"min": 24, "max": 8760}}
+# Rules across members (aiokinesis/_rules.py), called at the end of a structure's serializer
+# with its members' locals. Every input that takes a StreamName and a StreamARN, neither required,
+# also gets the stream rule, except ListShards, whose own rule knows NextToken.
+RULES: dict[str, str] = {
+    "ListShardsInput": (
+        "_rules.list_shards(x_next_token, x_stream_name, x_stream_arn, x_exclusive_start_shard_id, "
+        "x_stream_creation_timestamp)"
+    ),
+    "UpdateMaxRecordSizeInput": "_rules.stream_arn(x_stream_arn)",
+    "DescribeStreamConsumerInput": "_rules.consumer(x_consumer_arn, x_stream_arn, x_consumer_name)",
+    "DeregisterStreamConsumerInput": "_rules.consumer(x_consumer_arn, x_stream_arn, x_consumer_name)",
+    "GetShardIteratorInput": (
+        "_rules.iterator_start('shard_iterator_type', x_shard_iterator_type, 'starting_sequence_number', "
+        "x_starting_sequence_number, x_timestamp)"
+    ),
+    "StartingPosition": "_rules.iterator_start('type', x_type, 'sequence_number', x_sequence_number, x_timestamp)",
+    "QueueStartingPosition": "_rules.queue_start(x_type, x_timestamp)",
+    "ShardFilter": "_rules.shard_filter(x_type, x_shard_id, x_timestamp)",
+    "PutRecordInput": "_rules.record_size(x_data, x_partition_key)",
+    "PutRecordsInput": "_rules.records_size(x_records)",
+}
+STREAM_RULE = "_rules.stream(x_stream_name, x_stream_arn)"
+# Hash keys: the pattern allows 39 digits; only a 39-digit one can pass 2**128 - 1, so only it is converted.
+HASH_KEY_SHAPE = "HashKey"
+
+
+def rules_of(model: Model, name: str) -> list[str]:
+    """The cross-member rules a structure's serializer ends with."""
+    shape = model.shape(name)
+    members, required = shape["members"], set(shape.get("required", []))
+    names_stream = "StreamName" in members and "StreamARN" in members and not {"StreamName", "StreamARN"} & required
+    rules = [STREAM_RULE] if names_stream and name != "ListShardsInput" else []
+    return rules + ([RULES[name]] if name in RULES else [])
+
+
 TYPE_CHECKS = {
     "string": ("str", "a string"),
     "blob": ("(bytes, bytearray, memoryview)", "bytes"),
@@ -246,7 +284,8 @@ class SerializerWriter:
         if kind == "timestamp":
             lines.append(f"{indent}if {var}.tzinfo is None:")
             lines.append(f"{indent}    raise _naive({label})")
-        low, high = shape.get("min"), shape.get("max")
+        limits = {**shape, **EXTRA_LIMITS.get(name, {})}
+        low, high = limits.get("min"), limits.get("max")
         if kind in ("integer", "long"):
             if low is not None:
                 lines.append(f"{indent}if {var} < {low}:")
@@ -269,6 +308,9 @@ class SerializerWriter:
             pat = self.pattern_name(shape["pattern"])
             lines.append(f"{indent}if {pat}.fullmatch({var}) is None:")
             lines.append(f"{indent}    raise _mismatch({label}, {var}, {pat}.pattern)")
+        if name == HASH_KEY_SHAPE:
+            lines.append(f"{indent}if len({var}) == 39 and int({var}) > _rules.MAX_HASH_KEY:")
+            lines.append(f"{indent}    raise _rules.hash_key_above({label}, {var})")
         return lines
 
     def value(
@@ -358,6 +400,7 @@ class SerializerWriter:
                 lines, expr = self.value(var, ref["shape"], label, "        ", 0)
                 out += lines
                 out.append(f"        d[{member!r}] = {expr}")
+        out += [f"    {rule}" for rule in rules_of(self.model, name)]
         out.append("    return d")
         return out
 
@@ -436,6 +479,7 @@ def gen_models(model: Model, version: str) -> str:
         "    _ts,",
         "    _type_error,",
         ")",
+        "from .. import _rules",
         "from ..errors import ParamValidationError",
         "",
     ]
@@ -452,7 +496,7 @@ def gen_models(model: Model, version: str) -> str:
 def gen_errors(model: Model, version: str) -> str:
     lines = [
         HEADER.format(what="One exception class per error of the Kinesis model.", version=version, api="service-2"),
-        "from ..errors import ServiceError",
+        "from ..errors import ServiceError, register_modeled_errors",
         "",
     ]
     names = model.errors()
@@ -463,6 +507,65 @@ def gen_errors(model: Model, version: str) -> str:
         lines += ["", "", f"class {name}(ServiceError):", f'    """{doc}"""']
     lines += ["", "", "MODELED_ERRORS: dict[str, type[ServiceError]] = {"]
     lines += [f"    {name!r}: {name}," for name in names]
+    lines += ["}", "register_modeled_errors(MODELED_ERRORS.values())"]
+    return "\n".join(lines) + "\n"
+
+
+def shape_kind(model: Model, name: str) -> str:
+    """How the deserializer treats a value of the shape, as the walker in aiokinesis/_diagnose.py reads it."""
+    shape = model.shape(name)
+    kind = shape["type"]
+    if "enum" in shape:
+        return "enum"
+    if kind == "structure":
+        return f"S:{name}"
+    if kind in ("blob", "timestamp"):
+        return str(kind)
+    if kind == "list":
+        return f"L:{shape_kind(model, shape['member']['shape'])}"
+    if kind == "map":
+        return f"M:{shape_kind(model, shape['value']['shape'])}"
+    return "plain"
+
+
+def gen_shapes(model: Model, version: str) -> str:
+    """The model as data, for error paths only: naming the member at fault costs nothing on success."""
+    lines = [
+        HEADER.format(
+            what="The model's shapes as data: read only to name the member at fault in an error.",
+            version=version,
+            api="service-2",
+        ),
+        "from __future__ import annotations",
+        "",
+        "# Wire member name -> Python field name, for the members of requests.",
+        "FIELD_NAMES: dict[str, str] = {",
+    ]
+    members = sorted({m for name in model.input_structures() for m in model.shape(name)["members"]})
+    lines += [f"    {m!r}: {field_name(m)!r}," for m in members]
+    lines += ["}", "", "# Operation -> the structure of its request.", "INPUTS: dict[str, str] = {"]
+    for op_name, op in model.operations.items():
+        if "input" in op:
+            lines.append(f"    {op_name!r}: {op['input']['shape']!r},")
+    lines += ["}", "", "# Operation -> the structure its answer is.", "OUTPUTS: dict[str, str] = {"]
+    for op_name in model.generated_operations():
+        out = model.operations[op_name].get("output", {}).get("shape")
+        if out is not None:
+            lines.append(f"    {op_name!r}: {out!r},")
+    lines += [
+        "}",
+        "",
+        "# Structure -> its members as (wire name, required, kind); a kind is plain, blob, timestamp,",
+        "# enum, S:<structure>, L:<kind of the items> or M:<kind of the values>.",
+        "STRUCTURES: dict[str, tuple[tuple[str, bool, str], ...]] = {",
+    ]
+    for name in sorted(set(model.input_structures()) | set(model.output_structures())):
+        shape = model.shape(name)
+        required = set(shape.get("required", []))
+        entries = [(m, m in required, shape_kind(model, ref["shape"])) for m, ref in shape["members"].items()]
+        lines.append(f"    {name!r}: (")
+        lines += [f"        {entry!r}," for entry in entries]
+        lines.append("    ),")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -551,6 +654,7 @@ def generate() -> dict[Path, str]:
         ),
         OUT / "models.py": gen_models(model, version),
         OUT / "errors.py": gen_errors(model, version),
+        OUT / "shapes.py": gen_shapes(model, version),
         OUT / "operations.py": gen_operations(model, version),
     }
 

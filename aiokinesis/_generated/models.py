@@ -23,6 +23,7 @@ from .._protocol import (
     _ts,
     _type_error,
 )
+from .. import _rules
 from ..errors import ParamValidationError
 
 __all__ = [
@@ -2563,6 +2564,7 @@ def _ser_AddTagsToStreamInput(v: AddTagsToStreamInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -2961,6 +2963,10 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
     x_retention_period_hours = v.retention_period_hours
     if not isinstance(x_retention_period_hours, int) or isinstance(x_retention_period_hours, bool):
         raise _missing('retention_period_hours') if x_retention_period_hours is None else _type_error('retention_period_hours', x_retention_period_hours, 'an integer')
+    if x_retention_period_hours < 24:
+        raise _below('retention_period_hours', x_retention_period_hours, 24)
+    if x_retention_period_hours > 8760:
+        raise _above('retention_period_hours', x_retention_period_hours, 8760)
     d['RetentionPeriodHours'] = x_retention_period_hours
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
@@ -2980,6 +2986,7 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3065,6 +3072,7 @@ def _ser_DeleteStreamInput(v: DeleteStreamInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3106,6 +3114,7 @@ def _ser_DeregisterStreamConsumerInput(v: DeregisterStreamConsumerInput) -> dict
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.consumer(x_consumer_arn, x_stream_arn, x_consumer_name)
     return d
 
 
@@ -3183,6 +3192,7 @@ def _ser_DescribeStreamConsumerInput(v: DescribeStreamConsumerInput) -> dict[str
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.consumer(x_consumer_arn, x_stream_arn, x_consumer_name)
     return d
 
 
@@ -3233,6 +3243,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3265,6 +3276,7 @@ def _ser_DescribeStreamSummaryInput(v: DescribeStreamSummaryInput) -> dict[str, 
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3308,6 +3320,7 @@ def _ser_DisableEnhancedMonitoringInput(v: DisableEnhancedMonitoringInput) -> di
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3351,6 +3364,7 @@ def _ser_EnableEnhancedMonitoringInput(v: EnableEnhancedMonitoringInput) -> dict
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3479,6 +3493,8 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
         if not isinstance(x_dry_run, bool):
             raise _type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
+    _rules.stream(x_stream_name, x_stream_arn)
+    _rules.iterator_start('shard_iterator_type', x_shard_iterator_type, 'starting_sequence_number', x_starting_sequence_number, x_timestamp)
     return d
 
 
@@ -3496,6 +3512,10 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
     x_retention_period_hours = v.retention_period_hours
     if not isinstance(x_retention_period_hours, int) or isinstance(x_retention_period_hours, bool):
         raise _missing('retention_period_hours') if x_retention_period_hours is None else _type_error('retention_period_hours', x_retention_period_hours, 'an integer')
+    if x_retention_period_hours < 24:
+        raise _below('retention_period_hours', x_retention_period_hours, 24)
+    if x_retention_period_hours > 8760:
+        raise _above('retention_period_hours', x_retention_period_hours, 8760)
     d['RetentionPeriodHours'] = x_retention_period_hours
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
@@ -3515,6 +3535,7 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3666,6 +3687,7 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.list_shards(x_next_token, x_stream_name, x_stream_arn, x_exclusive_start_shard_id, x_stream_creation_timestamp)
     return d
 
 
@@ -3811,6 +3833,7 @@ def _ser_ListTagsForStreamInput(v: ListTagsForStreamInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3859,6 +3882,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -3940,6 +3964,8 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
             raise _type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
         if _P15.fullmatch(x_explicit_hash_key) is None:
             raise _mismatch('explicit_hash_key', x_explicit_hash_key, _P15.pattern)
+        if len(x_explicit_hash_key) == 39 and int(x_explicit_hash_key) > _rules.MAX_HASH_KEY:
+            raise _rules.hash_key_above('explicit_hash_key', x_explicit_hash_key)
         d['ExplicitHashKey'] = x_explicit_hash_key
     x_sequence_number_for_ordering = v.sequence_number_for_ordering
     if x_sequence_number_for_ordering is not None:
@@ -3971,6 +3997,8 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
         if not isinstance(x_dry_run, bool):
             raise _type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
+    _rules.stream(x_stream_name, x_stream_arn)
+    _rules.record_size(x_data, x_partition_key)
     return d
 
 
@@ -4025,6 +4053,8 @@ def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
         if not isinstance(x_dry_run, bool):
             raise _type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
+    _rules.stream(x_stream_name, x_stream_arn)
+    _rules.records_size(x_records)
     return d
 
 
@@ -4042,6 +4072,8 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
             raise _type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
         if _P15.fullmatch(x_explicit_hash_key) is None:
             raise _mismatch('explicit_hash_key', x_explicit_hash_key, _P15.pattern)
+        if len(x_explicit_hash_key) == 39 and int(x_explicit_hash_key) > _rules.MAX_HASH_KEY:
+            raise _rules.hash_key_above('explicit_hash_key', x_explicit_hash_key)
         d['ExplicitHashKey'] = x_explicit_hash_key
     x_partition_key = v.partition_key
     if x_partition_key is not None:
@@ -4115,6 +4147,7 @@ def _ser_QueueStartingPosition(v: QueueStartingPosition) -> dict[str, Any]:
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
+    _rules.queue_start(x_type, x_timestamp)
     return d
 
 
@@ -4348,6 +4381,7 @@ def _ser_RemoveTagsFromStreamInput(v: RemoveTagsFromStreamInput) -> dict[str, An
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -4575,6 +4609,7 @@ def _ser_ShardFilter(v: ShardFilter) -> dict[str, Any]:
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
+    _rules.shard_filter(x_type, x_shard_id, x_timestamp)
     return d
 
 
@@ -4602,6 +4637,8 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
         raise _missing('new_starting_hash_key') if x_new_starting_hash_key is None else _type_error('new_starting_hash_key', x_new_starting_hash_key, 'a string')
     if _P15.fullmatch(x_new_starting_hash_key) is None:
         raise _mismatch('new_starting_hash_key', x_new_starting_hash_key, _P15.pattern)
+    if len(x_new_starting_hash_key) == 39 and int(x_new_starting_hash_key) > _rules.MAX_HASH_KEY:
+        raise _rules.hash_key_above('new_starting_hash_key', x_new_starting_hash_key)
     d['NewStartingHashKey'] = x_new_starting_hash_key
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
@@ -4621,6 +4658,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -4663,6 +4701,7 @@ def _ser_StartStreamEncryptionInput(v: StartStreamEncryptionInput) -> dict[str, 
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -4686,6 +4725,7 @@ def _ser_StartingPosition(v: StartingPosition) -> dict[str, Any]:
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
+    _rules.iterator_start('type', x_type, 'sequence_number', x_sequence_number, x_timestamp)
     return d
 
 
@@ -4728,6 +4768,7 @@ def _ser_StopStreamEncryptionInput(v: StopStreamEncryptionInput) -> dict[str, An
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -5007,6 +5048,7 @@ def _ser_UpdateMaxRecordSizeInput(v: UpdateMaxRecordSizeInput) -> dict[str, Any]
     if x_max_record_size_in_ki_b > 10240:
         raise _above('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 10240)
     d['MaxRecordSizeInKiB'] = x_max_record_size_in_ki_b
+    _rules.stream_arn(x_stream_arn)
     return d
 
 
@@ -5119,6 +5161,7 @@ def _ser_UpdateShardCountInput(v: UpdateShardCountInput) -> dict[str, Any]:
         if _P3.fullmatch(x_stream_id) is None:
             raise _mismatch('stream_id', x_stream_id, _P3.pattern)
         d['StreamId'] = x_stream_id
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 
@@ -5220,6 +5263,7 @@ def _ser_UpdateStreamWarmThroughputInput(v: UpdateStreamWarmThroughputInput) -> 
     if x_warm_throughput_mi_bps < 0:
         raise _below('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 0)
     d['WarmThroughputMiBps'] = x_warm_throughput_mi_bps
+    _rules.stream(x_stream_name, x_stream_arn)
     return d
 
 

@@ -33,6 +33,14 @@ PATTERNED = {
     "RecordId": "abc123",
 }
 
+# Values the API's cross-member rules (aiokinesis/_rules.py) need where the first or smallest would not do.
+RULED = {
+    "QueueStartingPositionType": "AT_TIMESTAMP",  # the only type a Timestamp may go with
+    "RetentionPeriodHours": 48,  # 24..8760 hours, by the API reference
+}
+# Members an operation refuses together with others: left out of its sample.
+EXCLUDED = {"ListShards": {"NextToken"}}  # it excludes StreamName, ExclusiveStartShardId...
+
 
 def sample(shape: Shape) -> tuple[Any, Any]:
     """(our Python value, botocore's parameter value) for a valid instance of shape."""
@@ -50,6 +58,8 @@ def sample(shape: Shape) -> tuple[Any, Any]:
     if kind == "map":
         key, value = sample(shape.key), sample(shape.value)
         return {key[0]: value[0]}, {key[1]: value[1]}
+    if shape.name in RULED:
+        return RULED[shape.name], RULED[shape.name]
     if kind == "string":
         if shape.enum:
             return shape.enum[0], shape.enum[0]
@@ -75,5 +85,6 @@ def operation_sample(service: ServiceModel, operation: str) -> tuple[dict[str, A
     ours: dict[str, Any] = {}
     theirs: dict[str, Any] = {}
     for name, member in shape.members.items():
-        ours[xform_name(name)], theirs[name] = sample(member)
+        if name not in EXCLUDED.get(operation, ()):
+            ours[xform_name(name)], theirs[name] = sample(member)
     return ours, theirs

@@ -92,3 +92,25 @@ async def test_odd_error_bodies_still_get_a_code(
         assert caught.value.throttling
     if status >= 500:
         assert caught.value.retryable
+
+
+def test_the_wire_format_does_not_depend_on_generated_code() -> None:
+    """_protocol sits below _generated (which imports it); the error classes come from a registry."""
+    import ast
+    from pathlib import Path
+
+    import aiokinesis._protocol as protocol
+
+    tree = ast.parse(Path(protocol.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert imported
+    assert not [name for name in imported if "_generated" in name]
+
+
+def test_one_builder_makes_service_errors_for_bodies_and_events() -> None:
+    from aiokinesis.errors import service_error
+
+    error = service_error("ResourceInUseException", "busy", status=200, request_id="r")
+    assert type(error) is aiokinesis.ResourceInUseException
+    assert type(service_error("NoSuchCode", "", status=400, request_id=None)) is aiokinesis.UnknownServiceError

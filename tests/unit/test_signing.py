@@ -103,7 +103,7 @@ def test_signing_key_is_reused_within_a_day_and_renewed_after() -> None:
     rotated = FrozenCredentials("AKIDEXAMPLE", "another-secret")
     signer.headers("h", "T.Op", b"", rotated, day + 86400)
     assert signer._key_cache is not None
-    assert signer._key_cache[1] == "another-secret"
+    assert signer._key_cache.secret == "another-secret"
 
 
 def test_credentials_repr_hides_secret_and_token() -> None:
