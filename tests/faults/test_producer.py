@@ -264,7 +264,7 @@ async def test_a_reshard_during_production(server: KinesisServer, kinesis: aioki
     results = [r.result() for r in first + second]
     assert {r.shard_id for r in results[400:]} & {"shardId-000000000004", "shardId-000000000005"}
     assert len({data for _, _, data, _ in stored(server)}) == 800
-    assert "shardId-000000000004" in producer._map.shard_ids  # the map followed the reshard
+    assert "shardId-000000000004" in producer._sender.shard_ids  # the map followed the reshard
     assert_key_order(stored(server))
 
 
