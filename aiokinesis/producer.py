@@ -156,6 +156,12 @@ class Producer:
                 f"{size} bytes with its partition key, above the stream's maximum record size of "
                 f"{self._max_record_bytes} bytes",
             )
+        if size > self._config.max_buffered_bytes:  # room for it could never come
+            raise ParamValidationError(
+                "data",
+                f"{size} bytes with its partition key, above ProducerConfig.max_buffered_bytes "
+                f"({self._config.max_buffered_bytes}): the buffer could never hold it",
+            )
         if explicit_hash_key is None:
             # The shard is only predicted to pace shards or to aggregate by shard: MD5 costs.
             needs_shard = self._config.rate_limit > 0 or self._config.aggregate
