@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BufferFullError", "Producer", "ProducerClosedError", "ProducerStats", "PutResult", "RecordFailedError"]
 
-_HASH_KEY = re.compile(r"0|[1-9]\d{0,38}")
+_HASH_KEY = re.compile(r"0|[1-9][0-9]{0,38}")  # ASCII digits: \d also matches "١٢"
+_TOP_HASH = 2**128 - 1
 
 
 class Producer:
@@ -110,16 +111,18 @@ class Producer:
     # -- the user's side -------------------------------------------------------------------------
 
     async def put(
-        self, data: bytes, partition_key: str, *, explicit_hash_key: str | None = None
+        self, data: bytes | bytearray | memoryview, partition_key: str, *, explicit_hash_key: str | None = None
     ) -> asyncio.Future[PutResult]:
         """Admit one record to the buffer and return its receipt (await it for the PutResult).
 
-        Raises ParamValidationError for this record alone if it breaks a limit, BufferFullError
-        if the buffer is full and `when_full="raise"`, ProducerClosedError after close.
+        A bytearray or memoryview (of any item format, contiguous or not) is copied to bytes here:
+        what is sent is its bytes as they were at put(). Raises ParamValidationError for this
+        record alone if it breaks a limit, BufferFullError if the buffer is full and
+        `when_full="raise"`, ProducerClosedError after close.
         """
         if self._closing or self._closed or (self._supervisor is not None and self._supervisor.done()):
             raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
-        size, hash_key = self._check(data, partition_key, explicit_hash_key)
+        data, size, hash_key = self._check(data, partition_key, explicit_hash_key)
         buffer = self._buffer
         if not buffer.fits(size):
             await buffer.make_room(size)
@@ -143,13 +146,22 @@ class Producer:
         finally:
             sender.flushing -= 1
 
-    def _check(self, data: bytes, partition_key: str, explicit_hash_key: str | None) -> tuple[int, int]:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise ParamValidationError("data", f"must be bytes, not {type(data).__name__}")
-        if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
-            shown = len(partition_key) if isinstance(partition_key, str) else type(partition_key).__name__
-            raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {shown}")
-        size = len(data) + len(partition_key.encode("utf-8"))
+    def _check(
+        self, data: bytes | bytearray | memoryview, partition_key: str, explicit_hash_key: str | None
+    ) -> tuple[bytes, int, int]:
+        """The record's bytes, its size (data and key) and its hash key (-1: not needed), or why not."""
+        if type(data) is not bytes:
+            data = _as_bytes(data)
+        if not isinstance(partition_key, str):
+            raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
+        if not 1 <= len(partition_key) <= 256:
+            raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
+        try:
+            size = len(data) + len(partition_key.encode("utf-8"))
+        except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
+            raise ParamValidationError(
+                "partition_key", f"is not valid Unicode ({exc.reason} at index {exc.start})"
+            ) from None
         if size > self._max_record_bytes:
             raise ParamValidationError(
                 "data",
@@ -165,7 +177,26 @@ class Producer:
         if explicit_hash_key is None:
             # The shard is only predicted to pace shards or to aggregate by shard: MD5 costs.
             needs_shard = self._config.rate_limit > 0 or self._config.aggregate
-            return size, hash_key_of(partition_key) if needs_shard else -1
-        if _HASH_KEY.fullmatch(explicit_hash_key) is None or int(explicit_hash_key) >= 2**128:
-            raise ParamValidationError("explicit_hash_key", f"{explicit_hash_key!r} is not a decimal below 2**128")
-        return size, int(explicit_hash_key)
+            return data, size, hash_key_of(partition_key) if needs_shard else -1
+        if not isinstance(explicit_hash_key, str):
+            raise ParamValidationError(
+                "explicit_hash_key", f"must be a str of decimal digits, not {type(explicit_hash_key).__name__}"
+            )
+        if _HASH_KEY.fullmatch(explicit_hash_key) is None or int(explicit_hash_key) > _TOP_HASH:
+            raise ParamValidationError(
+                "explicit_hash_key",
+                f"{explicit_hash_key[:50]!r} is not a decimal from 0 to 2**128 - 1 without leading zeros",
+            )
+        return data, size, int(explicit_hash_key)
+
+
+def _as_bytes(data: object) -> bytes:
+    """bytes for a bytearray or memoryview, copied once at put(): a memoryview of wider items
+    (array('H')) or with strides has len() != its size in bytes, and a caller may change
+    either after put() returns."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ParamValidationError("data", f"must be bytes, bytearray or memoryview, not {type(data).__name__}")
+    try:
+        return bytes(data)
+    except (ValueError, TypeError) as exc:  # a released memoryview
+        raise ParamValidationError("data", f"cannot be read as bytes: {exc}") from None
