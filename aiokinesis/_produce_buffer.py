@@ -252,8 +252,21 @@ class ProduceBuffer:
                 del lanes[lane.key]
 
     def remap(self, shard_map: ShardMap) -> None:
-        """Predict shards (and, with aggregation, pick lanes for new records) by a new shard map."""
+        """Follow a new shard map. With aggregation lanes are shards, so every record moves to the
+        lane of its shard in the new map, each lane's order kept. Call only with nothing in flight:
+        a busy lane's records would otherwise overtake the unit it waits for."""
         self.map = shard_map
+        if not self._config.aggregate:
+            return
+        lanes: dict[str, Lane] = {}
+        for old in self.lanes.values():
+            for item in old.items:
+                key = shard_map.shard_for(item.hash_key) or ""
+                lane = lanes.get(key)
+                if lane is None:
+                    lane = lanes[key] = Lane(key)
+                lane.items.append(item)
+        self.lanes = lanes
 
 
 def _entry_for(items: list[Item]) -> dict[str, str]:

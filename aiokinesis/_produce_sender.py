@@ -4,8 +4,11 @@ Full batches go at once, partial ones after `linger`, at most `max_in_flight` at
 shard kept under its share of 1000 records and 1 MiB a second. Only failed entries are retried,
 with full-jitter backoff, at the head of their lane, until the record's time to live runs out.
 
-A unit that lands on another shard than the map predicted means the stream was resharded:
-the map is refreshed in the background.
+A unit that lands on another shard than the map predicted means the stream was resharded. The
+map is refreshed (with aggregation, lanes follow it once nothing is in flight, so no record
+overtakes an older one of its key). An aggregate lands whole on the shard of its first record's
+hash, and readers drop the user records outside that shard's hash range, as the KCL does: those
+records are put again, and their receipts say where they landed then.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ class Sender:
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self._pace = self._take_rate if config.rate_limit > 0 else None
+        self._ranges: dict[str, tuple[int, int]] = {}
+        """The hash range of every shard ever listed (a shard's range never changes)."""
+        self._next_map: ShardMap | None = None
+        """A newer map the lanes follow once nothing is in flight (aggregation only)."""
+        self._refresh_lock = asyncio.Lock()
         self._refreshing = False
         self._group: asyncio.TaskGroup | None = None
         self.closing = False
@@ -68,7 +76,7 @@ class Sender:
     @property
     def shard_ids(self) -> list[str]:
         """The open shards of the map the producer follows now."""
-        return self._buffer.map.shard_ids
+        return (self._next_map or self._buffer.map).shard_ids
 
     async def open(self) -> None:
         """List the open shards before the first put() predicts one."""
@@ -93,7 +101,10 @@ class Sender:
             self._group = group
             while True:
                 now = self._clock()
-                if self._due(now):
+                if self._next_map is not None and not stats.in_flight:
+                    buffer.remap(self._next_map)
+                    self._next_map = None
+                if self._next_map is None and self._due(now):
                     units = buffer.take(now, self._pace)
                     if units:
                         await self._slots.acquire()
@@ -165,15 +176,23 @@ class Sender:
             raise
         else:
             self.stats.requests += 1
+            landed_elsewhere: list[tuple[Unit, str, str]] = []
             for unit, (shard_id, sequence_number, code, message) in zip(units, results, strict=True):
                 if code is None and shard_id and sequence_number:
-                    self._succeeded(unit, shard_id, sequence_number)
-                    if unit.shard_id is not None and shard_id != unit.shard_id:
-                        self._schedule_refresh()  # landed elsewhere than the map said: the stream was resharded
+                    if shard_id == unit.shard_id:
+                        self._succeeded(unit, shard_id, sequence_number)
+                    elif len(unit.items) > 1:
+                        landed_elsewhere.append((unit, shard_id, sequence_number))
+                    else:
+                        self._succeeded(unit, shard_id, sequence_number)
+                        if unit.shard_id is not None:  # Kinesis routed it by its own key: only the map is stale
+                            self._schedule_refresh()
                 elif code in _RETRYABLE_CODES:
                     self._retry(unit, code, code == "ProvisionedThroughputExceededException")
                 else:
                     self._reject(unit, code or "Unknown", message or "")
+            for unit, shard_id, sequence_number in landed_elsewhere:
+                await self._settle_misrouted(unit, shard_id, sequence_number)
         finally:
             self._buffer.done_with(units)
             self.stats.in_flight -= 1
@@ -223,6 +242,45 @@ class Sender:
 
     # -- resharding ------------------------------------------------------------------------------
 
+    async def _settle_misrouted(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
+        """An aggregate landed on `shard_id`, not where the map said: its user records inside that
+        shard's range have landed (each at its place in the aggregate); readers drop the others,
+        which go back to the head of their lane to be put again."""
+        bounds = self._ranges.get(shard_id)
+        if bounds is None:
+            try:
+                await self._refresh(wanted=shard_id)
+            except KinesisError as exc:
+                log.warning("could not list the shards of %s: %s", self.stream_name, exc)
+            bounds = self._ranges.get(shard_id)
+        else:
+            self._schedule_refresh()
+        head_hash = unit.items[0].hash_key
+        now = self._clock()
+        again: list[Item] = []
+        for sub, item in enumerate(unit.items):
+            item.attempts += 1
+            hash_key = item.hash_key
+            if hash_key == head_hash or (bounds is not None and bounds[0] <= hash_key <= bounds[1]):
+                self._buffer.succeed(item, PutResult(shard_id, sequence_number, sub, item.attempts))
+            elif now >= item.deadline:
+                self._record_failed(item, f"time to live ran out after {item.attempts} attempts", "Misrouted")
+            else:
+                item.not_before = now
+                again.append(item)
+        if again:
+            # Without the landed shard's range (ListShards failed) every record it may not hold is
+            # put again: a reader may then see some twice, never miss one.
+            log.info(
+                "%d of %d records of an aggregate for %s landed on %s outside its hash range: putting them again",
+                len(again),
+                len(unit.items),
+                self.stream_name,
+                shard_id,
+            )
+            self.stats.retries += 1
+            self._buffer.requeue(unit.lane, again, now)
+
     def _schedule_refresh(self) -> None:
         if self._refreshing or self._group is None:
             return
@@ -237,13 +295,28 @@ class Sender:
         finally:
             self._refreshing = False
 
-    async def _refresh(self) -> None:
-        self._buffer.remap(await self._list_shards(only_open=True))
+    async def _refresh(self, wanted: str | None = None) -> None:
+        """List the open shards and follow the new map; if `wanted` is still unknown (it opened and
+        closed since), list every shard to learn its range."""
+        async with self._refresh_lock:
+            if wanted is not None and wanted in self._ranges:
+                return  # a listing that finished while this one waited has it
+            shard_map = await self._list_shards(only_open=True)
+            if wanted is not None and wanted not in self._ranges:
+                await self._list_shards(only_open=False)
+        if self._config.aggregate:
+            self._next_map = shard_map  # lanes follow once nothing is in flight
+        else:
+            self._buffer.remap(shard_map)  # lanes are partition keys: nothing moves
+        self._wake.set()
 
     async def _list_shards(self, *, only_open: bool) -> ShardMap:
         shard_filter = ShardFilter(type=ShardFilterType.AT_LATEST) if only_open else None
         pages = Paginators(self._kinesis).list_shards(stream_name=self.stream_name, shard_filter=shard_filter)
         shards = [s async for s in pages]
+        for shard in shards:
+            hash_range = shard.hash_key_range
+            self._ranges[shard.shard_id] = (int(hash_range.starting_hash_key), int(hash_range.ending_hash_key))
         shard_map = ShardMap(shards)
         log.info("shard map of %s: %d open shards", self.stream_name, len(shard_map.shard_ids))
         return shard_map
