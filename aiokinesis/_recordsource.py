@@ -77,4 +77,5 @@ class PollingSources:
             stream_name=self._stream_name,
             config=self._config,
             runtime=self._runtime,
+            hash_range=hash_range,
         )

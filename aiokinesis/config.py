@@ -251,8 +251,8 @@ class ProducerConfig:
     max_buffered_records: int = 100_000
     """Records admitted and not yet resolved, at least 1; put() waits (or raises) at the limit."""
     max_buffered_bytes: int = 256 * 1024 * 1024
-    """Bytes admitted and not yet resolved, at least 10 MiB: a record larger than the whole buffer
-    could never be admitted, and a stream's records reach 10 MiB."""
+    """Bytes admitted and not yet resolved, at least 1; put() refuses at once a record larger than
+    the whole buffer (it could never be admitted)."""
     when_full: Literal["wait", "raise"] = "wait"
     """What put() does at a buffer limit: wait for space, or raise BufferFullError."""
     record_ttl: float = 30.0
@@ -277,7 +277,7 @@ class ProducerConfig:
         _number(self, "max_batch_records", low=1, high=500, integer=True)
         _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
         _number(self, "max_buffered_records", low=1, integer=True)
-        _number(self, "max_buffered_bytes", low=_MAX_RECORD, unit="bytes", integer=True)
+        _number(self, "max_buffered_bytes", low=1, unit="bytes", integer=True)
         _choice(self, "when_full", ("wait", "raise"))
         _seconds(self, "record_ttl", above=True)
         _not_above(self, "linger", "record_ttl", strictly=True)

@@ -5,6 +5,11 @@ to the shard's limits (5 calls and 2 MiB a second), backs off its own shard alon
 throttled, replaces an expired iterator right after the last record it delivered (nothing
 lost, nothing repeated), retries transient errors, and stops at the shard's end with its
 ChildShards. KPL-aggregated records come out as their user records. It owns no tasks.
+
+An aggregate lands whole on the shard of its first record's hash; after a reshard some of its
+user records may belong to a sibling shard, where their producer puts them again. As the KCL
+does, the reader drops the user records of an aggregate whose hash lies outside its shard's
+hash range (`dropped` counts them). The range is given, or listed once at the first aggregate.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from ._generated.errors import ExpiredIteratorException
 from ._generated.models import ChildShard, StartingPosition, _de_ChildShard
 from ._generated.operations import _GetRecords
 from ._protocol import _ts
+from ._shardmap import hash_key_of
 from .aggregation import MAGIC, deaggregate
 from .config import ReaderConfig
-from .errors import ProtocolError, ServiceError, TransportError
+from .errors import ClientError, ProtocolError, ServiceError, TransportError
+from .paginators import Paginators
 from .records import ShardRecord
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiokinesis.reader")
 _new = object.__new__
+_WHOLE_RANGE = (0, 2**128 - 1)
 
 
 @dataclass(slots=True)
@@ -42,6 +50,8 @@ class _Page:
     next_iterator: str | None
     millis_behind_latest: int | None
     child_shards: list[ChildShard] | None
+    unfiltered: bool
+    """It holds aggregates, decoded before the shard's hash range was known: filter it once known."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -72,6 +82,7 @@ class ShardReader:
         stream_arn: str | None = None,
         config: ReaderConfig = ReaderConfig(),  # noqa: B008 - frozen
         runtime: Runtime,
+        hash_range: tuple[int, int] | None = None,
     ) -> None:
         if stream_name is None and stream_arn is None:
             raise ValueError("a ShardReader needs stream_name or stream_arn")
@@ -97,6 +108,11 @@ class ShardReader:
         self.millis_behind_latest: int | None = None
         self.throttles = 0
         self.retries = 0
+        self.hash_range = hash_range
+        """The shard's hash key range (inclusive), aggregates are filtered by: given, or listed at the
+        first aggregate (when ListShards cannot be called, the whole range: nothing is dropped)."""
+        self.dropped = 0
+        """User records of aggregates dropped because their hash lies outside `hash_range`."""
 
     def __aiter__(self) -> Self:
         return self
@@ -123,6 +139,9 @@ class ShardReader:
                 # (an iterator Kinesis gave, a checked limit), decoded without typed Records.
                 request = {"ShardIterator": self._iterator, "Limit": self._config.limit}
                 page = await self._invoker.invoke(_GetRecords, request, self._decode)
+                if page.unfiltered:  # the first aggregate: learn the range, then read on
+                    await self._learn_hash_range()
+                    page.records = self._in_range(page.records)
             except ExpiredIteratorException:
                 log.info("shard %s: iterator expired; resuming after %s", self.shard_id, self.last_sequence_number)
                 self._iterator = None
@@ -167,12 +186,18 @@ class ShardReader:
         self._next_call = self._clock() + delay
 
     def _decode(self, answer: dict[str, Any]) -> _Page:
-        """A GetRecords answer as ShardRecords (KPL aggregates split); runs inside the session's
-        parse guard, so a malformed answer becomes a ProtocolError."""
+        """A GetRecords answer as ShardRecords (KPL aggregates split, filtered by hash range); runs
+        inside the session's parse guard, so a malformed answer becomes a ProtocolError."""
         shard_id = self.shard_id
         out: list[ShardRecord] = []
         size = 0
         sequence = None
+        hash_range = self.hash_range
+        unfiltered = False
+        low, high = hash_range or _WHOLE_RANGE
+        whole = (low, high) == _WHOLE_RANGE
+        hashes: dict[str, int] = {}  # aggregates repeat few keys: MD5 once per key and page
+        dropped = 0
         for wire in answer["Records"]:
             data = a2b_base64(wire["Data"])
             size += len(data)
@@ -192,7 +217,11 @@ class ShardReader:
                 item.aggregated = False
                 out.append(item)
                 continue
-            for sub, user in enumerate(inner):
+            unfiltered = unfiltered or hash_range is None
+            for sub, user in enumerate(inner):  # a kept record keeps its place: checkpoints count on it
+                if not whole and _outside(user.explicit_hash_key, user.partition_key, low, high, hashes):
+                    dropped += 1
+                    continue
                 item = _new(ShardRecord)
                 item.data = user.data
                 item.partition_key = user.partition_key
@@ -203,6 +232,8 @@ class ShardReader:
                 item.explicit_hash_key = user.explicit_hash_key
                 item.aggregated = True
                 out.append(item)
+        if dropped:
+            self._count_dropped(dropped)
         children = answer.get("ChildShards")
         return _Page(
             out,
@@ -211,7 +242,52 @@ class ShardReader:
             answer.get("NextShardIterator"),
             answer.get("MillisBehindLatest"),
             None if children is None else [_de_ChildShard(child) for child in children],
+            unfiltered,
         )
+
+    def _in_range(self, records: list[ShardRecord]) -> list[ShardRecord]:
+        """A page decoded before the range was known, filtered as _decode would have."""
+        low, high = self.hash_range or _WHOLE_RANGE
+        if (low, high) == _WHOLE_RANGE:
+            return records
+        hashes: dict[str, int] = {}
+        kept = [
+            r
+            for r in records
+            if not r.aggregated or not _outside(r.explicit_hash_key, r.partition_key, low, high, hashes)
+        ]
+        if len(kept) < len(records):
+            self._count_dropped(len(records) - len(kept))
+        return kept
+
+    def _count_dropped(self, count: int) -> None:
+        self.dropped += count
+        log.debug(
+            "shard %s: dropped %d user records of aggregates whose hash keys belong to another shard",
+            self.shard_id,
+            count,
+        )
+
+    async def _learn_hash_range(self) -> None:
+        """This shard's hash key range, from ListShards (paginated), once."""
+        found: tuple[int, int] | None = None
+        try:
+            async for shard in Paginators(self._kinesis).list_shards(
+                stream_name=self._stream_name, stream_arn=self._stream_arn
+            ):
+                if shard.shard_id == self.shard_id:
+                    hash_range = shard.hash_key_range
+                    found = (int(hash_range.starting_hash_key), int(hash_range.ending_hash_key))
+        except (ServiceError, TransportError) as exc:
+            if exc.retryable:
+                raise  # next_batch backs off, then reads the same page again
+            log.warning("shard %s: cannot list shards (%s): aggregates are not filtered", self.shard_id, exc)
+        except ClientError as exc:
+            log.warning("shard %s: cannot list shards (%s): aggregates are not filtered", self.shard_id, exc)
+        else:
+            if found is None:
+                log.warning("shard %s is not listed: aggregates are not filtered by hash range", self.shard_id)
+        self.hash_range = found or _WHOLE_RANGE
 
     def _accept(self, page: _Page) -> ReadBatch:
         config = self._config
@@ -227,3 +303,17 @@ class ShardReader:
             wait = max(wait, config.idle_interval)
         self._next_call = self._clock() + wait
         return ReadBatch(shard_id=self.shard_id, records=page.records, millis_behind_latest=page.millis_behind_latest)
+
+
+def _outside(explicit_hash_key: str | None, partition_key: str, low: int, high: int, hashes: dict[str, int]) -> bool:
+    """Whether Kinesis would route this user record outside [low, high]; an explicit hash key that
+    is not a decimal is not judged (kept)."""
+    if explicit_hash_key is not None:
+        if not (explicit_hash_key.isascii() and explicit_hash_key.isdigit()):
+            return False
+        hash_key = int(explicit_hash_key)
+    else:
+        hash_key = hashes.get(partition_key, -1)
+        if hash_key < 0:
+            hash_key = hashes[partition_key] = hash_key_of(partition_key)
+    return not low <= hash_key <= high

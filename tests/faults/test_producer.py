@@ -9,7 +9,8 @@ import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
-from aiokinesis.testing import Fault, FaultKind, KinesisServer
+from aiokinesis._shardmap import hash_key_of
+from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
 
@@ -264,7 +265,7 @@ async def test_a_reshard_during_production(server: KinesisServer, kinesis: aioki
     results = [r.result() for r in first + second]
     assert {r.shard_id for r in results[400:]} & {"shardId-000000000004", "shardId-000000000005"}
     assert len({data for _, _, data, _ in stored(server)}) == 800
-    assert "shardId-000000000004" in producer._map.shard_ids  # the map followed the reshard
+    assert "shardId-000000000004" in producer._sender.shard_ids  # the map followed the reshard
     assert_key_order(stored(server))
 
 
@@ -319,3 +320,52 @@ def test_producer_config_is_checked() -> None:
         ProducerConfig(max_batch_records=501)
     with pytest.raises(ValueError, match="when_full"):
         ProducerConfig(when_full="drop")  # type: ignore[arg-type]
+
+
+async def test_aggregates_keep_every_key_in_order_across_a_split() -> None:
+    """One shard, keys in both halves, split mid-production: the consumer reads each key from
+    the child that owns it, in order, every record exactly once (the KPL and KCL together)."""
+    keys = [f"key-{i}" for i in range(40)]
+    assert {hash_key_of(k) < 2**127 for k in keys} == {True, False}  # both halves
+    # Small aggregates: many of them in each PutRecords, some in flight when the split comes.
+    config = ProducerConfig(linger=0.002, aggregate=True, aggregation_max_bytes=400, max_batch_records=20)
+    async with (
+        KinesisServer(streams={"one": 1}, limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+        ) as client,
+    ):
+        stream = local.backend.streams["one"]
+        async with client.producer("one", config=config) as producer:
+            receipts = []
+            for i in range(1200):
+                receipts.append(await producer.put(f"v{i}".encode(), partition_key=keys[i % 40]))
+                if i % 20 == 0:
+                    await asyncio.sleep(0.001)  # let the producer send while the test produces
+                if i == 400:
+                    low, high = local.backend.split_shard(stream, stream.shard("shardId-000000000000"), 2**127)
+        results = [r.result() for r in receipts]
+        assert producer.stats.failed == 0
+        reader = aiokinesis.ReaderConfig(min_interval=0, idle_interval=0.01)
+        start = aiokinesis.StartingPosition.trim_horizon()
+        got: list[aiokinesis.ShardRecord] = []
+        consumer_config = aiokinesis.ConsumerConfig(reader=reader, list_shards_interval=0.05)
+        async with client.consumer("one", start=start, config=consumer_config) as consumer:
+            async with asyncio.timeout(30):
+                async for batch in consumer:
+                    got += batch.records
+                    if len(got) >= 1200:
+                        break
+    assert sorted(r.data for r in got) == sorted(f"v{i}".encode() for i in range(1200))  # each once
+    owner = {low.shard_id: (low.start_hash, low.end_hash), high.shard_id: (high.start_hash, high.end_hash)}
+    for record in got:
+        if record.shard_id in owner:  # read from a child: the child that owns its key
+            start_hash, end_hash = owner[record.shard_id]
+            assert start_hash <= hash_key_of(record.partition_key) <= end_hash, record
+    for key in keys:
+        values = [int(r.data[1:]) for r in got if r.partition_key == key]
+        assert values == sorted(values), key
+    where = {r.data: (r.shard_id, r.sequence_number, r.sub_sequence_number) for r in got}
+    for i, result in enumerate(results):  # each receipt says where the consumer found its record
+        assert where[f"v{i}".encode()] == (result.shard_id, result.sequence_number, result.sub_sequence_number or 0)
+    assert {r.shard_id for r in results[400:]} == {low.shard_id, high.shard_id}

@@ -50,7 +50,7 @@ OUT_OF_RANGE: list[tuple[type, str, Any, str]] = [
     (ProducerConfig, "max_batch_bytes", MIB - 1, "between 1048576 bytes (1 MiB) and 10485760 bytes (10 MiB)"),
     (ProducerConfig, "max_batch_bytes", 10 * MIB + 1, "between 1048576 bytes (1 MiB) and 10485760 bytes (10 MiB)"),
     (ProducerConfig, "max_buffered_records", 0, ">= 1"),
-    (ProducerConfig, "max_buffered_bytes", 10 * MIB - 1, ">= 10485760 bytes (10 MiB)"),
+    (ProducerConfig, "max_buffered_bytes", 0, ">= 1 byte"),
     (ProducerConfig, "when_full", "drop", "'wait' or 'raise'"),
     (ProducerConfig, "record_ttl", 0, "> 0 seconds"),
     (ProducerConfig, "rate_limit", -0.5, "0 (off) or between 0.01 and 10"),

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 import pytest
 from aioresponses import aioresponses
 
 import aiokinesis
+from aiokinesis import AccessDeniedException, GetShardIteratorOutput, InternalFailureException, ListShardsOutput
+from aiokinesis._runtime import Runtime
+from aiokinesis._shardmap import hash_key_of
+from aiokinesis.aggregation import UserRecord, aggregate
+from tests.fakes import FakeTime
+from tests.producer_harness import shard
 
 from .conftest import ANY_URL
+
+if TYPE_CHECKING:
+    from aiokinesis._generated.operations import Operations
+    from aiokinesis._protocol import OperationSpec
+
+T = TypeVar("T")
 
 
 @pytest.mark.parametrize(
@@ -44,3 +58,141 @@ async def test_records_decode_with_their_shard_and_arrival(kinesis: aiokinesis.C
     assert got.approximate_arrival_timestamp.timestamp() == 1.5
     assert reader.ended
     assert reader.child_shards == []
+
+
+# -- aggregates and the shard's hash range ------------------------------------------------------
+
+HALF = 2**127
+LOW_KEYS = [k for k in (f"key-{i}" for i in range(50)) if hash_key_of(k) < HALF][:3]
+HIGH_KEYS = [k for k in (f"key-{i}" for i in range(50)) if hash_key_of(k) >= HALF][:3]
+LOW_RANGE = (0, HALF - 1)
+
+
+def wire(sequence: str, data: bytes, key: str = "k") -> dict[str, object]:
+    return {"SequenceNumber": sequence, "Data": base64.b64encode(data).decode(), "PartitionKey": key}
+
+
+def page(*records: dict[str, object], next_iterator: str | None = "it-next") -> dict[str, object]:
+    return {"Records": list(records), "NextShardIterator": next_iterator, "MillisBehindLatest": 0}
+
+
+MIXED = aggregate(
+    [
+        UserRecord(LOW_KEYS[0], None, b"low-0"),
+        UserRecord(HIGH_KEYS[0], None, b"high-0"),  # the sibling's: dropped
+        UserRecord(LOW_KEYS[1], None, b"low-1"),
+        UserRecord(HIGH_KEYS[1], str(HALF - 1), b"explicit-low"),  # its explicit hash key decides: kept
+        UserRecord(LOW_KEYS[2], str(HALF), b"explicit-high"),  # dropped
+        UserRecord(HIGH_KEYS[2], None, b"high-2"),  # dropped
+    ]
+)
+
+
+class FakeOperations:
+    """GetShardIterator and ListShards (two pages, or a given error) for a reader under test."""
+
+    def __init__(self, list_error: BaseException | None = None) -> None:
+        self.list_calls: list[dict[str, Any]] = []
+        self.list_error = list_error
+        self.iterators = 0
+
+    async def get_shard_iterator(self, **request: Any) -> GetShardIteratorOutput:
+        self.iterators += 1
+        return GetShardIteratorOutput(shard_iterator=f"it-{self.iterators - 1}")
+
+    async def list_shards(self, **request: Any) -> ListShardsOutput:
+        self.list_calls.append(request)
+        if self.list_error is not None:
+            error, self.list_error = self.list_error, None
+            raise error
+        if request.get("next_token") is None:  # our shard is on the second page
+            return ListShardsOutput(shards=[shard("shardId-0", 0, 2**128 - 1, closed=True)], next_token="more")
+        return ListShardsOutput(shards=[shard("shardId-1", *LOW_RANGE), shard("shardId-2", HALF, 2**128 - 1)])
+
+
+class CannedInvoker:
+    """Answers each GetRecords with the next canned page, and notes the iterator it was given."""
+
+    def __init__(self, *answers: dict[str, object]) -> None:
+        self.answers = list(answers)
+        self.iterators: list[str] = []
+
+    async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
+        self.iterators.append(body["ShardIterator"])
+        return parse(self.answers.pop(0))
+
+
+def make_reader(
+    operations: FakeOperations, invoker: CannedInvoker, hash_range: tuple[int, int] | None = None
+) -> aiokinesis.ShardReader:
+    fake = FakeTime()
+    return aiokinesis.ShardReader(
+        cast("Operations", operations),
+        invoker,
+        "shardId-1",
+        aiokinesis.StartingPosition.trim_horizon(),
+        stream_name="s",
+        config=aiokinesis.ReaderConfig(min_interval=0),
+        runtime=Runtime(clock=fake.clock, sleep=fake.sleep, rand=lambda: 1.0),
+        hash_range=hash_range,
+    )
+
+
+def seen(batch: aiokinesis.ReadBatch | None) -> list[tuple[bytes, str, int, bool]]:
+    assert batch is not None
+    return [(r.data, r.sequence_number, r.sub_sequence_number, r.aggregated) for r in batch.records]
+
+
+KEPT_OF_MIXED = [(b"low-0", "2", 0, True), (b"low-1", "2", 2, True), (b"explicit-low", "2", 3, True)]
+
+
+async def test_a_given_range_drops_the_siblings_user_records_and_keeps_their_places() -> None:
+    operations = FakeOperations()
+    reader = make_reader(
+        operations, CannedInvoker(page(wire("1", b"plain", HIGH_KEYS[0]), wire("2", MIXED))), LOW_RANGE
+    )
+    got = seen(await reader.next_batch())
+    # A plain record is where Kinesis put it; of the aggregate only this shard's user records stay,
+    # each with its own sub-sequence number (a checkpoint inside the aggregate counts on it).
+    assert got == [(b"plain", "1", 0, False), *KEPT_OF_MIXED]
+    assert reader.dropped == 3
+    assert reader.last_sequence_number == "2"
+    assert operations.list_calls == []  # the range was given
+
+
+async def test_the_range_is_listed_once_at_the_first_aggregate() -> None:
+    operations = FakeOperations()
+    invoker = CannedInvoker(
+        page(wire("1", b"plain")),
+        page(wire("2", MIXED)),
+        page(wire("3", MIXED), next_iterator=None),
+    )
+    reader = make_reader(operations, invoker)
+    assert seen(await reader.next_batch()) == [(b"plain", "1", 0, False)]
+    assert operations.list_calls == []  # no aggregate yet: nothing to look up
+    assert reader.hash_range is None
+    assert seen(await reader.next_batch()) == KEPT_OF_MIXED
+    assert reader.hash_range == LOW_RANGE  # found on ListShards' second page
+    assert len(operations.list_calls) == 2  # the two pages of one listing
+    assert [(d, s) for d, s, _, _ in seen(await reader.next_batch())] == [(d, "3") for d, _, _, _ in KEPT_OF_MIXED]
+    assert len(operations.list_calls) == 2  # once
+    assert reader.dropped == 6
+
+
+async def test_a_listing_that_fails_transiently_is_retried_and_the_page_read_again() -> None:
+    operations = FakeOperations(list_error=InternalFailureException("InternalFailure", "", status=500, request_id=None))
+    invoker = CannedInvoker(page(wire("2", MIXED)), page(wire("2", MIXED)))
+    reader = make_reader(operations, invoker)
+    assert seen(await reader.next_batch()) == KEPT_OF_MIXED
+    assert invoker.iterators == ["it-0", "it-0"]  # the same page again: nothing skipped
+    assert reader.retries == 1
+
+
+async def test_without_permission_to_list_shards_nothing_is_dropped() -> None:
+    denied = AccessDeniedException("AccessDeniedException", "no ListShards", status=400, request_id=None)
+    reader = make_reader(FakeOperations(list_error=denied), CannedInvoker(page(wire("2", MIXED))))
+    batch = await reader.next_batch()
+    assert batch is not None
+    assert len(batch.records) == 6
+    assert reader.dropped == 0
+    assert reader.hash_range == (0, 2**128 - 1)

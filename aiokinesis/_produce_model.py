@@ -1,0 +1,94 @@
+"""What the producer's parts pass between them: a receipt's result, its errors, the counters,
+and the buffered record, lane and unit. The public names are re-exported by aiokinesis.producer."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import deque
+from dataclasses import dataclass
+
+from .errors import ClientError, KinesisError
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """Where a record landed."""
+
+    shard_id: str
+    sequence_number: str
+    sub_sequence_number: int | None
+    """Its place inside a KPL aggregate; None for a record put on its own."""
+    attempts: int
+
+
+class RecordFailedError(KinesisError):
+    """A record was not put: a non-retryable error code, or its time to live ran out while retrying."""
+
+    def __init__(self, message: str, *, code: str, attempts: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.attempts = attempts
+
+
+class ProducerClosedError(ClientError):
+    """The producer is closed: put() after close, or a record still unsent when close was cancelled."""
+
+
+class BufferFullError(ClientError):
+    """put() with `when_full="raise"` and the buffer at its limit."""
+
+
+@dataclass(slots=True)
+class ProducerStats:
+    """Counters since the producer opened, and what is buffered and in flight now."""
+
+    records_put: int = 0
+    bytes_put: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttles: int = 0
+    failed: int = 0
+    buffered_records: int = 0
+    buffered_bytes: int = 0
+    in_flight: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class Item:
+    """One admitted record, from put() until its receipt resolves."""
+
+    data: bytes
+    partition_key: str
+    explicit_hash_key: str | None
+    hash_key: int
+    """-1 when not computed (no pacing, no aggregation)."""
+    size: int
+    future: asyncio.Future[PutResult]
+    deadline: float
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass(eq=False, slots=True)
+class Lane:
+    """Records that must land in order: one partition key, or with aggregation one predicted shard."""
+
+    key: str
+    items: deque[Item] = dataclasses.field(default_factory=deque)
+    busy: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Unit:
+    """What becomes one PutRecords entry: one record, or an aggregate of a lane's next records."""
+
+    lane: Lane
+    items: list[Item]
+    entry: dict[str, str]
+    """The PutRecords entry on the wire (valid by construction: put() checked its records)."""
+    size: int
+    shard_id: str | None
+    """The shard the map predicted when the unit was taken; None when not predicted."""

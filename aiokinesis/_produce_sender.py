@@ -1,0 +1,333 @@
+"""The producer's sender: one task drains the buffer into PutRecords calls and settles their results.
+
+Full batches go at once, partial ones after `linger`, at most `max_in_flight` at a time, each
+shard kept under its share of 1000 records and 1 MiB a second. Only failed entries are retried,
+with full-jitter backoff, at the head of their lane, until the record's time to live runs out.
+
+A unit that lands on another shard than the map predicted means the stream was resharded. The
+map is refreshed (with aggregation, lanes follow it once nothing is in flight, so no record
+overtakes an older one of its key). An aggregate lands whole on the shard of its first record's
+hash, and readers drop the user records outside that shard's hash range, as the KCL does: those
+records are put again, and their receipts say where they landed then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ._buckets import TokenBucket
+from ._generated.models import ShardFilter, ShardFilterType
+from ._generated.operations import _PutRecords
+from ._produce_model import MIB, Item, ProducerClosedError, PutResult, RecordFailedError, Unit
+from ._shardmap import ShardMap
+from .errors import KinesisError, ProtocolError, ServiceError, TransportError
+from .paginators import Paginators
+
+if TYPE_CHECKING:
+    from ._generated.operations import Operations
+    from ._invoker import Invoker
+    from ._produce_buffer import ProduceBuffer
+    from ._runtime import Runtime
+    from .config import ProducerConfig
+
+log = logging.getLogger("aiokinesis.producer")
+_RETRYABLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "InternalFailure", "InternalFailureException", "ServiceUnavailable"}
+)
+
+
+class Sender:
+    """Drains one producer's buffer; `run()` is its supervisor task's body."""
+
+    def __init__(
+        self,
+        kinesis: Operations,
+        invoker: Invoker,
+        stream_name: str,
+        *,
+        config: ProducerConfig,
+        runtime: Runtime,
+        buffer: ProduceBuffer,
+    ) -> None:
+        self._kinesis = kinesis
+        self._invoker = invoker
+        self.stream_name = stream_name
+        self._config = config
+        self._runtime = runtime
+        self._clock = runtime.clock
+        self._buffer = buffer
+        self.stats = buffer.stats
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(config.max_in_flight)
+        self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
+        self._pace = self._take_rate if config.rate_limit > 0 else None
+        self._ranges: dict[str, tuple[int, int]] = {}
+        """The hash range of every shard ever listed (a shard's range never changes)."""
+        self._next_map: ShardMap | None = None
+        """A newer map the lanes follow once nothing is in flight (aggregation only)."""
+        self._refresh_lock = asyncio.Lock()
+        self._refreshing = False
+        self._group: asyncio.TaskGroup | None = None
+        self.closing = False
+        self.flushing = 0
+
+    @property
+    def shard_ids(self) -> list[str]:
+        """The open shards of the map the producer follows now."""
+        return (self._next_map or self._buffer.map).shard_ids
+
+    async def open(self) -> None:
+        """List the open shards before the first put() predicts one."""
+        self._buffer.remap(await self._list_shards(only_open=True))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            await self._drain()
+        except BaseException as exc:  # nothing may wait forever on a receipt of a dead producer
+            self._buffer.fail_all(ProducerClosedError(f"the producer of {self.stream_name} stopped: {exc!r}"))
+            raise
+
+    # -- the drain loop --------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        buffer = self._buffer
+        stats = self.stats
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            while True:
+                now = self._clock()
+                if self._next_map is not None and not stats.in_flight:
+                    buffer.remap(self._next_map)
+                    self._next_map = None
+                if self._next_map is None and self._due(now):
+                    units = buffer.take(now, self._pace)
+                    if units:
+                        await self._slots.acquire()
+                        stats.in_flight += 1
+                        group.create_task(self._send(units), name=f"aiokinesis-put-records-{self.stream_name}")
+                        continue
+                if self.closing and not stats.buffered_records and not stats.in_flight:
+                    return
+                self._wake.clear()
+                await self._runtime.wait(self._wake, self._next_wakeup(now))
+
+    def _due(self, now: float) -> bool:
+        """Send now if a full batch is ready, linger has passed, or a flush or close asks."""
+        if not self.stats.buffered_records:
+            return False
+        if self.closing or self.flushing:
+            return True
+        pending_since = self._buffer.pending_since
+        if pending_since is not None and now - pending_since >= self._config.linger:
+            return True
+        return self._buffer.ready_units(now) >= self._config.max_batch_records
+
+    def _next_wakeup(self, now: float) -> float:
+        if not self.stats.buffered_records:
+            return 1.0
+        waits = [0.05]  # rate buckets refill continuously
+        pending_since = self._buffer.pending_since
+        if pending_since is not None:
+            waits.append(pending_since + self._config.linger - now)
+        return max(0.001, min(waits))
+
+    def _take_rate(self, shard_id: str, size: int) -> bool:
+        buckets = self._buckets.get(shard_id)
+        if buckets is None:
+            share = self._config.rate_limit
+            buckets = (TokenBucket(1000 * share, self._clock), TokenBucket(MIB * share, self._clock))
+            self._buckets[shard_id] = buckets
+        records, volume = buckets
+        if not (records.available(1) and volume.available(size)):
+            return False
+        records.take(1)
+        volume.take(size)
+        return True
+
+    # -- one PutRecords --------------------------------------------------------------------------
+
+    async def _send(self, units: list[Unit]) -> None:
+        try:
+            # The hot path: the invoker directly with wire entries, results read without typed objects.
+            body = {"StreamName": self.stream_name, "Records": [u.entry for u in units]}
+            results = await self._invoker.invoke(_PutRecords, body, _results)
+            if len(results) != len(units):
+                raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
+        except (ServiceError, TransportError) as exc:
+            if exc.retryable:
+                for unit in units:
+                    self._retry(unit, getattr(exc, "code", type(exc).__name__), exc.throttling)
+            else:
+                self._fail_units(units, exc)
+        except KinesisError as exc:  # a ProtocolError: nothing says whether these landed
+            self._fail_units(units, exc)
+        except asyncio.CancelledError:  # the producer is going away with this request under way
+            error = ProducerClosedError(
+                f"the producer of {self.stream_name} stopped before PutRecords answered (the record may have landed)"
+            )
+            for unit in units:
+                for item in unit.items:
+                    self._buffer.drop(item, error)
+            raise
+        else:
+            self.stats.requests += 1
+            landed_elsewhere: list[tuple[Unit, str, str]] = []
+            for unit, (shard_id, sequence_number, code, message) in zip(units, results, strict=True):
+                if code is None and shard_id and sequence_number:
+                    if shard_id == unit.shard_id:
+                        self._succeeded(unit, shard_id, sequence_number)
+                    elif len(unit.items) > 1:
+                        landed_elsewhere.append((unit, shard_id, sequence_number))
+                    else:
+                        self._succeeded(unit, shard_id, sequence_number)
+                        if unit.shard_id is not None:  # Kinesis routed it by its own key: only the map is stale
+                            self._schedule_refresh()
+                elif code in _RETRYABLE_CODES:
+                    self._retry(unit, code, code == "ProvisionedThroughputExceededException")
+                else:
+                    self._reject(unit, code or "Unknown", message or "")
+            for unit, shard_id, sequence_number in landed_elsewhere:
+                await self._settle_misrouted(unit, shard_id, sequence_number)
+        finally:
+            self._buffer.done_with(units)
+            self.stats.in_flight -= 1
+            self._slots.release()
+            self._wake.set()
+
+    def _succeeded(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
+        aggregated = len(unit.items) > 1
+        succeed = self._buffer.succeed
+        for sub, item in enumerate(unit.items):
+            item.attempts += 1
+            succeed(item, PutResult(shard_id, sequence_number, sub if aggregated else None, item.attempts))
+
+    def _retry(self, unit: Unit, code: str, throttled: bool) -> None:
+        log.debug("retrying %d records of %s after %s", len(unit.items), self.stream_name, code)
+        now = self._clock()
+        self.stats.retries += 1
+        self.stats.throttles += throttled
+        config = self._config
+        again: list[Item] = []
+        for item in unit.items:
+            item.attempts += 1
+            if now >= item.deadline:
+                self._record_failed(item, f"time to live ran out after {item.attempts} attempts", code)
+                continue
+            item.not_before = now + self._runtime.backoff(
+                config.retry_base_delay, item.attempts, config.retry_max_delay
+            )
+            again.append(item)
+        self._buffer.requeue(unit.lane, again, now)
+
+    def _fail_units(self, units: list[Unit], error: KinesisError) -> None:
+        for unit in units:
+            for item in unit.items:
+                item.attempts += 1
+                self._buffer.fail(item, error)
+
+    def _reject(self, unit: Unit, code: str, message: str) -> None:
+        """An entry failed with a code retrying cannot mend: each of its records fails with it."""
+        for item in unit.items:
+            item.attempts += 1
+            self._record_failed(item, message, code)
+
+    def _record_failed(self, item: Item, message: str, code: str) -> None:
+        """Fail a record with a RecordFailedError: its time to live ran out, or its entry's error code."""
+        self._buffer.fail(item, RecordFailedError(f"{code}: {message}", code=code, attempts=item.attempts))
+
+    # -- resharding ------------------------------------------------------------------------------
+
+    async def _settle_misrouted(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
+        """An aggregate landed on `shard_id`, not where the map said: its user records inside that
+        shard's range have landed (each at its place in the aggregate); readers drop the others,
+        which go back to the head of their lane to be put again."""
+        bounds = self._ranges.get(shard_id)
+        if bounds is None:
+            try:
+                await self._refresh(wanted=shard_id)
+            except KinesisError as exc:
+                log.warning("could not list the shards of %s: %s", self.stream_name, exc)
+            bounds = self._ranges.get(shard_id)
+        else:
+            self._schedule_refresh()
+        head_hash = unit.items[0].hash_key
+        now = self._clock()
+        again: list[Item] = []
+        for sub, item in enumerate(unit.items):
+            item.attempts += 1
+            hash_key = item.hash_key
+            if hash_key == head_hash or (bounds is not None and bounds[0] <= hash_key <= bounds[1]):
+                self._buffer.succeed(item, PutResult(shard_id, sequence_number, sub, item.attempts))
+            elif now >= item.deadline:
+                self._record_failed(item, f"time to live ran out after {item.attempts} attempts", "Misrouted")
+            else:
+                item.not_before = now
+                again.append(item)
+        if again:
+            # Without the landed shard's range (ListShards failed) every record it may not hold is
+            # put again: a reader may then see some twice, never miss one.
+            log.info(
+                "%d of %d records of an aggregate for %s landed on %s outside its hash range: putting them again",
+                len(again),
+                len(unit.items),
+                self.stream_name,
+                shard_id,
+            )
+            self.stats.retries += 1
+            self._buffer.requeue(unit.lane, again, now)
+
+    def _schedule_refresh(self) -> None:
+        if self._refreshing or self._group is None:
+            return
+        self._refreshing = True
+        self._group.create_task(self._refresh_in_background(), name=f"aiokinesis-shard-map-{self.stream_name}")
+
+    async def _refresh_in_background(self) -> None:
+        try:
+            await self._refresh()
+        except KinesisError as exc:
+            log.warning("could not refresh the shard map of %s: %s", self.stream_name, exc)
+        finally:
+            self._refreshing = False
+
+    async def _refresh(self, wanted: str | None = None) -> None:
+        """List the open shards and follow the new map; if `wanted` is still unknown (it opened and
+        closed since), list every shard to learn its range."""
+        async with self._refresh_lock:
+            if wanted is not None and wanted in self._ranges:
+                return  # a listing that finished while this one waited has it
+            shard_map = await self._list_shards(only_open=True)
+            if wanted is not None and wanted not in self._ranges:
+                await self._list_shards(only_open=False)
+        if self._config.aggregate:
+            self._next_map = shard_map  # lanes follow once nothing is in flight
+        else:
+            self._buffer.remap(shard_map)  # lanes are partition keys: nothing moves
+        self._wake.set()
+
+    async def _list_shards(self, *, only_open: bool) -> ShardMap:
+        shard_filter = ShardFilter(type=ShardFilterType.AT_LATEST) if only_open else None
+        pages = Paginators(self._kinesis).list_shards(stream_name=self.stream_name, shard_filter=shard_filter)
+        shards = [s async for s in pages]
+        for shard in shards:
+            hash_range = shard.hash_key_range
+            self._ranges[shard.shard_id] = (int(hash_range.starting_hash_key), int(hash_range.ending_hash_key))
+        shard_map = ShardMap(shards)
+        log.info("shard map of %s: %d open shards", self.stream_name, len(shard_map.shard_ids))
+        return shard_map
+
+
+_Result = tuple[str | None, str | None, str | None, str | None]
+
+
+def _results(answer: dict[str, Any]) -> list[_Result]:
+    """(shard, sequence number, error code, error message) per entry, as PutRecords answered."""
+    return [
+        (r.get("ShardId"), r.get("SequenceNumber"), r.get("ErrorCode"), r.get("ErrorMessage"))
+        for r in answer["Records"]
+    ]

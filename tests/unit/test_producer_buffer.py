@@ -1,0 +1,168 @@
+"""The producer's buffer on virtual time: every path that frees space wakes a put() waiting for it.
+
+Each test fills a one-record buffer, starts a second put() that must wait, then frees the space
+one way and checks the waiting put() got in (or was told why not). Without a wake-up on that
+path the second put() would wait forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import aiokinesis
+from aiokinesis import ProducerConfig
+from tests.producer_harness import Harness, close, make_producer, running, settle
+
+ONE = ProducerConfig(linger=0.01, max_buffered_records=1, rate_limit=0, retry_base_delay=0.1)
+
+
+Receipt = asyncio.Future[aiokinesis.PutResult]
+
+
+async def fill(harness: Harness) -> tuple[Receipt, asyncio.Task[Receipt]]:
+    """One record admitted, and a second put() waiting for its room."""
+    first = await harness.producer.put(b"first", partition_key="a")
+    second = asyncio.create_task(harness.producer.put(b"second", partition_key="b"))
+    await settle()
+    assert not second.done()  # the buffer is full
+    return first, second
+
+
+async def test_a_record_expiring_in_its_lane_wakes_a_waiting_put() -> None:
+    # A shard paced to 1% of its limit (about 10 KiB a second): the first record spends most of
+    # its byte budget, the second waits in its lane for more, and time jumps past its TTL.
+    config = ProducerConfig(linger=0.01, record_ttl=1, max_buffered_records=2, rate_limit=0.01)
+    harness = make_producer(config)
+    async with running(harness):
+        sent = await harness.producer.put(b"x" * 6000, partition_key="a")
+        first = await harness.producer.put(b"y" * 6000, partition_key="b")
+        second = asyncio.create_task(harness.producer.put(b"second", partition_key="c"))
+        harness.time.advance(0.05)
+        await settle()
+        assert [[e["PartitionKey"] for e in call.entries] for call in harness.invoker.calls] == [["a"]]
+        assert not second.done()  # the buffer is full: one record in flight, one paced in its lane
+        harness.time.advance(10)
+        await settle()
+        assert second.done()  # the expiry alone made room: nothing more was sent
+        assert [[e["PartitionKey"] for e in call.entries] for call in harness.invoker.calls] == [["a"]]
+        error = first.exception()
+        assert isinstance(error, aiokinesis.RecordFailedError)
+        assert error.code == "Expired"
+    assert sent.result().shard_id == "shardId-0"
+    assert second.result().result().shard_id == "shardId-0"
+
+
+async def test_a_record_whose_time_to_live_runs_out_while_retrying_wakes_a_waiting_put() -> None:
+    harness = make_producer(
+        ProducerConfig(linger=0.01, record_ttl=1, max_buffered_records=1, rate_limit=0, retry_base_delay=2)
+    )
+    async with running(harness):
+        first, second = await fill(harness)
+        harness.time.advance(0.05)
+        await settle()
+        harness.invoker.pending()[0].fail_entries("ProvisionedThroughputExceededException")  # retry in 2 s
+        await settle()
+        assert not second.done()  # a retried record keeps its room
+        harness.time.advance(2)
+        await settle()
+        assert second.done()  # expired at the head of its lane before its retry
+        assert isinstance(first.exception(), aiokinesis.RecordFailedError)
+
+
+async def test_a_failed_record_wakes_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    async with running(harness):
+        first, second = await fill(harness)
+        harness.time.advance(0.05)
+        await settle()
+        harness.invoker.pending()[0].fail_entries("KMSAccessDeniedException")
+        await settle()
+        assert second.done()
+        error = first.exception()
+        assert isinstance(error, aiokinesis.RecordFailedError)
+        assert (error.code, error.attempts) == ("KMSAccessDeniedException", 1)
+
+
+async def test_a_request_that_fails_wakes_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    async with running(harness):
+        first, second = await fill(harness)
+        harness.time.advance(0.05)
+        await settle()
+        harness.invoker.pending()[0].raise_(aiokinesis.ProtocolError("garbled"))
+        await settle()
+        assert second.done()
+        assert isinstance(first.exception(), aiokinesis.ProtocolError)
+
+
+async def test_a_record_put_wakes_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    async with running(harness):
+        first, second = await fill(harness)
+        harness.time.advance(0.05)
+        await settle()
+        harness.invoker.pending()[0].land()
+        await settle()
+        assert second.done()
+        assert first.result().sequence_number
+    assert harness.producer.stats.records_put == 2
+
+
+async def test_close_refuses_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    await harness.producer.__aenter__()
+    first, second = await fill(harness)
+    await close(harness)
+    assert isinstance(second.exception(), aiokinesis.ProducerClosedError)
+    assert first.result().sequence_number  # what was admitted was still sent
+
+
+async def test_a_cancelled_close_wakes_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    await harness.producer.__aenter__()
+    first, second = await fill(harness)
+    harness.time.advance(0.05)
+    await settle()
+    assert harness.invoker.pending()  # the first record is in flight and never answered
+    closing = asyncio.create_task(harness.producer.aclose())
+    await settle()
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    await settle()
+    assert isinstance(second.exception(), aiokinesis.ProducerClosedError)
+    assert isinstance(first.exception(), aiokinesis.ProducerClosedError)
+    assert harness.producer.stats.buffered_records == 0
+
+
+async def test_a_sending_task_that_dies_wakes_a_waiting_put() -> None:
+    harness = make_producer(ONE)
+    await harness.producer.__aenter__()
+    first, second = await fill(harness)
+    harness.time.advance(0.05)
+    await settle()
+    harness.invoker.pending()[0].raise_(RuntimeError("a bug in the sending task"))
+    await settle()
+    assert isinstance(second.exception(), aiokinesis.ProducerClosedError)
+    assert isinstance(first.exception(), aiokinesis.ProducerClosedError)
+    with pytest.raises(ExceptionGroup):
+        await harness.producer.aclose()
+
+
+@pytest.mark.parametrize("when_full", ["wait", "raise"])
+async def test_a_record_larger_than_the_whole_buffer_is_refused_at_once(when_full: str) -> None:
+    config = ProducerConfig(max_buffered_bytes=100, when_full=when_full)  # type: ignore[arg-type]
+    harness = make_producer(config)
+    async with running(harness):
+        fits = await harness.producer.put(b"x" * 99, partition_key="k")  # 100 bytes with its key
+        putting = asyncio.create_task(harness.producer.put(b"x" * 100, partition_key="k"))
+        await settle()
+        assert putting.done()  # refused, not waiting for room that can never come
+        error = putting.exception()
+        assert isinstance(error, aiokinesis.ParamValidationError)
+        assert error.field == "data"
+        assert "ProducerConfig.max_buffered_bytes" in str(error)
+        assert "100" in str(error)
+    assert fits.result().sequence_number
