@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from aws_kinesis_agg.aggregator import RecordAggregator
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records, messages_pb2
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiokinesis.aggregation import MAGIC, UserRecord, aggregate, deaggregate
+from tests.unit.test_aggregation import theirs
 
 BOUNDED = settings(
     max_examples=200,
@@ -35,15 +35,6 @@ RECORDS = st.lists(
 
 def wrapped(body: bytes) -> bytes:
     return MAGIC + body + hashlib.md5(body).digest()
-
-
-def theirs(records: list[UserRecord]) -> bytes:
-    aggregator = RecordAggregator()
-    for record in records:
-        aggregator.add_user_record(record.partition_key, record.data, record.explicit_hash_key)
-    _, _, data = aggregator.clear_and_get().get_contents()
-    assert isinstance(data, bytes)
-    return data
 
 
 def their_deaggregation(data: bytes) -> list[UserRecord] | None:
