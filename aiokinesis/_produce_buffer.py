@@ -44,7 +44,8 @@ class ProduceBuffer:
         self.map = ShardMap(())
         """The shard map lanes and predictions follow; replaced only through remap()."""
         self.lanes: dict[str, Lane] = {}
-        self.unresolved: set[asyncio.Future[PutResult]] = set()
+        self.unresolved: dict[asyncio.Future[PutResult], Item] = {}
+        """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
         self._waiters: list[asyncio.Future[None]] = []
@@ -95,7 +96,7 @@ class ProduceBuffer:
         if lane is None:
             lane = self.lanes[lane_key] = Lane(lane_key)
         lane.items.append(item)
-        self.unresolved.add(item.future)
+        self.unresolved[item.future] = item
         stats = self.stats
         stats.buffered_records += 1
         stats.buffered_bytes += item.size
@@ -115,47 +116,49 @@ class ProduceBuffer:
     # -- release: the one way out ----------------------------------------------------------------
 
     def succeed(self, item: Item, result: PutResult) -> None:
-        self._release(item)
+        if not self._release(item):
+            return
         self.stats.records_put += 1
         self.stats.bytes_put += item.size
         if not item.future.done():
             item.future.set_result(result)
 
     def fail(self, item: Item, error: BaseException) -> None:
-        log.warning("a record for %s (key %r) was not put: %s", self._stream_name, item.partition_key, error)
+        if item.future in self.unresolved:
+            log.warning("a record for %s (key %r) was not put: %s", self._stream_name, item.partition_key, error)
         self.drop(item, error)
 
     def fail_all(self, error: BaseException) -> None:
-        """Fail every record still buffered and every receipt still open (the producer is gone)."""
+        """Fail every record whose receipt is still open, in a lane or in flight (the producer is gone)."""
         self.close()
-        dropped = 0
-        for lane in self.lanes.values():
-            while lane.items:
-                self.drop(lane.items.popleft(), error)
-                dropped += 1
         self.lanes.clear()
         self.pending_since = None
-        for future in list(self.unresolved):
-            if not future.done():
-                future.set_exception(error)
-        self.unresolved.clear()
+        dropped = 0
+        for item in list(self.unresolved.values()):
+            self.drop(item, error)
+            dropped += 1
         if dropped:
             log.warning("%d records for %s were not put: %s", dropped, self._stream_name, error)
 
     def drop(self, item: Item, error: BaseException) -> None:
         """Fail a record without a log line of its own (the producer is going away)."""
-        self._release(item)
+        if not self._release(item):
+            return
         self.stats.failed += 1
         if not item.future.done():
             item.future.set_exception(error)
 
-    def _release(self, item: Item) -> None:
-        self.unresolved.discard(item.future)
+    def _release(self, item: Item) -> bool:
+        """Take a record out of the counts, once: False if it was already released (a request
+        cancelled after fail_all resolved its records), so no count goes below what is held."""
+        if self.unresolved.pop(item.future, None) is None:
+            return False
         stats = self.stats
         stats.buffered_records -= 1
         stats.buffered_bytes -= item.size
         if self._waiters:
             self._wake_waiters()
+        return True
 
     def _wake_waiters(self) -> None:
         """Every waiter re-checks for itself: waking all cannot lose a wake-up to a cancelled put()."""

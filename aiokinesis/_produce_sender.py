@@ -90,6 +90,9 @@ class Sender:
             await self._drain()
         except BaseException as exc:  # nothing may wait forever on a receipt of a dead producer
             self._buffer.fail_all(ProducerClosedError(f"the producer of {self.stream_name} stopped: {exc!r}"))
+            # The task group is over: nothing is in flight, though a request task it cancelled
+            # before its first step never ran the code that counts it out.
+            self.stats.in_flight = 0
             raise
 
     # -- the drain loop --------------------------------------------------------------------------
