@@ -205,7 +205,9 @@ class ProduceBuffer:
                 # Choose and size first; encode (base64, or an aggregate's protobuf and MD5) only
                 # once the batch has room and the shard's rate allows it.
                 items, unit_size, shard_id = self._select(lane)
-                if len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes:
+                # A unit larger than max_batch_bytes (a large record, up to 10 MiB) goes alone:
+                # the stream takes it, and AWS's request limit (10 MiB) holds any one record.
+                if units and (len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes):
                     return units
                 if shard_id is not None and pace is not None and not pace(shard_id, unit_size):
                     break

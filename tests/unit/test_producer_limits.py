@@ -1,0 +1,54 @@
+"""The producer at the size limits of a large-record stream, on virtual time.
+
+Records up to 10 MiB are valid on such a stream: each must be sendable, whatever the batch size
+and the per-shard pacing say, and nothing the producer builds may exceed the stream's own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import pytest
+
+import aiokinesis
+from aiokinesis import ProducerConfig
+from tests.producer_harness import Call, Harness, make_producer, running, settle
+
+MIB = 1024 * 1024
+LARGE = 10 * 1024  # MaxRecordSizeInKiB of a stream taking 10 MiB records
+
+
+def entry_bytes(entry: dict[str, str]) -> int:
+    """An entry's size as AWS counts it: its data and its partition key."""
+    return len(base64.b64decode(entry["Data"])) + len(entry["PartitionKey"].encode())
+
+
+async def land_until_done(harness: Harness, receipts: list[asyncio.Future[aiokinesis.PutResult]]) -> list[Call]:
+    """Answer every request as it comes, time moving on, until every receipt resolves."""
+    for _ in range(200):
+        harness.time.advance(0.05)
+        await settle()
+        for call in harness.invoker.pending():
+            call.land()
+        await settle()
+        if all(r.done() for r in receipts):
+            break
+    return harness.invoker.calls
+
+
+@pytest.mark.parametrize("aggregate", [False, True])
+async def test_a_record_larger_than_a_batch_goes_alone(aggregate: bool) -> None:
+    config = ProducerConfig(linger=0.01, rate_limit=0, aggregate=aggregate)  # max_batch_bytes 5 MiB
+    harness = make_producer(config, max_record_kib=LARGE)
+    async with running(harness) as producer:
+        receipts = [
+            await producer.put(b"a" * 100, partition_key="a"),
+            await producer.put(b"b" * (6 * MIB), partition_key="b"),  # above max_batch_bytes, within the stream's limit
+            await producer.put(b"c" * 100, partition_key="c"),
+        ]
+        calls = await land_until_done(harness, receipts)
+    assert [[e["PartitionKey"] for e in call.entries] for call in calls] == [["a"], ["b"], ["c"]]
+    assert entry_bytes(calls[1].entries[0]) == 6 * MIB + 1
+    for receipt in receipts:
+        assert receipt.result().shard_id == "shardId-0"
