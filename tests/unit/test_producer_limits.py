@@ -52,3 +52,26 @@ async def test_a_record_larger_than_a_batch_goes_alone(aggregate: bool) -> None:
     assert entry_bytes(calls[1].entries[0]) == 6 * MIB + 1
     for receipt in receipts:
         assert receipt.result().shard_id == "shardId-0"
+
+
+async def test_a_record_larger_than_a_shards_byte_budget_goes_when_the_budget_is_full_then_holds_the_shard() -> None:
+    # rate_limit 1: the shard's byte bucket holds 1 MiB, and a 2 MiB record can never fit in it.
+    harness = make_producer(ProducerConfig(linger=0.01, rate_limit=1), max_record_kib=LARGE)
+    async with running(harness) as producer:
+        big = await producer.put(b"x" * (2 * MIB), partition_key="big")
+        small = await producer.put(b"y" * 1000, partition_key="small")
+        start = harness.time.now
+        sent_at: list[float] = []
+        for _ in range(60):  # three seconds
+            harness.time.advance(0.05)
+            await settle()
+            for call in harness.invoker.pending():
+                sent_at.append(harness.time.now - start)
+                call.land()
+            await settle()
+        assert [[e["PartitionKey"] for e in call.entries] for call in harness.invoker.calls] == [["big"], ["small"]]
+        # The big record spent its 2 MiB into a 1 MiB debt: at 1 MiB a second the shard is held
+        # back about a second, then the small record goes.
+        assert sent_at[0] <= 0.1
+        assert 1.0 <= sent_at[1] - sent_at[0] <= 1.1
+    assert big.result().shard_id == small.result().shard_id == "shardId-0"
