@@ -48,8 +48,14 @@ class ProduceBuffer:
         """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
+        self.aggregation_max_bytes = config.aggregation_max_bytes
+        """The largest aggregate: the config's, capped by the stream's max record size (limit_records)."""
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
+
+    def limit_records(self, max_record_bytes: int) -> None:
+        """Build no aggregate larger than the stream takes (1 MiB unless it is a large-record stream)."""
+        self.aggregation_max_bytes = min(self._config.aggregation_max_bytes, max_record_bytes)
 
     # -- admission -------------------------------------------------------------------------------
 
@@ -223,19 +229,21 @@ class ProduceBuffer:
         return units
 
     def _select(self, lane: Lane) -> tuple[list[Item], int, str | None]:
-        """The lane's next unit: its records, its size on the wire (an upper bound for an
+        """The lane's next unit: its records, its size as AWS counts it (an upper bound for an
         aggregate) and its predicted shard. Nothing is encoded yet."""
         head = lane.items[0]
         shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
         if not self._config.aggregate:
             return [head], head.size, shard_id
         items: list[Item] = []
-        size = len(head.partition_key.encode()) + 64  # the aggregate's key, magic, MD5, tables
+        limit = self.aggregation_max_bytes
+        size = len(head.partition_key.encode()) + _AGGREGATE_FRAME  # the aggregate's own key
         for item in lane.items:
-            if items and (size + item.size > self._config.aggregation_max_bytes or item.not_before > head.not_before):
+            grown = size + _in_aggregate(item, len(items))
+            if items and (grown > limit or item.not_before > head.not_before):
                 break
             items.append(item)
-            size += item.size + 8
+            size = grown
         return items, (head.size if len(items) == 1 else size), shard_id
 
     def requeue(self, lane: Lane, items: Iterable[Item], now: float) -> None:
@@ -272,6 +280,28 @@ class ProduceBuffer:
                     lane = lanes[key] = Lane(key)
                 lane.items.append(item)
         self.lanes = lanes
+
+
+_AGGREGATE_FRAME = 4 + 16  # magic and MD5 around the protobuf
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _in_aggregate(item: Item, index: int) -> int:
+    """An upper bound of the bytes the record at `index` adds to an aggregate's protobuf: its
+    Record message (a key index and perhaps a hash key index, neither above `index`, then the
+    data) framed in the records field, and its key and hash key as new table entries."""
+    data = len(item.data)
+    key = item.size - data
+    index_size = 1 + _varint_size(index)
+    message = index_size + 1 + _varint_size(data) + data
+    tables = 1 + _varint_size(key) + key
+    if item.explicit_hash_key is not None:
+        message += index_size
+        tables += 2 + len(item.explicit_hash_key)  # at most 39 digits: a one-byte length
+    return 1 + _varint_size(message) + message + tables
 
 
 def _entry_for(items: list[Item]) -> dict[str, str]:

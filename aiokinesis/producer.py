@@ -80,6 +80,7 @@ class Producer:
     async def __aenter__(self) -> Self:
         summary = (await self._kinesis.describe_stream_summary(stream_name=self.stream_name)).stream_description_summary
         self._max_record_bytes = (summary.max_record_size_in_ki_b or 1024) * 1024
+        self._buffer.limit_records(self._max_record_bytes)
         await self._sender.open()
         self._supervisor = asyncio.create_task(self._sender.run(), name=f"aiokinesis-producer-{self.stream_name}")
         return self

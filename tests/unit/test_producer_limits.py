@@ -13,6 +13,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
+from aiokinesis.aggregation import UserRecord, deaggregate
 from tests.producer_harness import Call, Harness, make_producer, running, settle
 
 MIB = 1024 * 1024
@@ -75,3 +76,54 @@ async def test_a_record_larger_than_a_shards_byte_budget_goes_when_the_budget_is
         assert sent_at[0] <= 0.1
         assert 1.0 <= sent_at[1] - sent_at[0] <= 1.1
     assert big.result().shard_id == small.result().shard_id == "shardId-0"
+
+
+def unpacked(calls: list[Call]) -> list[UserRecord]:
+    """Every user record the requests carried, in the order sent."""
+    records = []
+    for call in calls:
+        for entry in call.entries:
+            data = base64.b64decode(entry["Data"])
+            inner = deaggregate(data)
+            records += inner if inner is not None else [UserRecord(entry["PartitionKey"], None, data)]
+    return records
+
+
+async def test_aggregates_stay_within_the_streams_max_record_size() -> None:
+    # A default stream takes records of 1 MiB: an aggregation_max_bytes of 2 MiB must not build
+    # aggregates above it (AWS would refuse the whole PutRecords).
+    config = ProducerConfig(linger=0.01, rate_limit=0, aggregate=True, aggregation_max_bytes=2 * MIB)
+    harness = make_producer(config)
+    async with running(harness) as producer:
+        receipts = [await producer.put(b"d" * 1000, partition_key=f"key-{i:05d}") for i in range(1200)]
+        calls = await land_until_done(harness, receipts)
+    sizes = [entry_bytes(e) for call in calls for e in call.entries]
+    assert max(sizes) <= MIB
+    assert max(sizes) > MIB - 2000  # filled up to the stream's limit, not below it
+    assert [r.partition_key for r in unpacked(calls)] == [f"key-{i:05d}" for i in range(1200)]
+    assert all(r.done() and r.exception() is None for r in receipts)
+
+
+def mixed_record(i: int, hash_keys: bool) -> tuple[bytes, str, str | None]:
+    """Data of 0 to 396 bytes (one- and two-byte lengths), keys of 1 to 60 characters (some
+    multi-byte in UTF-8), and with hash_keys an explicit hash key on every other record."""
+    key = f"{i}-" + "é" * (i % 29) if i % 3 else str(i)
+    return b"d" * (i * 37 % 397), key, str(2**127 + i) if hash_keys and i % 2 else None
+
+
+@pytest.mark.parametrize("hash_keys", [False, True])
+async def test_an_aggregate_is_never_larger_than_aggregation_max_bytes(hash_keys: bool) -> None:
+    # The protobuf framing of a record grows with its data's length, its index and its hash key:
+    # a flat few bytes a record is not a bound, and the aggregate must still fit the limit.
+    limit = 64 * 1024
+    config = ProducerConfig(linger=0.01, rate_limit=0, aggregate=True, aggregation_max_bytes=limit)
+    harness = make_producer(config)
+    records = [mixed_record(i, hash_keys) for i in range(1500)]
+    async with running(harness) as producer:
+        receipts = [await producer.put(data, partition_key=key, explicit_hash_key=ehk) for data, key, ehk in records]
+        calls = await land_until_done(harness, receipts)
+    sizes = [entry_bytes(e) for call in calls for e in call.entries]
+    assert max(sizes) <= limit
+    assert max(sizes) > limit - 500  # filled close to it
+    got = unpacked(calls)
+    assert [(r.data, r.partition_key, r.explicit_hash_key) for r in got] == records
