@@ -22,6 +22,11 @@ class TokenBucket:
         self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
         self._last = now
 
+    @property
+    def capacity(self) -> float:
+        """The most the bucket holds: one second's worth."""
+        return self._rate
+
     def available(self, amount: float) -> bool:
         self._refill()
         return self._tokens >= amount

@@ -44,11 +44,18 @@ class ProduceBuffer:
         self.map = ShardMap(())
         """The shard map lanes and predictions follow; replaced only through remap()."""
         self.lanes: dict[str, Lane] = {}
-        self.unresolved: set[asyncio.Future[PutResult]] = set()
+        self.unresolved: dict[asyncio.Future[PutResult], Item] = {}
+        """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
+        self.aggregation_max_bytes = config.aggregation_max_bytes
+        """The largest aggregate: the config's, capped by the stream's max record size (limit_records)."""
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
+
+    def limit_records(self, max_record_bytes: int) -> None:
+        """Build no aggregate larger than the stream takes (1 MiB unless it is a large-record stream)."""
+        self.aggregation_max_bytes = min(self._config.aggregation_max_bytes, max_record_bytes)
 
     # -- admission -------------------------------------------------------------------------------
 
@@ -95,7 +102,7 @@ class ProduceBuffer:
         if lane is None:
             lane = self.lanes[lane_key] = Lane(lane_key)
         lane.items.append(item)
-        self.unresolved.add(item.future)
+        self.unresolved[item.future] = item
         stats = self.stats
         stats.buffered_records += 1
         stats.buffered_bytes += item.size
@@ -115,47 +122,49 @@ class ProduceBuffer:
     # -- release: the one way out ----------------------------------------------------------------
 
     def succeed(self, item: Item, result: PutResult) -> None:
-        self._release(item)
+        if not self._release(item):
+            return
         self.stats.records_put += 1
         self.stats.bytes_put += item.size
         if not item.future.done():
             item.future.set_result(result)
 
     def fail(self, item: Item, error: BaseException) -> None:
-        log.warning("a record for %s (key %r) was not put: %s", self._stream_name, item.partition_key, error)
+        if item.future in self.unresolved:
+            log.warning("a record for %s (key %r) was not put: %s", self._stream_name, item.partition_key, error)
         self.drop(item, error)
 
     def fail_all(self, error: BaseException) -> None:
-        """Fail every record still buffered and every receipt still open (the producer is gone)."""
+        """Fail every record whose receipt is still open, in a lane or in flight (the producer is gone)."""
         self.close()
-        dropped = 0
-        for lane in self.lanes.values():
-            while lane.items:
-                self.drop(lane.items.popleft(), error)
-                dropped += 1
         self.lanes.clear()
         self.pending_since = None
-        for future in list(self.unresolved):
-            if not future.done():
-                future.set_exception(error)
-        self.unresolved.clear()
+        dropped = 0
+        for item in list(self.unresolved.values()):
+            self.drop(item, error)
+            dropped += 1
         if dropped:
             log.warning("%d records for %s were not put: %s", dropped, self._stream_name, error)
 
     def drop(self, item: Item, error: BaseException) -> None:
         """Fail a record without a log line of its own (the producer is going away)."""
-        self._release(item)
+        if not self._release(item):
+            return
         self.stats.failed += 1
         if not item.future.done():
             item.future.set_exception(error)
 
-    def _release(self, item: Item) -> None:
-        self.unresolved.discard(item.future)
+    def _release(self, item: Item) -> bool:
+        """Take a record out of the counts, once: False if it was already released (a request
+        cancelled after fail_all resolved its records), so no count goes below what is held."""
+        if self.unresolved.pop(item.future, None) is None:
+            return False
         stats = self.stats
         stats.buffered_records -= 1
         stats.buffered_bytes -= item.size
         if self._waiters:
             self._wake_waiters()
+        return True
 
     def _wake_waiters(self) -> None:
         """Every waiter re-checks for itself: waking all cannot lose a wake-up to a cancelled put()."""
@@ -202,7 +211,9 @@ class ProduceBuffer:
                 # Choose and size first; encode (base64, or an aggregate's protobuf and MD5) only
                 # once the batch has room and the shard's rate allows it.
                 items, unit_size, shard_id = self._select(lane)
-                if len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes:
+                # A unit larger than max_batch_bytes (a large record, up to 10 MiB) goes alone:
+                # the stream takes it, and AWS's request limit (10 MiB) holds any one record.
+                if units and (len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes):
                     return units
                 if shard_id is not None and pace is not None and not pace(shard_id, unit_size):
                     break
@@ -218,19 +229,21 @@ class ProduceBuffer:
         return units
 
     def _select(self, lane: Lane) -> tuple[list[Item], int, str | None]:
-        """The lane's next unit: its records, its size on the wire (an upper bound for an
+        """The lane's next unit: its records, its size as AWS counts it (an upper bound for an
         aggregate) and its predicted shard. Nothing is encoded yet."""
         head = lane.items[0]
         shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
         if not self._config.aggregate:
             return [head], head.size, shard_id
         items: list[Item] = []
-        size = len(head.partition_key.encode()) + 64  # the aggregate's key, magic, MD5, tables
+        limit = self.aggregation_max_bytes
+        size = len(head.partition_key.encode()) + _AGGREGATE_FRAME  # the aggregate's own key
         for item in lane.items:
-            if items and (size + item.size > self._config.aggregation_max_bytes or item.not_before > head.not_before):
+            grown = size + _in_aggregate(item, len(items))
+            if items and (grown > limit or item.not_before > head.not_before):
                 break
             items.append(item)
-            size += item.size + 8
+            size = grown
         return items, (head.size if len(items) == 1 else size), shard_id
 
     def requeue(self, lane: Lane, items: Iterable[Item], now: float) -> None:
@@ -267,6 +280,28 @@ class ProduceBuffer:
                     lane = lanes[key] = Lane(key)
                 lane.items.append(item)
         self.lanes = lanes
+
+
+_AGGREGATE_FRAME = 4 + 16  # magic and MD5 around the protobuf
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _in_aggregate(item: Item, index: int) -> int:
+    """An upper bound of the bytes the record at `index` adds to an aggregate's protobuf: its
+    Record message (a key index and perhaps a hash key index, neither above `index`, then the
+    data) framed in the records field, and its key and hash key as new table entries."""
+    data = len(item.data)
+    key = item.size - data
+    index_size = 1 + _varint_size(index)
+    message = index_size + 1 + _varint_size(data) + data
+    tables = 1 + _varint_size(key) + key
+    if item.explicit_hash_key is not None:
+        message += index_size
+        tables += 2 + len(item.explicit_hash_key)  # at most 39 digits: a one-byte length
+    return 1 + _varint_size(message) + message + tables
 
 
 def _entry_for(items: list[Item]) -> dict[str, str]:

@@ -90,6 +90,9 @@ class Sender:
             await self._drain()
         except BaseException as exc:  # nothing may wait forever on a receipt of a dead producer
             self._buffer.fail_all(ProducerClosedError(f"the producer of {self.stream_name} stopped: {exc!r}"))
+            # The task group is over: nothing is in flight, though a request task it cancelled
+            # before its first step never ran the code that counts it out.
+            self.stats.in_flight = 0
             raise
 
     # -- the drain loop --------------------------------------------------------------------------
@@ -143,10 +146,12 @@ class Sender:
             buckets = (TokenBucket(1000 * share, self._clock), TokenBucket(MIB * share, self._clock))
             self._buckets[shard_id] = buckets
         records, volume = buckets
-        if not (records.available(1) and volume.available(size)):
+        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt
+        # (a shard bursts up to 10 MiB while averaging 1 MiB/s): the debt then holds the shard back.
+        if not (records.available(1) and volume.available(min(size, volume.capacity))):
             return False
         records.take(1)
-        volume.take(size)
+        volume.spend(size)
         return True
 
     # -- one PutRecords --------------------------------------------------------------------------

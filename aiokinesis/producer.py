@@ -7,6 +7,11 @@ Ordering (the default): records that must land in order form a lane (one partiti
 aggregation one predicted shard), and a lane has one unit in flight at a time. A failed entry
 goes back to the head of its lane, so a later record of its key never lands before it.
 
+Large records (a stream's max record size goes up to 10 MiB) are always sendable: one larger
+than `max_batch_bytes` goes alone in its own PutRecords (AWS's request limit holds any record),
+and one larger than a shard's byte budget (1 MiB x rate_limit) goes once that budget is full,
+into a debt the shard then waits out, as AWS lets a shard burst to 10 MiB at 1 MiB/s on average.
+
 The work is split as aiokafka splits its producer: this module is the public face (lifecycle,
 put, flush, validation); _produce_buffer holds the admitted records (lanes, admission, expiry,
 release); _produce_sender drains them (PutRecords, results, retries, pacing, the shard map).
@@ -75,6 +80,7 @@ class Producer:
     async def __aenter__(self) -> Self:
         summary = (await self._kinesis.describe_stream_summary(stream_name=self.stream_name)).stream_description_summary
         self._max_record_bytes = (summary.max_record_size_in_ki_b or 1024) * 1024
+        self._buffer.limit_records(self._max_record_bytes)
         await self._sender.open()
         self._supervisor = asyncio.create_task(self._sender.run(), name=f"aiokinesis-producer-{self.stream_name}")
         return self

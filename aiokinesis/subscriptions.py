@@ -28,12 +28,17 @@ class EventStream:
     modeled error class. The initial-response event, and event types added to the model
     after this release, are skipped. Once the client is closed, the events already received
     are delivered, then ClientClosedError is raised (and the stream is closed).
+
+    Whatever ends the stream, the events before it are delivered first, then the error is
+    raised, once; after it iteration ends: no event ever follows an error.
     """
 
     def __init__(self, stream: ResponseStream) -> None:
         self._stream = stream
         self._decoder = Decoder()
         self._ready: deque[Message] = deque()
+        self._corrupt: ProtocolError | None = None
+        """A bad frame found after the messages in _ready: raised once they are delivered."""
 
     @property
     def request_id(self) -> str | None:
@@ -45,9 +50,17 @@ class EventStream:
     async def __anext__(self) -> SubscribeToShardEvent:
         while True:
             while self._ready:
-                event = self._event(self._ready.popleft())
+                try:
+                    event = self._event(self._ready.popleft())
+                except BaseException:  # the stream is over: what follows the error is never delivered
+                    self._ready.clear()
+                    self._corrupt = None
+                    raise
                 if event is not None:
                     return event
+            if self._corrupt is not None:
+                error, self._corrupt = self._corrupt, None
+                raise error
             if self._stream.closed:
                 raise StopAsyncIteration
             chunk = await self._stream.read_chunk()
@@ -59,10 +72,11 @@ class EventStream:
                     )
                 raise StopAsyncIteration
             try:
-                self._ready.extend(self._decoder.feed(chunk))
-            except ProtocolError:
+                for message in self._decoder.feed(chunk):
+                    self._ready.append(message)
+            except ProtocolError as exc:  # the good frames before the bad one go first
                 self.close()
-                raise
+                self._corrupt = exc
 
     def _event(self, message: Message) -> SubscribeToShardEvent | None:
         headers = message.headers

@@ -47,8 +47,10 @@ def shard(shard_id: str, start: int = 0, end: int = TOP, *, closed: bool = False
 class FakeKinesis:
     """The typed operations a producer calls: DescribeStreamSummary and ListShards (from `shards`)."""
 
-    def __init__(self, shards: list[Shard]) -> None:
+    def __init__(self, shards: list[Shard], max_record_kib: int | None = None) -> None:
         self.shards = shards
+        self.max_record_kib = max_record_kib
+        """The stream's MaxRecordSizeInKiB (None: not reported, the 1 MiB default)."""
         self.list_calls = 0
 
     async def describe_stream_summary(self, *, stream_name: str) -> DescribeStreamSummaryOutput:
@@ -61,6 +63,7 @@ class FakeKinesis:
                 stream_creation_timestamp=datetime(2025, 1, 1, tzinfo=UTC),
                 enhanced_monitoring=[],
                 open_shard_count=len(self.shards),
+                max_record_size_in_ki_b=self.max_record_kib,
             )
         )
 
@@ -122,9 +125,11 @@ class Harness:
     time: VirtualTime
 
 
-def make_producer(config: aiokinesis.ProducerConfig, shards: list[Shard] | None = None) -> Harness:
+def make_producer(
+    config: aiokinesis.ProducerConfig, shards: list[Shard] | None = None, *, max_record_kib: int | None = None
+) -> Harness:
     time = VirtualTime()
-    kinesis = FakeKinesis(shards if shards is not None else [shard("shardId-0")])
+    kinesis = FakeKinesis(shards if shards is not None else [shard("shardId-0")], max_record_kib)
     invoker = GatedInvoker()
     runtime = Runtime(clock=time.clock, sleep=time.sleep, rand=lambda: 1.0)
     producer = aiokinesis.Producer(cast("Operations", kinesis), invoker, "s", config=config, runtime=runtime)

@@ -235,6 +235,38 @@ async def test_exception_events_raise_after_the_events_before_them(
     assert len(got) == 1
 
 
+def corrupted(frame: bytes) -> bytes:
+    """The frame with one bit of its payload flipped: its message CRC no longer matches."""
+    return frame[:-5] + bytes([frame[-5] ^ 1]) + frame[-4:]
+
+
+EXCEPTION = encode({":message-type": "exception", ":exception-type": "ResourceInUseException"}, b'{"message": "busy"}')
+
+
+@pytest.mark.parametrize(
+    ("end", "error"),
+    [
+        (corrupted(event([record(3)])), aiokinesis.ProtocolError),  # the good frames share its chunk
+        (EXCEPTION + event([record(3)]), aiokinesis.ResourceInUseException),  # nothing follows an exception
+    ],
+    ids=["corrupt-frame", "exception-event"],
+)
+async def test_the_events_before_an_error_come_first_and_none_after_it(
+    end: bytes, error: type[Exception], kinesis: aiokinesis.Client, http: aioresponses
+) -> None:
+    http.post(ANY_URL, body=event([record(1)]) + event([record(2)]) + end)
+    out = await subscribe(kinesis)
+    async with out.event_stream as events:
+        assert [r.data for r in (await anext(events)).records] == [b"r1"]
+        assert [r.data for r in (await anext(events)).records] == [b"r2"]
+        with pytest.raises(error):
+            await anext(events)
+        # A caller who carries on after the error is told the stream is over, not given later events.
+        with pytest.raises(StopAsyncIteration):
+            await anext(events)
+        assert [e async for e in events] == []
+
+
 async def test_a_stream_cut_mid_frame_is_a_protocol_error(kinesis: aiokinesis.Client, http: aioresponses) -> None:
     http.post(ANY_URL, body=event([record(1)]) + event([record(2)])[:30])
     out = await subscribe(kinesis)

@@ -151,6 +151,26 @@ async def test_a_sending_task_that_dies_wakes_a_waiting_put() -> None:
         await harness.producer.aclose()
 
 
+async def test_a_sending_task_that_dies_leaves_nothing_counted_as_buffered() -> None:
+    # Two requests in flight (one record each, max_batch_records=1) and one record in its lane:
+    # one request's task dies of a bug, the other is cancelled with it, the lane is dropped.
+    harness = make_producer(ProducerConfig(linger=0.01, max_batch_records=1, max_in_flight=2, rate_limit=0))
+    await harness.producer.__aenter__()
+    receipts = [await harness.producer.put(b"x" * n, partition_key=f"k{n}") for n in (10, 20, 30)]
+    await settle()
+    assert len(harness.invoker.pending()) == 2
+    assert harness.producer.stats.buffered_records == 3
+    harness.invoker.pending()[0].raise_(RuntimeError("a bug in the sending task"))
+    await settle()
+    for receipt in receipts:
+        assert isinstance(receipt.exception(), aiokinesis.ProducerClosedError)
+    stats = harness.producer.stats
+    assert (stats.buffered_records, stats.buffered_bytes, stats.in_flight) == (0, 0, 0)
+    assert stats.failed == 3
+    with pytest.raises(ExceptionGroup):
+        await harness.producer.aclose()
+
+
 @pytest.mark.parametrize("when_full", ["wait", "raise"])
 async def test_a_record_larger_than_the_whole_buffer_is_refused_at_once(when_full: str) -> None:
     config = ProducerConfig(max_buffered_bytes=100, when_full=when_full)  # type: ignore[arg-type]
