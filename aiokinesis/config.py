@@ -247,7 +247,8 @@ class ProducerConfig:
     """Entries per PutRecords: 1 to 500 (AWS's limit)."""
     max_batch_bytes: int = 5 * 1024 * 1024
     """Bytes per PutRecords: 1 MiB (so any record of a stream with the default record size fits)
-    to 10 MiB (AWS's request limit since large records; 5 MiB before them, the default here)."""
+    to 10 MiB (AWS's request limit since large records; 5 MiB before them, the default here).
+    A record larger than this (on a large-record stream, up to 10 MiB) goes alone in its own PutRecords."""
     max_buffered_records: int = 100_000
     """Records admitted and not yet resolved, at least 1; put() waits (or raises) at the limit."""
     max_buffered_bytes: int = 256 * 1024 * 1024
@@ -259,15 +260,18 @@ class ProducerConfig:
     """Seconds from put() until a record that still could not be put fails its receipt; > 0."""
     rate_limit: float = 1.5
     """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default):
-    0.01 to 10 (the KPL's floor, 1%; 10 times a shard's rate is no pacing at all), or 0: no limit."""
+    0.01 to 10 (the KPL's floor, 1%; 10 times a shard's rate is no pacing at all), or 0: no limit.
+    A record larger than a shard's byte budget (1 MiB x rate_limit) goes once that budget is full,
+    and the shard then waits out the debt."""
     retry_base_delay: float = 0.1
     """First backoff of a failed record, in seconds, > 0 and <= retry_max_delay: records are
     retried until their time to live, and a base of 0 would resend them in a tight loop."""
     retry_max_delay: float = 5.0
     """Cap of a record's backoff, in seconds."""
     aggregation_max_bytes: int = 51200
-    """Largest aggregate (the KPL's default): 1 byte to 10 MiB (a large-record stream's record
-    limit; keep it within the stream's own) and at most max_batch_bytes."""
+    """Largest aggregate (the KPL's default): 1 byte to 10 MiB and at most max_batch_bytes; at open
+    the producer caps it at the stream's max record size (1 MiB unless raised), so a larger value
+    only counts on a large-record stream."""
 
     def __post_init__(self) -> None:
         _seconds(self, "linger")
