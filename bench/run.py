@@ -206,8 +206,10 @@ def environment() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="a tenth of the calls, 1 repetition; README untouched")
-    parser.add_argument("--only", default="", help="workloads to run, comma-separated (README untouched)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tenth of the calls, 1 repetition; tracked files left alone"
+    )
+    parser.add_argument("--only", default="", help="workloads to run, comma-separated (tracked files untouched)")
     args = parser.parse_args()
     scale, reps = (0.1, 1) if args.quick else (1.0, args.repetitions)
     only = set(filter(None, args.only.split(",")))
@@ -222,8 +224,12 @@ def main() -> int:
                 results.setdefault(case.key, []).append(measure(case, endpoints[case.stub]))
     report = f"{environment()}\n\n{table(results)}\n"
     print(report)
-    (HERE / "results.json").write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
-    if not args.quick and not only:
+    partial = args.quick or bool(only)
+    # Only a whole run replaces the committed figures; a partial one leaves them for a scratch file.
+    out = HERE / ("results-partial.json" if partial else "results.json")
+    out.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
+    print(f"raw figures: {out}", file=sys.stderr)
+    if not partial:
         readme = HERE / "README.md"
         text = readme.read_text()
         readme.write_text(
