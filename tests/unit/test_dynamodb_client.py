@@ -168,9 +168,9 @@ async def test_credentials_and_region_are_resolved_once_for_both_services(
 async def test_it_has_its_own_pool_closed_with_the_kinesis_client(fake_time: FakeTime, http: aioresponses) -> None:
     capture(http)
     kinesis = make_client(fake_time)
+    await kinesis.list_streams()  # open, its pool made
     dynamo = kinesis._dynamodb()
     await dynamo.get_item(table_name="leases", key=KEY)
-    await kinesis.list_streams()
     assert dynamo._session._http is not kinesis._session._http  # lease renewals never queue behind reads
     assert kinesis._session.unclosed_pool
     await kinesis.aclose()
