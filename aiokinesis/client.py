@@ -16,12 +16,11 @@ import warnings
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
-from ._dynamodb import DYNAMODB, DynamoDB
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
 from ._recordsource import PollingSources
@@ -37,6 +36,9 @@ from .producer import Producer
 from .reader import ShardReader
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
+
+if TYPE_CHECKING:
+    from ._dynamodb import DynamoDB
 
 
 class Client(Operations):
@@ -209,6 +211,9 @@ class Client(Operations):
         this client was given an aiohttp session) and retry quota, and is closed with this client
         if not before. `endpoint_url` (DynamoDB Local) is its own; the other settings default to
         this client's."""
+        # DynamoDB's generated models take ~50 ms to import: only clients that keep leases pay for them.
+        from ._dynamodb import DYNAMODB, DynamoDB  # noqa: PLC0415
+
         options = {"use_fips": use_fips, "use_dual_stack": use_dual_stack}
         session = self._session.sibling(DYNAMODB, endpoint_url=endpoint_url, http=http, retry=retry, **options)
         return DynamoDB(session, self._runtime)
