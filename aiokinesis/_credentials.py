@@ -4,6 +4,8 @@ botocore's chain (env, shared files, assume-role, SSO, container, IMDS) and its
 refreshes do blocking I/O, so both run in a worker thread (where botocore.session is
 imported, keeping `import aiokinesis` light); the frozen keys are
 cached and the refresh check runs at most once a second on the hot path.
+A client's sessions (Kinesis, and DynamoDB for its leases) share one CredentialSource and one
+RegionSource, so the chain and the configured region are resolved once for all of them.
 """
 
 from __future__ import annotations
@@ -86,6 +88,30 @@ class CredentialSource:
         # botocore's ReadOnlyCredentials (access_key, secret_key, token, ...) shows its secret in its repr:
         # it is unpacked in place, never kept in a local that an error report would record.
         return FrozenCredentials(*self._source.get_frozen_credentials()[:3])
+
+
+class RegionSource:
+    """The region given, or botocore's configured one, looked up once (in a thread) for every sharer."""
+
+    def __init__(self, region: str | None, profile: str | None) -> None:
+        self._region = region
+        self._profile = profile
+        self._resolved = region is not None
+        self._lock = asyncio.Lock()
+
+    @property
+    def known(self) -> str | None:
+        """The region if already resolved; None otherwise (or if none is configured)."""
+        return self._region
+
+    async def get(self) -> str | None:
+        if self._resolved:
+            return self._region
+        async with self._lock:
+            if not self._resolved:
+                self._region = await asyncio.to_thread(configured_region, self._profile)
+                self._resolved = True
+        return self._region
 
 
 def configured_region(profile: str | None) -> str | None:

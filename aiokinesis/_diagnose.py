@@ -8,15 +8,30 @@ broke and how. Nothing here runs on a call that succeeds.
 from __future__ import annotations
 
 from binascii import a2b_base64
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ._generated.shapes import FIELD_NAMES, INPUTS, OUTPUTS, STRUCTURES
+from ._generated import shapes as _kinesis
 from ._protocol import _ts
 from .errors import ParamValidationError, ProtocolError
 
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
 Misfit = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeTables:
+    """One service's generated shapes module (`_generated/.../shapes.py`) as the walkers read it."""
+
+    field_names: Mapping[str, str]
+    inputs: Mapping[str, str]
+    outputs: Mapping[str, str]
+    structures: Mapping[str, tuple[tuple[str, bool, str], ...]]
+
+
+KINESIS_SHAPES = ShapeTables(_kinesis.FIELD_NAMES, _kinesis.INPUTS, _kinesis.OUTPUTS, _kinesis.STRUCTURES)
 
 
 def _json_type(value: object) -> str:
@@ -56,15 +71,15 @@ def _leaf(kind: str, value: object, path: str) -> Misfit | None:
     return None
 
 
-def _value(kind: str, value: object, path: str) -> Misfit | None:
+def _value(kind: str, value: object, path: str, shapes: ShapeTables) -> Misfit | None:
     if kind.startswith("S:"):
-        return _structure(kind[2:], value, path)
+        return _structure(kind[2:], value, path, shapes)
     if kind.startswith("L:"):
         if not isinstance(value, list):
             return path, f"is {_json_type(value)}, not a list"
         inner = kind[2:]
         for index, item in enumerate(value):
-            found = _value(inner, item, f"{path}[{index}]")
+            found = _value(inner, item, f"{path}[{index}]", shapes)
             if found is not None:
                 return found
         return None
@@ -73,17 +88,17 @@ def _value(kind: str, value: object, path: str) -> Misfit | None:
             return path, f"is {_json_type(value)}, not an object"
         inner = kind[2:]
         for key, item in value.items():
-            found = _value(inner, item, f"{path}[{key!r}]")
+            found = _value(inner, item, f"{path}[{key!r}]", shapes)
             if found is not None:
                 return found
         return None
     return _leaf(kind, value, path)
 
 
-def _structure(name: str, value: object, path: str) -> Misfit | None:
+def _structure(name: str, value: object, path: str, shapes: ShapeTables) -> Misfit | None:
     if not isinstance(value, dict):
         return path, f"is {_json_type(value)}, not an object"
-    for member, required, kind in STRUCTURES[name]:
+    for member, required, kind in shapes.structures[name]:
         where = f"{path}.{member}" if path else member
         item = value.get(member)
         if item is None:
@@ -92,18 +107,21 @@ def _structure(name: str, value: object, path: str) -> Misfit | None:
             if required and kind != "plain":
                 return where, "is null"
             continue
-        found = _value(kind, item, where)
+        found = _value(kind, item, where, shapes)
         if found is not None:
             return found
     return None
 
 
-def response_misfit(what: str, answer: object, error: Exception, shape: str | None = None) -> ProtocolError:
+def response_misfit(
+    what: str, answer: object, error: Exception, shape: str | None = None, shapes: ShapeTables = KINESIS_SHAPES
+) -> ProtocolError:
     """The ProtocolError for an answer its parser failed on, naming the member when the model can.
 
-    `shape` defaults to the operation's output structure; events name theirs."""
-    shape = shape or OUTPUTS.get(what)
-    found = None if shape is None else _structure(shape, answer, "")
+    `shape` defaults to the operation's output structure; events name theirs. `shapes` are the
+    answering service's."""
+    shape = shape or shapes.outputs.get(what)
+    found = None if shape is None else _structure(shape, answer, "", shapes)
     if found is None:
         return ProtocolError(f"{what}: the response does not fit the model ({error!r})")
     member, problem = found
@@ -122,17 +140,17 @@ def _request_leaf(value: object, path: str) -> Misfit | None:
     return None
 
 
-def _request_value(kind: str, value: object, path: str) -> Misfit | None:
+def _request_value(kind: str, value: object, path: str, shapes: ShapeTables) -> Misfit | None:
     if kind.startswith("S:") and isinstance(value, dict):
-        for member, _, inner in STRUCTURES[kind[2:]]:
+        for member, _, inner in shapes.structures[kind[2:]]:
             if member in value:
-                field = FIELD_NAMES[member]
-                found = _request_value(inner, value[member], f"{path}.{field}" if path else field)
+                field = shapes.field_names[member]
+                found = _request_value(inner, value[member], f"{path}.{field}" if path else field, shapes)
                 if found is not None:
                     return found
     elif kind.startswith("L:") and isinstance(value, list):
         for index, item in enumerate(value):
-            found = _request_value(kind[2:], item, f"{path}[{index}]")
+            found = _request_value(kind[2:], item, f"{path}[{index}]", shapes)
             if found is not None:
                 return found
     elif kind.startswith("M:") and isinstance(value, dict):
@@ -141,7 +159,7 @@ def _request_value(kind: str, value: object, path: str) -> Misfit | None:
             found = _request_leaf(key, where)
             if found is not None:
                 return where, f"(the key) {found[1]}"
-            found = _request_value(kind[2:], item, where)
+            found = _request_value(kind[2:], item, where, shapes)
             if found is not None:
                 return found
     else:
@@ -149,10 +167,12 @@ def _request_value(kind: str, value: object, path: str) -> Misfit | None:
     return None
 
 
-def request_misfit(operation: str, body: dict[str, Any], error: Exception) -> ParamValidationError:
+def request_misfit(
+    operation: str, body: dict[str, Any], error: Exception, shapes: ShapeTables = KINESIS_SHAPES
+) -> ParamValidationError:
     """The ParamValidationError for a request body the JSON encoder refused, naming the field."""
-    shape = INPUTS.get(operation)
-    found = None if shape is None else _request_value(f"S:{shape}", body, "")
+    shape = shapes.inputs.get(operation)
+    found = None if shape is None else _request_value(f"S:{shape}", body, "", shapes)
     if found is None:
         return ParamValidationError(operation, f"the request cannot be encoded as JSON ({error})")
     return ParamValidationError(*found)

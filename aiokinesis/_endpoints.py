@@ -1,8 +1,9 @@
-"""Endpoints from botocore's Kinesis endpoint rule set, resolved once per distinct input.
+"""Endpoints from botocore's endpoint rule set of the service, resolved once per distinct input.
 
-The rule set picks the host from the region, FIPS/dual-stack, the operation type
-(control or data plane) and any ARN in the request (account-scoped hosts). Results
-are cached on exactly those inputs, so the hot path is one dict lookup.
+Kinesis's rule set picks the host from the region, FIPS/dual-stack, the operation type
+(control or data plane) and any ARN in the request (account-scoped hosts); DynamoDB's from the
+region and FIPS/dual-stack. Results are cached on exactly those inputs, so the hot path is one
+dict lookup.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from .errors import ClientError
 
 if TYPE_CHECKING:
     from botocore.endpoint_provider import EndpointProvider
+
+    from ._service import Service
 
 _CACHE_SIZE = 4096
 
@@ -33,7 +36,7 @@ def endpoint_for_url(url: str, signing_region: str) -> Endpoint:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ClientError(f"endpoint_url must be an http(s) URL with a host, not {url!r}")
     if parts.path not in ("", "/") or parts.query:
-        raise ClientError(f"endpoint_url must not have a path or query (Kinesis is served at /): {url!r}")
+        raise ClientError(f"endpoint_url must not have a path or query (the service is served at /): {url!r}")
     name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default_port = 443 if parts.scheme == "https" else 80
     host = name if parts.port in (None, default_port) else f"{name}:{parts.port}"
@@ -43,10 +46,18 @@ def endpoint_for_url(url: str, signing_region: str) -> Endpoint:
 class EndpointResolver:
     """Resolves (operation, request ARNs) to an Endpoint; a fixed endpoint_url short-cuts all."""
 
-    def __init__(self, *, region: str, endpoint_url: str | None, use_fips: bool, use_dual_stack: bool) -> None:
+    def __init__(
+        self, service: Service, *, region: str, endpoint_url: str | None, use_fips: bool, use_dual_stack: bool
+    ) -> None:
+        self._service = service
         self._region = region
         self._fixed = endpoint_url and endpoint_for_url(endpoint_url, region)
-        self._builtins = {"Region": region, "UseFIPS": use_fips, "UseDualStack": use_dual_stack}
+        self._builtins = {
+            "Region": region,
+            "UseFIPS": use_fips,
+            "UseDualStack": use_dual_stack,
+            **service.endpoint_params,
+        }
         self._provider: EndpointProvider | None = None
         self._cache: dict[tuple[str, tuple[str | None, ...]], Endpoint] = {}
 
@@ -70,7 +81,8 @@ class EndpointResolver:
         if self._provider is None:
             loader = create_loader()
             self._provider = EndpointProvider(
-                loader.load_service_model("kinesis", "endpoint-rule-set-1"), loader.load_data("partitions")
+                loader.load_service_model(self._service.endpoint_rules, "endpoint-rule-set-1"),
+                loader.load_data("partitions"),
             )
         params: dict[str, Any] = {**self._builtins, **spec.static_params}
         for param, member in spec.context_params:
@@ -79,7 +91,7 @@ class EndpointResolver:
         try:
             resolved = self._provider.resolve_endpoint(**params)
         except EndpointResolutionError as exc:
-            raise ClientError(f"no Kinesis endpoint for {spec.name} with {params}: {exc}") from exc
+            raise ClientError(f"no {self._service.name} endpoint for {spec.name} with {params}: {exc}") from exc
         region = self._region
         for scheme in resolved.properties.get("authSchemes", ()):
             region = scheme.get("signingRegion", region)

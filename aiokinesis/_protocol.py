@@ -1,4 +1,4 @@
-"""The JSON 1.1 wire format: operation specs, blob and timestamp codecs, error bodies.
+"""The AWS JSON wire format (1.1 for Kinesis, 1.0 for DynamoDB): operation specs, codecs, error bodies.
 
 Generated serializers call the small helpers here; error helpers build messages only
 when a check fails, so the success path allocates nothing extra.
@@ -6,6 +6,8 @@ when a check fails, so the success path allocates nothing extra.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,9 +15,12 @@ from typing import Any
 
 import orjson
 
-from .errors import ParamValidationError, ProtocolError, ServiceError, service_error
+from .errors import KINESIS_ERRORS, ErrorTable, ParamValidationError, ProtocolError, ServiceError
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
+JSON_1_1 = "application/x-amz-json-1.1"
+JSON_1_0 = "application/x-amz-json-1.0"
+CONTENT_TYPE = JSON_1_1
+"""Kinesis's content type."""
 _from_epoch = datetime.fromtimestamp
 
 
@@ -47,6 +52,11 @@ def _ts(value: float | int | str) -> datetime:
     if isinstance(value, int) and not isinstance(value, bool):
         return _from_epoch(value, UTC)
     raise TypeError(f"a timestamp is epoch seconds or ISO 8601 text, not {type(value).__name__}")
+
+
+def _token() -> str:
+    """An idempotency token for a call that gives none: serialized once, so every retry repeats it."""
+    return str(uuid.uuid4())
 
 
 def _at(parent: str, key: object) -> str:
@@ -84,8 +94,22 @@ def _mismatch(field: str, value: str, pattern: str) -> ParamValidationError:
     return ParamValidationError(field, f"{shown!r} does not match the pattern {pattern}")
 
 
-def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ServiceError:
-    """The ServiceError for a non-2xx answer; empty or non-JSON bodies still get a code."""
+def _union(field: str, tags: list[str], allowed: str) -> ParamValidationError:
+    if not tags:
+        return ParamValidationError(field, f"must have one member of {allowed}, not none")
+    if len(tags) == 1:
+        return ParamValidationError(field, f"has the member {tags[0]!r}; it must be one of {allowed}")
+    shown = ", ".join(tags)
+    return ParamValidationError(field, f"must have exactly one member of {allowed}, not {len(tags)} ({shown})")
+
+
+def parse_error(
+    status: int, headers: Mapping[str, str], body: bytes, errors: ErrorTable = KINESIS_ERRORS
+) -> ServiceError:
+    """The ServiceError for a non-2xx answer; empty or non-JSON bodies still get a code.
+
+    `errors` is the answering service's table. Members the model gives the error (DynamoDB's `Item`)
+    are kept when they fit; when they do not, the error stands without them."""
     request_id = headers.get("x-amzn-RequestId")
     code = headers.get("x-amzn-ErrorType", "")
     message = ""
@@ -102,7 +126,11 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> Service
         code = f"HTTP{status}"
         if not message and body:
             message = body[:200].decode("utf-8", "replace")
-    return service_error(code, message, status=status, request_id=request_id)
+    error = errors.build(code, message, status=status, request_id=request_id)
+    if isinstance(doc, dict):
+        with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
+            error.read_members(doc)
+    return error
 
 
 def loads_object(body: bytes) -> dict[str, Any]:

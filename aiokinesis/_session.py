@@ -1,7 +1,8 @@
 """One client's transport: aiohttp pool, signing, endpoints, retries, error mapping.
 
 This is the only module that touches aiohttp; its exceptions are translated here,
-once, into aiokinesis.errors and chained with `raise ... from`.
+once, into aiokinesis.errors and chained with `raise ... from`. One implementation serves
+Kinesis and DynamoDB: a `Service` descriptor, chosen at construction, says what differs.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from ._credentials import CredentialSource, configured_region
+from ._credentials import CredentialSource, RegionSource
 from ._diagnose import request_misfit, response_misfit
 from ._endpoints import EndpointResolver
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
 from ._runtime import Runtime
+from ._service import Service
 from ._signing import SigV4Signer
 from ._version import __version__
 from .config import HttpConfig, RetryConfig
@@ -57,10 +59,10 @@ class Session:
     def __init__(
         self,
         *,
-        region: str | None,
+        service: Service,
+        region: RegionSource,
         endpoint_url: str | None,
         credentials: CredentialSource,
-        profile: str | None,
         http: HttpConfig,
         retry: RetryConfig,
         use_fips: bool,
@@ -68,18 +70,21 @@ class Session:
         http_session: aiohttp.ClientSession | None,
         runtime: Runtime,
     ) -> None:
-        self._region = region
+        self._service = service
+        self._regions = region
+        self._region = region.known
         self._endpoint_url = endpoint_url
         self._credentials = credentials
-        self._profile = profile
         self._http_config = http
         self._use_fips = use_fips
         self._use_dual_stack = use_dual_stack
         self._http = http_session
         self._owns_http = http_session is None
+        self._runtime = runtime
         self._clock = runtime.clock
         self._sleep = runtime.sleep
         self.retry = RetryPolicy(retry, runtime)
+        self._siblings: list[Session] = []
         self._state = _State.UNOPENED
         self._open_lock = asyncio.Lock()
         self._signer: SigV4Signer | None = None
@@ -93,9 +98,49 @@ class Session:
         return self._state is _State.CLOSED
 
     @property
+    def service(self) -> Service:
+        return self._service
+
+    @property
     def unclosed_pool(self) -> bool:
-        """True while this session owns an aiohttp pool it has not closed."""
-        return self._owns_http and self._http is not None and not self._http.closed
+        """True while this session, or a sibling made from it, owns an aiohttp pool it has not closed."""
+        own = self._owns_http and self._http is not None and not self._http.closed
+        return own or any(sibling.unclosed_pool for sibling in self._siblings)
+
+    def sibling(
+        self,
+        service: Service,
+        *,
+        endpoint_url: str | None = None,
+        use_fips: bool | None = None,
+        use_dual_stack: bool | None = None,
+        http: HttpConfig | None = None,
+        retry: RetryConfig | None = None,
+    ) -> Session:
+        """A session for another service with this one's credentials, region and runtime; closed with it.
+
+        The credential chain and the configured region are resolved once for both. The sibling
+        has its own retry quota (a throttled lease table spends no Kinesis retries) and its own
+        connection pool, so lease renewals never queue for a connection behind reads and writes,
+        unless this session was given the caller's aiohttp session: then that one (its proxy, TLS
+        and tracing settings) carries both. `endpoint_url` is not inherited: it names one service.
+        FIPS, dual-stack, HTTP and retry settings are, unless given."""
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("the client is closed")
+        sibling = Session(
+            service=service,
+            region=self._regions,
+            endpoint_url=endpoint_url,
+            credentials=self._credentials,
+            http=self._http_config if http is None else http,
+            retry=self.retry.config if retry is None else retry,
+            use_fips=self._use_fips if use_fips is None else use_fips,
+            use_dual_stack=self._use_dual_stack if use_dual_stack is None else use_dual_stack,
+            http_session=None if self._owns_http else self._http,
+            runtime=self._runtime,
+        )
+        self._siblings = [*(s for s in self._siblings if not s.closed), sibling]
+        return sibling
 
     async def open(self) -> None:
         async with self._open_lock:
@@ -105,7 +150,7 @@ class Session:
                 return
             region = self._region
             if region is None:
-                region = await asyncio.to_thread(configured_region, self._profile)
+                region = await self._regions.get()
                 if self.closed:  # closed while the thread ran: make no pool
                     raise ClientClosedError("the client was closed while it opened")
             if region is None and self._endpoint_url is not None:
@@ -115,13 +160,17 @@ class Session:
                     "no region: pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION or a profile's region"
                 )
             self._region = region
+            service = self._service
             self._endpoints = EndpointResolver(
+                service,
                 region=region,
                 endpoint_url=self._endpoint_url,
                 use_fips=self._use_fips,
                 use_dual_stack=self._use_dual_stack,
             )
-            self._signer = SigV4Signer(region, extra_headers={"User-Agent": USER_AGENT})
+            self._signer = SigV4Signer(
+                region, service.signing_name, {"User-Agent": USER_AGENT}, content_type=service.content_type
+            )
             if self._http is None:
                 config = self._http_config
                 self._http = aiohttp.ClientSession(
@@ -135,13 +184,16 @@ class Session:
             self._state = _State.OPEN
 
     async def close(self) -> None:
-        """Idempotent; closes the aiohttp session only if this session created it.
+        """Idempotent; closes the aiohttp session only if this session created it, and its siblings.
 
         Calls in flight then raise ClientClosedError, whatever aiohttp makes of the closed pool."""
         self._state = _State.CLOSED
         live, self._live = self._live, set()
         for response in live:
             response.content.set_exception(ClientClosedError("the client was closed during the call"))
+        siblings, self._siblings = self._siblings, []
+        for sibling in siblings:
+            await sibling.close()
         if self._owns_http and self._http is not None:
             await self._http.close()
 
@@ -180,14 +232,14 @@ class Session:
         try:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:  # a lone surrogate, a 65-bit integer: named by field
-            raise request_misfit(spec.name, body, exc) from None
+            raise request_misfit(spec.name, body, exc, self._service.shapes) from None
         answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
         try:
             return parse(answer)
         except (KinesisError, MemoryError):
             raise
         except Exception as exc:  # any failure to parse is the answer's fault
-            raise response_misfit(spec.name, answer, exc) from exc
+            raise response_misfit(spec.name, answer, exc, shapes=self._service.shapes) from exc
 
     async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> ResponseStream:
         """Send an operation whose answer is a stream; the caller reads and closes it.
@@ -197,7 +249,7 @@ class Session:
         try:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:
-            raise request_misfit(spec.name, body, exc) from None
+            raise request_misfit(spec.name, body, exc, self._service.shapes) from None
         response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
         self._live.add(response)  # until the stream is closed
         if self._state is _State.CLOSED:  # closed as the answer came in
@@ -256,7 +308,9 @@ class Session:
             if self._http.closed:
                 raise ClientClosedError(f"{spec.name}: the HTTP session is closed") from exc
             raise
-        raise parse_error(response.status, response.headers, await self._read(response, spec.name, host))
+        raise parse_error(
+            response.status, response.headers, await self._read(response, spec.name, host), self._service.errors
+        )
 
     def failure(self, exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> KinesisError:
         """The error for an aiohttp failure: ClientClosedError if this session was closed meanwhile

@@ -12,7 +12,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from ._protocol import CONTENT_TYPE
+from ._protocol import JSON_1_1
 
 _ALGORITHM = "AWS4-HMAC-SHA256"
 
@@ -52,16 +52,25 @@ class _SigningKey:
 
 
 class SigV4Signer:
-    """Signs POST / requests with the headers Kinesis needs for one region and service.
+    """Signs POST / requests with the headers an AWS JSON service needs, for one region and service.
 
     The secret, the session token and the signing key never sit in a local variable of
     these frames (only inside objects whose repr hides them), so an error reporter that
     records frame locals does not record them."""
 
-    def __init__(self, region: str, service: str = "kinesis", extra_headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        service: str = "kinesis",
+        extra_headers: dict[str, str] | None = None,
+        content_type: str = JSON_1_1,
+    ) -> None:
         self._region = region
         self._service = service
         self._extra_headers = extra_headers or {}
+        self._content_type = content_type
+        self._head = f"POST\n/\n\ncontent-type:{content_type}\nhost:"
+        """The canonical request up to the host: the same for every request of this signer."""
         self._key_cache: _SigningKey | None = None
         self._stamp_cache: tuple[int, str] = (-1, "")
 
@@ -105,20 +114,19 @@ class SigV4Signer:
         if creds.token is None:
             signed = "content-type;host;x-amz-date;x-amz-target"
             canonical_hash = hashlib.sha256(
-                f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\n"
-                f"x-amz-target:{target}\n\n{signed}\n{body_hash}".encode()
+                f"{self._head}{host}\nx-amz-date:{amz_date}\nx-amz-target:{target}\n\n{signed}\n{body_hash}".encode()
             ).hexdigest()
         else:  # the token goes into the canonical request inline: no local holds it
             signed = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
             canonical_hash = hashlib.sha256(
-                f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{host}\nx-amz-date:{amz_date}\n"
+                f"{self._head}{host}\nx-amz-date:{amz_date}\n"
                 f"x-amz-security-token:{' '.join(creds.token.split())}\nx-amz-target:{target}\n\n"
                 f"{signed}\n{body_hash}".encode()
             ).hexdigest()
         to_sign = f"{_ALGORITHM}\n{amz_date}\n{scope}\n{canonical_hash}"
         signature = hmac.new(self._signing_key(day, creds), to_sign.encode(), "sha256").hexdigest()
         headers = {
-            "Content-Type": CONTENT_TYPE,
+            "Content-Type": self._content_type,
             "X-Amz-Target": target,
             "X-Amz-Date": amz_date,
             "Authorization": (

@@ -16,15 +16,16 @@ import warnings
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import aiohttp
 
-from ._credentials import CredentialSource
+from ._credentials import CredentialSource, RegionSource
 from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
 from ._generated.operations import Operations, _SubscribeToShard
 from ._recordsource import PollingSources
 from ._runtime import Runtime
+from ._service import KINESIS
 from ._session import Session
 from ._shardstore import CheckpointStore
 from .checkpoints import Checkpoints, MemoryCheckpoints
@@ -35,6 +36,9 @@ from .producer import Producer
 from .reader import ShardReader
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
+
+if TYPE_CHECKING:
+    from ._dynamodb import DynamoDB
 
 
 class Client(Operations):
@@ -65,7 +69,8 @@ class Client(Operations):
     ) -> None:
         self._runtime = runtime = Runtime(clock=clock, sleep=sleep, rand=rand)
         self._session = Session(
-            region=region,
+            service=KINESIS,
+            region=RegionSource(region, profile),
             endpoint_url=endpoint_url,
             credentials=CredentialSource(
                 access_key_id=aws_access_key_id,
@@ -74,7 +79,6 @@ class Client(Operations):
                 profile=profile,
                 clock=clock,
             ),
-            profile=profile,
             http=http,
             retry=retry,
             use_fips=use_fips,
@@ -191,6 +195,28 @@ class Client(Operations):
         if aggregate is not None:
             config = dataclasses.replace(config, aggregate=aggregate)
         return Producer(self, self._session, stream_name, config=config, runtime=self._runtime)
+
+    def _dynamodb(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        use_fips: bool | None = None,
+        use_dual_stack: bool | None = None,
+        http: HttpConfig | None = None,
+        retry: RetryConfig | None = None,
+    ) -> DynamoDB:
+        """A DynamoDB client (for lease tables) with this client's credentials, region and runtime.
+
+        Credentials and region are resolved once for both; it has its own connection pool (unless
+        this client was given an aiohttp session) and retry quota, and is closed with this client
+        if not before. `endpoint_url` (DynamoDB Local) is its own; the other settings default to
+        this client's."""
+        # DynamoDB's generated models take ~50 ms to import: only clients that keep leases pay for them.
+        from ._dynamodb import DYNAMODB, DynamoDB  # noqa: PLC0415
+
+        options = {"use_fips": use_fips, "use_dual_stack": use_dual_stack}
+        session = self._session.sibling(DYNAMODB, endpoint_url=endpoint_url, http=http, retry=retry, **options)
+        return DynamoDB(session, self._runtime)
 
     async def __aenter__(self) -> Self:
         await self._session.open()

@@ -4,23 +4,30 @@
 KinesisError
 ├── ClientError                   closed client, bad configuration, no credentials
 │   └── ParamValidationError      a request breaks the model: which field, which limit
-├── TransportError                the exchange with Kinesis failed (may_have_reached_server)
+├── TransportError                the exchange with the service failed (may_have_reached_server)
 │   ├── ConnectError              no connection: the request never left
 │   ├── RequestTimeoutError       no answer in time
 │   └── ConnectionLostError       reset or closed mid-exchange, or a truncated body
 ├── ProtocolError                 an answer that does not fit the service model
 ├── WaiterError                   a waiter's deadline passed before the state was reached
-└── ServiceError                  Kinesis answered an error (code, message, request_id, status)
-    ├── ProvisionedThroughputExceededException, ExpiredIteratorException, ...  (one per model error)
-    └── UnknownServiceError       a code the model does not name; the raw code is kept
+└── ServiceError                  the service answered an error (code, message, request_id, status)
+    ├── ProvisionedThroughputExceededException, ExpiredIteratorException, ...  (one per Kinesis model error)
+    ├── UnknownServiceError       a code the model does not name; the raw code is kept
+    └── DynamoDBError             DynamoDB (the lease table) answered an error
+        ├── ConditionalCheckFailedException (.item), ResourceNotFoundException, ...  (one per
+        │                         DynamoDB model error, in aiokinesis._generated.dynamodb.errors)
+        └── UnknownDynamoDBError  a code DynamoDB's model does not name (also an UnknownServiceError)
 ```
+Kinesis and DynamoDB share error names (ResourceNotFoundException...) but never classes: each
+service's answers are mapped through its own `ErrorTable`.
 aiohttp and botocore exceptions never escape: they are translated in `_session` and chained.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 # botocore standard mode's classification, so retries behave as users of boto3 expect.
 THROTTLING_CODES = frozenset(
@@ -44,6 +51,27 @@ THROTTLING_CODES = frozenset(
 TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 THROTTLING_STATUS = 429
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCodes:
+    """Which error codes of one service are throttling, transient, or never retried whatever the status."""
+
+    throttling: frozenset[str]
+    transient: frozenset[str]
+    never: frozenset[str] = frozenset()
+
+
+STANDARD_RETRY_CODES = RetryCodes(THROTTLING_CODES, TRANSIENT_CODES)
+# DynamoDB's developer guide marks TransactionConflictException "OK to retry" (the write was refused
+# with no effect, its condition is evaluated again); the model marks ReplicatedWriteConflictException
+# retryable. A failed condition is an answer to branch on, and a cancelled transaction carries its
+# reasons: neither is ever retried here, whatever status a proxy or a local server gives them.
+DYNAMODB_RETRY_CODES = RetryCodes(
+    THROTTLING_CODES,
+    TRANSIENT_CODES | {"TransactionConflictException", "ReplicatedWriteConflictException"},
+    frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"}),
+)
 
 
 class KinesisError(Exception):
@@ -95,7 +123,7 @@ class ConnectionLostError(TransportError):
 
 
 class ProtocolError(KinesisError):
-    """The server's answer does not fit the Kinesis model (not JSON, a member missing or out of range).
+    """The server's answer does not fit the service's model (not JSON, a member missing or out of range).
 
     `member` is the path of the member at fault (`Records[0].ApproximateArrivalTimestamp`) when known."""
 
@@ -109,7 +137,11 @@ class WaiterError(KinesisError):
 
 
 class ServiceError(KinesisError):
-    """Kinesis answered with an error; subclasses are named as in the service model."""
+    """The service answered with an error; subclasses are named as in the service model.
+
+    `retry_codes` (per service root class) says which codes are throttling, transient or never retried."""
+
+    retry_codes: ClassVar[RetryCodes] = STANDARD_RETRY_CODES
 
     def __init__(self, code: str, message: str, *, status: int, request_id: str | None) -> None:
         detail = f"{code}: {message}" if message else code
@@ -118,27 +150,57 @@ class ServiceError(KinesisError):
         self.message = message
         self.status = status
         self.request_id = request_id
-        self.throttling = code in THROTTLING_CODES or (
-            status == THROTTLING_STATUS and type(self) is UnknownServiceError
+        codes = self.retry_codes
+        if code in codes.never:
+            self.throttling = self.retryable = False
+            return
+        self.throttling = code in codes.throttling or (
+            status == THROTTLING_STATUS and isinstance(self, UnknownServiceError)
         )
-        self.retryable = self.throttling or code in TRANSIENT_CODES or status in TRANSIENT_STATUSES
+        self.retryable = self.throttling or code in codes.transient or status in TRANSIENT_STATUSES
+
+    def read_members(self, answer: Mapping[str, Any]) -> None:
+        """Keep the members the model gives this error besides its message (DynamoDB's `Item` of a
+        failed condition); most errors have none. Called with the error's JSON answer."""
 
 
 class UnknownServiceError(ServiceError):
     """An error code the service model does not name; `code` keeps it as sent."""
 
 
-_MODELED: dict[str, type[ServiceError]] = {}
+class DynamoDBError(ServiceError):
+    """DynamoDB answered with an error: the lease table's service. Its classes are named as in its model."""
+
+    retry_codes = DYNAMODB_RETRY_CODES
 
 
-def register_modeled_errors(classes: Iterable[type[ServiceError]]) -> None:
-    """Called by the generated error module: its classes are named after the codes they stand for."""
-    for cls in classes:
-        _MODELED[cls.__name__] = cls
+class UnknownDynamoDBError(DynamoDBError, UnknownServiceError):
+    """An error code DynamoDB's model does not name (ValidationException is one); `code` keeps it as sent."""
+
+
+class ErrorTable:
+    """One service's error classes by code, and the class for codes its model does not name."""
+
+    def __init__(self, unknown: type[ServiceError]) -> None:
+        self.unknown = unknown
+        self.modeled: dict[str, type[ServiceError]] = {}
+
+    def register(self, classes: Iterable[type[ServiceError]]) -> None:
+        """Called by a generated error module: its classes are named after the codes they stand for."""
+        for cls in classes:
+            self.modeled[cls.__name__] = cls
+
+    def build(self, code: str, message: str, *, status: int, request_id: str | None) -> ServiceError:
+        """The exception for one error answer: the model's class for the code, else the unknown class."""
+        return self.modeled.get(code, self.unknown)(code, message, status=status, request_id=request_id)
+
+
+KINESIS_ERRORS = ErrorTable(UnknownServiceError)
+DYNAMODB_ERRORS = ErrorTable(UnknownDynamoDBError)
 
 
 def service_error(code: str, message: str, *, status: int, request_id: str | None) -> ServiceError:
-    """The exception for one error answer: the model's class for the code, else UnknownServiceError.
+    """The exception for one Kinesis error answer: the model's class for the code, else UnknownServiceError.
 
-    The one builder of service errors, for JSON error bodies and event-stream exception events alike."""
-    return _MODELED.get(code, UnknownServiceError)(code, message, status=status, request_id=request_id)
+    The one builder of Kinesis errors, for JSON error bodies and event-stream exception events alike."""
+    return KINESIS_ERRORS.build(code, message, status=status, request_id=request_id)

@@ -1,4 +1,5 @@
-"""Fixtures every suite shares: the kinesis-mock server (one per run) and fresh stream names."""
+"""Fixtures every suite shares: kinesis-mock and DynamoDB Local (each started once per run, by the
+first test that needs it) and fresh stream names."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 import aiokinesis
+from tests.dynamodb_local.launch import dynamodb_local
 from tests.kinesis_local.launch import kinesis_mock
 
 LOCAL_KEYS: dict[str, Any] = {
@@ -21,6 +23,13 @@ LOCAL_KEYS: dict[str, Any] = {
 @pytest.fixture(scope="session")
 def kinesis_mock_url() -> Iterator[str]:
     with kinesis_mock() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_url() -> Iterator[str]:
+    """DynamoDB Local in memory on a free port (Java on PATH: fails, clearly, without it)."""
+    with dynamodb_local() as url:
         yield url
 
 
