@@ -259,18 +259,7 @@ class Session:
 
     async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
         response = await self._request(spec, url, host, payload)
-        live = self._live  # _read, inlined: this is every call's path
-        live.add(response)
-        try:
-            if self._state is _State.CLOSED:  # closed as the answer came in: its connection is gone
-                raise ClientClosedError(f"{spec.name}: the client was closed during the call")
-            raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self.failure(exc, spec.name, host) from exc
-        finally:
-            live.discard(response)
-            response.release()
-        return loads_object(raw)
+        return loads_object(await self._read(response, spec.name, host))
 
     async def _read(self, response: aiohttp.ClientResponse, what: str, host: str) -> bytes:
         """The whole body; the response goes back to the pool (or is dropped) either way."""
@@ -311,6 +300,10 @@ class Session:
         raise parse_error(
             response.status, response.headers, await self._read(response, spec.name, host), self._service.errors
         )
+
+    def forget(self, response: aiohttp.ClientResponse) -> None:
+        """A streamed answer is closed by its reader: close() need not fail it any more."""
+        self._live.discard(response)
 
     def failure(self, exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> KinesisError:
         """The error for an aiohttp failure: ClientClosedError if this session was closed meanwhile
@@ -359,7 +352,7 @@ class ResponseStream:
     def close(self) -> None:
         """Drop the connection: a stream read part-way cannot go back to the pool."""
         self._closed = True
-        self._session._live.discard(self._response)
+        self._session.forget(self._response)
         self._response.close()
 
 
