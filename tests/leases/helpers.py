@@ -197,3 +197,15 @@ async def until(done: Callable[[], bool], tries: int = 3000) -> None:
             return
         await asyncio.sleep(0.001)
     assert done()
+
+
+async def drive(time: VirtualTime, done: Callable[[], bool], *, within: float, step: float = 0.25) -> float:
+    """Move virtual time on, step by step, letting requests come and go in between, until
+    `done()`; fail if that takes more than `within` virtual seconds. Returns the time taken."""
+    began = time.now
+    while not done():
+        assert time.now - began < within, f"not done within {within} virtual seconds"
+        time.advance(step)
+        for _ in range(3):
+            await asyncio.sleep(0.001)
+    return time.now - began
