@@ -6,6 +6,9 @@ failover_time is expired, its owner presumed dead. A lease first seen owned coun
 renewed (fresh); one first seen free is available at once (a free lease needs no expiry).
 The owner's own deadline is measured from before it sent its last renewal, and the others' from
 after they saw it land, so the owner always gives a lease up before anyone may take it.
+
+SHARD_END is final: once seen, a lease stays finished here even if a later (stale, or slower)
+scan shows it as it was before, so a child being read is never blocked again by its parent.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ class TableView:
     def __init__(self, failover_time: float) -> None:
         self._failover_time = failover_time
         self._seen: dict[str, _Seen] = {}
+        self._ended: set[str] = set()
         self.scanned = False
         """At least one whole scan was seen: a key missing now means a lease that is gone."""
 
     def observe(self, leases: Iterable[Lease], now: float) -> None:
         """A whole scan, answered at `now`: keys missing from it are gone."""
         self._seen = {lease.key: self._updated(lease, now) for lease in leases}
+        self._ended &= self._seen.keys()  # one gone from the table is finished anyway
         self.scanned = True
 
     def note(self, lease: Lease, now: float) -> None:
@@ -45,6 +50,8 @@ class TableView:
         self._seen.pop(key, None)
 
     def _updated(self, lease: Lease, now: float) -> _Seen:
+        if lease.ended:
+            self._ended.add(lease.key)
         before = self._seen.get(lease.key)
         if before is None or before.lease.counter != lease.counter:
             return _Seen(lease, now)
@@ -69,11 +76,10 @@ class TableView:
     def finished(self, key: str) -> bool:
         """The shard needs no more reading: its lease is at SHARD_END, or gone (deleted once its
         children had started). Unknown before the first scan."""
-        if not self.scanned:
-            return False
-        seen = self._seen.get(key)
-        return seen is None or seen.lease.ended
+        if key in self._ended:
+            return True
+        return self.scanned and key not in self._seen
 
     def blocked(self, lease: Lease) -> bool:
         """A parent of the shard has a lease not at SHARD_END: the shard must wait (a parent gone does not block)."""
-        return any((parent := self._seen.get(key)) is not None and not parent.lease.ended for key in lease.parents)
+        return any(key in self._seen and key not in self._ended for key in lease.parents)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
@@ -143,3 +144,16 @@ def test_finished_and_blocked_leases_count_for_nobody_and_are_never_taken() -> N
     assert pick(view) == []  # the children wait for their parent; the other row is nobody's
     ended = view_of((0.0, [Lease(key=key(0), owner="a", counter=6, checkpoint=SHARD_END), *children, other]))
     assert sorted(take.lease.key for take in pick(ended)) == [key(1), key(2)]  # a's finished lease counts for nobody
+
+
+def test_a_stale_scan_does_not_make_a_finished_parent_block_its_child_again() -> None:
+    parent = Lease(key=key(0), owner="a", counter=5)
+    child = Lease(key=key(1), parents=(key(0),))
+    view = view_of((0.0, [dataclasses.replace(parent, checkpoint=SHARD_END, counter=6), child]))
+    assert not view.blocked(child)
+    view.observe([parent, child], 1.0)  # a scan sent before the parent's end, answered after it
+    assert not view.blocked(child)
+    assert view.finished(key(0))
+    view.observe([child], 2.0)  # the parent's lease deleted: still finished
+    assert view.finished(key(0))
+    assert not view.blocked(child)
