@@ -244,10 +244,12 @@ class StreamConsumer:
 
     def _lose(self, shard: ShardState) -> None:
         """Stop reading the shard and drop its unprocessed batches, checkpointing none of them."""
-        log.warning(
-            "shard %s of %s: no longer this worker's; dropping its unprocessed batches",
+        log.log(
+            logging.WARNING if shard.outstanding else logging.INFO,
+            "shard %s of %s: no longer this worker's; dropping its %d unprocessed batches",
             shard.shard_id,
             self.stream_name,
+            shard.outstanding,
         )
         shard.generation += 1
         shard.started = False

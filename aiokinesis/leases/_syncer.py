@@ -117,11 +117,13 @@ class ShardSyncer:
             if await self._store.create(lease):
                 created += 1
                 self._view.note(lease, self._clock())
-                log.info("worker %s created the lease of %s at %s", self._me, lease.key, lease.checkpoint)
+                log.debug("worker %s created the lease of %s at %s", self._me, lease.key, lease.checkpoint)
             else:
                 raced = True  # another worker created it first: see what it wrote
         if raced:
             self._view.observe(await self._store.list_leases(), self._clock())
+        if created:
+            log.info("worker %s created %d leases for shards that had none", self._me, created)
         return created
 
     async def create_children(self, parent: Lease, children: Sequence[ShardInfo]) -> None:
