@@ -42,6 +42,8 @@ class HeldTable:
     def __init__(self, table: InMemoryLeases) -> None:
         self.table = table
         self._held: dict[str, asyncio.Event] = {}
+        self.late_answers: dict[str, asyncio.Event] = {}
+        """Operations whose answers wait for their event (the write itself lands at once)."""
 
     def hold(self, *operations: str) -> None:
         for operation in operations or ("*",):
@@ -71,7 +73,11 @@ class HeldTable:
 
     async def renew(self, lease: Lease) -> Lease | Lost:
         await self._pass("renew")
-        return await self.table.renew(lease)
+        result = await self.table.renew(lease)
+        late = self.late_answers.pop("renew", None)
+        if late is not None:
+            await late.wait()
+        return result
 
     async def take(self, lease: Lease, owner: str) -> Lease | Lost:
         await self._pass("take")

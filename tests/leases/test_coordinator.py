@@ -104,6 +104,34 @@ async def test_a_dead_worker_s_leases_are_taken_within_one_and_a_half_failover_a
     assert {(lease.owner, lease.owner_switches) for lease in taken} == {("b", 2)}
 
 
+async def test_the_owner_s_deadline_runs_from_before_its_renewal_was_sent_not_from_a_late_answer() -> None:
+    """A renewal lands at once but its answer comes 4 s late, and then the owner falls silent.
+    The others' clocks started when they saw the counter move, so the owner must count from when
+    it sent the write: counting from the answer, it would read on while another took the shard."""
+    time, table = VirtualTime(), InMemoryLeases()
+    a, b = worker("a", table, time), worker("b", table, time, config=NO_STEALING)
+    await a.start(shards(1))
+    await advance(time, 0.5)
+    await b.start(shards(1))
+    late = asyncio.Event()
+    a.table.late_answers["renew"] = late  # the next renewal (at 3.375 s) is answered at 7.375 s
+    await advance(time, 7.375 - 0.5)
+    late.set()
+    a.table.hold()  # then a's calls stop getting through
+    overlaps: list[float] = []
+
+    def check() -> None:
+        if a.held([shard_id(0)]) and b.held([shard_id(0)]):
+            overlaps.append(time.now)
+
+    await advance(time, 2 * FAILOVER, each=check)
+    assert b.held([shard_id(0)]) == [shard_id(0)]
+    assert overlaps == []
+    a.table.let_go()
+    await a.close()
+    await b.close()
+
+
 async def test_a_joining_worker_steals_one_lease_per_balance_round_until_even() -> None:
     time, table = VirtualTime(), InMemoryLeases()
     keys = [shard_id(n) for n in range(12)]

@@ -184,6 +184,6 @@ async def test_progress_shows_who_holds_each_shard(kinesis: aiokinesis.Client, t
         assert lease is not None
         await table.take(lease, "other")
     async with leased(kinesis, FakeSources(), table, time, config=CONFIG) as consumer:
-        await until(lambda: any(p.held for p in consumer.progress()))  # ListShards answered, leases taken
+        await until(lambda: sum(p.held for p in consumer.progress()) == 2)  # listed, and its two taken
         progress = {p.shard_id: (p.held, p.owner, p.lease_counter) for p in consumer.progress()}
     assert progress == {A: (True, "a", 1), B: (True, "a", 1), C: (False, "other", 1), D: (False, "other", 1)}
