@@ -42,6 +42,8 @@ class Worker:
     """The sequence number of each shard's last checkpoint this worker wrote."""
     refused: list[str] = field(default_factory=list)
     """Shards whose checkpoint raised LeaseLostError."""
+    checkpointing: str | None = None
+    """The shard whose checkpoint is being written now."""
 
     def held(self) -> set[str]:
         return {progress.shard_id for progress in self.consumer.progress() if progress.held}
@@ -81,11 +83,14 @@ class Crew:
         async with worker.consumer as consumer:
             async for batch in consumer:
                 self.log.extend(Handled(self.time.now, worker.name, record) for record in batch)
+                worker.checkpointing = batch.shard_id
                 try:
                     await batch.checkpoint()
                 except aiokinesis.LeaseLostError:
                     worker.refused.append(batch.shard_id)
                     continue
+                finally:
+                    worker.checkpointing = None
                 worker.saved[batch.shard_id] = int(batch.records[-1].sequence_number)
 
     async def stop(self, name: str) -> None:

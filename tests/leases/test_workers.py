@@ -64,9 +64,11 @@ async def test_a_worker_that_stops_renewing_has_its_shards_taken_within_two_fail
     await crew.drive(lambda: len(crew.values()) == 600, within=60)
     stopped = crew.workers["w0"]
     its_shards = stopped.held()
-    stopped.table.hold()  # w0 stops: its table calls hang (its renewals and checkpoints among them)
-    halted = crew.time.now
+    stopped.table.hold("checkpoint")
     put(crew.server, "wide", [f"v{n}" for n in range(600, 1200)], keys=60)
+    await crew.drive(lambda: stopped.checkpointing is not None, within=30)  # w0 handled a batch of the new ones
+    stopped.table.hold()  # w0 stops there: every table call hangs, its renewals among them
+    halted = crew.time.now
     took = await crew.drive(
         lambda: crew.workers["w1"].held() | crew.workers["w2"].held() == set(TWELVE), within=2 * FAILOVER
     )
@@ -79,8 +81,10 @@ async def test_a_worker_that_stops_renewing_has_its_shards_taken_within_two_fail
         resumed = [int(h.record.sequence_number) for h in crew.log if h.worker != "w0" and h.record.shard_id == shard]
         assert resumed
         assert min(resumed) > stopped.saved.get(shard, -1)  # from after w0's last checkpoint, nothing before it
-    stopped.table.let_go()  # w0 wakes: its held checkpoint is refused, it writes nothing
-    await crew.drive(lambda: bool(stopped.refused) or not stopped.saved, within=5)
+    pending = stopped.checkpointing
+    assert pending in its_shards  # w0 stopped in the middle of a checkpoint of one of its shards
+    stopped.table.let_go()  # w0 wakes: that checkpoint goes through now, and is refused
+    await crew.drive(lambda: stopped.refused == [pending], within=5)
     for shard in its_shards:
         lease = await crew.table.get(shard)
         assert lease is not None
