@@ -31,6 +31,8 @@ from ._shardstore import CheckpointStore
 from .checkpoints import Checkpoints, MemoryCheckpoints
 from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 from .consumer import StreamConsumer
+from .leases import LeaseStore
+from .leases._coordinator import LeaseCoordinator, default_worker_id
 from .paginators import Paginators
 from .producer import Producer
 from .reader import ShardReader
@@ -161,19 +163,43 @@ class Client(Operations):
         stream_name: str,
         *,
         checkpoints: Checkpoints | None = None,
+        leases: LeaseStore | None = None,
+        worker_id: str | None = None,
         start: StartingPosition | None = None,
         config: ConsumerConfig = ConsumerConfig(),  # noqa: B008 - frozen
     ) -> StreamConsumer:
         """Every shard of a stream as one async iterator of batches: `async with kinesis.consumer(...) as c:`.
 
         Shards without a checkpoint start at `start` (default: latest). `checkpoints` default to
-        memory only; pass `SqliteCheckpoints("app.db")` to survive restarts.
+        memory only; pass `SqliteCheckpoints("app.db")` to survive restarts. Or pass `leases` (a
+        lease table, instead of `checkpoints`) to share the stream's shards with other workers:
+        each reads its share, and takes over a dead one's; `worker_id` names this worker in the
+        table (default: host, process id and a random suffix, unique per consumer).
         """
-        store = CheckpointStore(
-            checkpoints if checkpoints is not None else MemoryCheckpoints(),
-            stream_name,
-            start if start is not None else StartingPosition.latest(),
-        )
+        if checkpoints is not None and leases is not None:
+            raise ValueError(
+                "give a consumer checkpoints= or leases=, not both: with leases, the lease table keeps them"
+            )
+        if worker_id is not None and (not isinstance(worker_id, str) or not worker_id):
+            raise ValueError(f"worker_id must be a non-empty string, not {worker_id!r}")
+        if worker_id is not None and leases is None:
+            raise ValueError("worker_id= names this worker in a lease table: give leases= too")
+        position = start if start is not None else StartingPosition.latest()
+        store: CheckpointStore | LeaseCoordinator
+        if leases is None:
+            store = CheckpointStore(
+                checkpoints if checkpoints is not None else MemoryCheckpoints(), stream_name, position
+            )
+        else:
+            # Leases measure durations: on the wall clock (which can jump) they use the monotonic one.
+            clock = time.monotonic if self._runtime.clock is time.time else self._runtime.clock
+            store = LeaseCoordinator(
+                leases,
+                worker_id=worker_id if worker_id is not None else default_worker_id(),
+                start=position,
+                config=config,
+                runtime=dataclasses.replace(self._runtime, clock=clock),
+            )
         sources = PollingSources(self, self._session, stream_name, config.reader, self._runtime)
         return StreamConsumer(self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime)
 
