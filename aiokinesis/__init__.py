@@ -21,6 +21,7 @@ from .errors import (
     ConnectError,
     ConnectionLostError,
     KinesisError,
+    LeaseLostError,
     ParamValidationError,
     ProtocolError,
     RequestTimeoutError,
@@ -29,6 +30,7 @@ from .errors import (
     UnknownServiceError,
     WaiterError,
 )
+from .leases import InMemoryLeases, LeaseStore
 from .paginators import Paginators
 from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
 from .reader import ReadBatch, ShardReader
@@ -49,7 +51,10 @@ __all__ = [
     "ConsumerConfig",
     "EventStream",
     "HttpConfig",
+    "InMemoryLeases",
     "KinesisError",
+    "LeaseLostError",
+    "LeaseStore",
     "MemoryCheckpoints",
     "NoCredentialsError",
     "Paginators",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._recordsource import RecordSource
+    from ._shardstore import Holding
     from .records import ShardRecord
 
 
@@ -36,6 +37,12 @@ class ShardProgress:
     """Batches handed out (or buffered) and not yet processed."""
     checkpointed: tuple[str, int] | None
     """(sequence number, sub-sequence) of the last checkpoint this consumer wrote for the shard."""
+    held: bool
+    """This worker may read the shard now (always, without leases)."""
+    owner: str | None
+    """The worker the shard's lease names, as this worker last saw it (None: free, or no leases)."""
+    lease_counter: int | None
+    """The lease's counter, its fencing token, as last seen (None without leases)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -61,7 +68,7 @@ class ShardState:
     checkpoint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while one of the shard's checkpoints is written: they go to the store in order."""
 
-    def snapshot(self, now: float) -> ShardProgress:
+    def snapshot(self, now: float, holding: Holding) -> ShardProgress:
         source = self.source
         return ShardProgress(
             shard_id=self.shard_id,
@@ -77,4 +84,7 @@ class ShardState:
             retries=0 if source is None else source.retries,
             pending=self.outstanding,
             checkpointed=self.checkpointed,
+            held=holding.held,
+            owner=holding.owner,
+            lease_counter=holding.counter,
         )

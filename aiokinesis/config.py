@@ -22,6 +22,11 @@ Below it a loop is a spin in all but name: list_shards_interval=0 made 3,993 Lis
 a second. 10 ms keeps the millisecond intervals of fast local tests legal and caps one consumer at
 100 ListShards a second, a tenth of AWS's per-stream limit; in production use seconds.
 """
+_LEASE_EPSILON = 0.025
+"""The KCL's epsilon: renewals come this much before a third of failover_time."""
+_MIN_FAILOVER = 0.3
+"""The shortest failover_time: its renewals (failover_time / 3 - 25 ms) must leave room for a
+table round trip, and below 0.3 s they would come every few milliseconds."""
 
 
 # -- the checks: one home for every config class ------------------------------------------------
@@ -215,6 +220,16 @@ class ConsumerConfig:
     ChildShards); at least 0.01, and seconds rather than milliseconds against AWS."""
     reader: ReaderConfig = ReaderConfig()
     """Pacing and backoff of each shard's reader."""
+    failover_time: float = 10.0
+    """With leases: seconds a lease may go unrenewed before other workers take it (the KCL's
+    failoverTime), at least 0.3. Its holder renews it every failover_time / 3 - 25 ms and stops
+    reading a shard it could not renew for this long; the others look at the table every
+    (failover_time + 25 ms) / 2, taking free or expired leases, and every fourth look is a
+    balance round (every 2 x (failover_time + 25 ms), the KCL's), which may steal."""
+    max_leases_to_steal: int = 1
+    """With leases: leases a balance round takes from the most loaded worker at most, >= 0 (0: never steal)."""
+    max_leases: int | None = None
+    """With leases: the most leases this worker holds at once, at least 1; None: its share, whatever it is."""
 
     def __post_init__(self) -> None:
         _number(self, "max_buffered_batches", low=1, integer=True)
@@ -225,6 +240,26 @@ class ConsumerConfig:
             raise TypeError(
                 f"{_name(self, 'reader')} must be a ReaderConfig, not {self.reader!r} ({type(self.reader).__name__})"
             )
+        _seconds(self, "failover_time", low=_MIN_FAILOVER)
+        _number(self, "max_leases_to_steal", low=0, integer=True)
+        if self.max_leases is not None:
+            _number(self, "max_leases", low=1, integer=True)
+
+    @property
+    def lease_renew_interval(self) -> float:
+        """Seconds between renewals of a held lease: failover_time / 3 - 25 ms (the KCL's)."""
+        return self.failover_time / 3 - _LEASE_EPSILON
+
+    @property
+    def lease_scan_interval(self) -> float:
+        """Seconds between looks at the lease table: a quarter of the balance interval (5.01 s by
+        default), so a dead worker's leases are taken about 1.5 x failover_time after its last renewal."""
+        return (self.failover_time + _LEASE_EPSILON) / 2
+
+    @property
+    def lease_balance_interval(self) -> float:
+        """Seconds between balance rounds (the ones that may steal): 2 x (failover_time + 25 ms), the KCL's."""
+        return 2 * (self.failover_time + _LEASE_EPSILON)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,8 @@ parents were read to their end and every batch of theirs was processed (the user
 next batch), which keeps per-key order across resharding. New shards come from ChildShards and
 a periodic ListShards. The ShardStore says which shards this consumer may read and where each
 starts, and keeps their progress; a shard it takes away stops at once, its unprocessed batches
-dropped and never checkpointed.
+dropped and never checkpointed. With leases, whether a shard is still this worker's is asked
+again before every batch is handed out and before every checkpoint.
 
 Delivery is at-least-once: after a restart, records since the last checkpoint come again.
 """
@@ -22,6 +23,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from ._shardstate import ShardProgress, ShardState
+from ._shardstore import ShardInfo
+from .errors import LeaseLostError
 from .paginators import Paginators
 from .records import ShardRecord
 
@@ -64,14 +67,19 @@ class Batch:
         """Record that this batch (and everything before it on its shard) is processed.
 
         The write completes even if the caller is cancelled while awaiting it. Nothing is written
-        once the shard has ended, or if this consumer lost the shard since handing the batch out
-        (its records will be read again where the shard's progress was last recorded).
+        once the shard has ended. If this worker lost the shard since handing the batch out (its
+        lease moved on), LeaseLostError is raised and nothing is written: the shard's new holder
+        reads its records again from the last checkpoint.
         """
         await self._consumer._commit(self)
 
 
 def _hash_range(keys: HashKeyRange) -> tuple[int, int]:
     return int(keys.starting_hash_key), int(keys.ending_hash_key)
+
+
+def _info(child: ChildShard) -> ShardInfo:
+    return ShardInfo(child.shard_id, tuple(child.parent_shards), _hash_range(child.hash_key_range))
 
 
 def _after(records: list[ShardRecord], processed: tuple[str, int]) -> tuple[list[ShardRecord], bool]:
@@ -139,30 +147,38 @@ class StreamConsumer:
         if self._in_hand is not None:
             self._processed(self._in_hand)
             self._in_hand = None
-        item = _STOP if self._stopping.is_set() else await self._ready.get()
-        if not isinstance(item, Batch):
-            self._ready.put_nowait(_STOP)  # every later call ends too
-            if self._failure is not None:
-                raise self._failure
-            raise StopAsyncIteration
-        self._slots.release()
-        self._in_hand = item
-        return item
+        while True:
+            item = _STOP if self._stopping.is_set() else await self._ready.get()
+            if not isinstance(item, Batch):
+                self._ready.put_nowait(_STOP)  # every later call ends too
+                if self._failure is not None:
+                    raise self._failure
+                raise StopAsyncIteration
+            self._slots.release()
+            shard = item._shard
+            if self._store.readable([shard.shard_id]):
+                self._in_hand = item
+                return item
+            shard.records -= len(item)  # no longer this worker's (its lease ran out): drop it and the rest
+            self._lose(shard)
 
     async def aclose(self) -> None:
-        """Stop fetching and write the auto-checkpoints of processed batches; idempotent."""
+        """Stop fetching, write the auto-checkpoints of processed batches, then hand back the
+        shards' leases (if any) so other workers take them at once; idempotent."""
         self._stopping.set()
         if self._supervisor is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         if self._config.checkpoint_interval is not None:
             await self._flush_checkpoints()
+        await self._store.close()
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
-        record age), records a second, throttles, retries and the last checkpoint."""
+        record age), records a second, throttles, retries, the last checkpoint, and who holds it
+        (with leases: its owner and counter, and whether this worker holds it)."""
         now = self._runtime.clock()
-        return [shard.snapshot(now) for shard in self._shards.values()]
+        return [shard.snapshot(now, self._store.holding(shard.shard_id)) for shard in self._shards.values()]
 
     def _processed(self, batch: Batch) -> None:
         shard = batch._shard
@@ -186,13 +202,20 @@ class StreamConsumer:
         and an auto-checkpoint round can overlap, and an older position must not land last."""
         position = (record.sequence_number, record.sub_sequence_number)
         async with shard.checkpoint_lock:
-            skip = "ended" if shard.ended else "lost" if generation != shard.generation else None
+            if not shard.ended and generation != shard.generation:
+                raise LeaseLostError(shard.shard_id, "this worker lost it after handing the batch out")
+            skip = "ended" if shard.ended else None
             if skip is None and shard.checkpointed is not None and _order(position) <= _order(shard.checkpointed):
                 skip = f"already at {shard.checkpointed[0]}/{shard.checkpointed[1]}"
             if skip is not None:
                 log.info("shard %s of %s: not checkpointing (%s)", shard.shard_id, self.stream_name, skip)
                 return
-            await self._store.checkpoint(shard.shard_id, *position)
+            try:
+                await self._store.checkpoint(shard.shard_id, *position)
+            except LeaseLostError:
+                if generation == shard.generation:
+                    self._lose(shard)
+                raise
             if generation == shard.generation:
                 shard.checkpointed = position
 
@@ -200,12 +223,18 @@ class StreamConsumer:
         for shard in list(self._shards.values()):
             record = shard.processed
             if record is not None and shard.checkpointed != (record.sequence_number, record.sub_sequence_number):
-                await self._checkpoint(shard, shard.generation, record)
+                try:
+                    await self._checkpoint(shard, shard.generation, record)
+                except LeaseLostError as exc:
+                    log.info("shard %s of %s: auto-checkpoint skipped: %s", shard.shard_id, self.stream_name, exc)
 
     # -- the store's side ----------------------------------------------------------------------
 
     def _store_changed(self) -> None:
         """The store may answer otherwise now: stop the shards it took away, start those it gave."""
+        for info in self._store.shards():
+            if info.shard_id not in self._shards:
+                self._shards[info.shard_id] = ShardState(info.shard_id, info.parents, info.hash_range)
         reading = [shard.shard_id for shard in self._shards.values() if shard.started and not shard.ended]
         kept = set(self._store.readable(reading))
         for shard_id in reading:
@@ -216,7 +245,9 @@ class StreamConsumer:
     def _lose(self, shard: ShardState) -> None:
         """Stop reading the shard and drop its unprocessed batches, checkpointing none of them."""
         log.warning(
-            "shard %s of %s: lost to another worker; dropping its unprocessed batches", shard.shard_id, self.stream_name
+            "shard %s of %s: no longer this worker's; dropping its unprocessed batches",
+            shard.shard_id,
+            self.stream_name,
         )
         shard.generation += 1
         shard.started = False
@@ -243,6 +274,7 @@ class StreamConsumer:
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 await self._discover()
+                group.create_task(self._store.run(), name=f"aiokinesis-shard-store-{self.stream_name}")
                 group.create_task(self._rediscover(), name=f"aiokinesis-list-shards-{self.stream_name}")
                 if self._config.checkpoint_interval is not None:
                     group.create_task(self._auto_checkpoint(), name=f"aiokinesis-checkpoints-{self.stream_name}")
@@ -259,10 +291,14 @@ class StreamConsumer:
             self._ready.put_nowait(_STOP)
 
     async def _discover(self) -> None:
+        listed: list[ShardInfo] = []
         async for shard in self._paginate.list_shards(stream_name=self.stream_name):
-            if shard.shard_id not in self._shards:
-                parents = tuple(p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None)
-                self._shards[shard.shard_id] = ShardState(shard.shard_id, parents, _hash_range(shard.hash_key_range))
+            parents = tuple(p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None)
+            listed.append(ShardInfo(shard.shard_id, parents, _hash_range(shard.hash_key_range)))
+        for info in listed:
+            if info.shard_id not in self._shards:
+                self._shards[info.shard_id] = ShardState(info.shard_id, info.parents, info.hash_range)
+        await self._store.discovered(listed)
         self._schedule()
 
     async def _rediscover(self) -> None:
@@ -278,16 +314,18 @@ class StreamConsumer:
             await self._flush_checkpoints()
 
     def _schedule(self) -> None:
-        """Start every shard whose parents are all done (or gone from the stream's retention) and
-        that the store lets this consumer read."""
+        """Start every shard whose parents are all done (read here to their end, finished by
+        another worker, or gone from the stream's retention) and that the store lets this consumer read."""
         group = self._group
         if group is None or self._stopping.is_set():
             return
-        shards = self._shards
+        shards, finished = self._shards, self._store.finished
         ready = [
             shard.shard_id
             for shard in shards.values()
-            if not shard.started and not shard.ended and all(p not in shards or shards[p].ended for p in shard.parents)
+            if not shard.started
+            and not shard.ended
+            and all(p not in shards or shards[p].ended or finished(p) for p in shard.parents)
         ]
         allowed = set(self._store.readable(ready)) if ready else set()
         for shard_id in (shard_id for shard_id in ready if shard_id in allowed):
@@ -296,8 +334,26 @@ class StreamConsumer:
             shard.task = group.create_task(self._read(shard), name=f"aiokinesis-shard-{shard_id}")
 
     async def _read(self, shard: ShardState) -> None:
+        generation = shard.generation
+        try:
+            children = await self._read_to_end(shard)
+        except LeaseLostError as exc:
+            log.info("shard %s of %s: %s", shard.shard_id, self.stream_name, exc)
+            if shard.generation == generation:
+                self._lose(shard)
+            return
+        log.info("shard %s of %s ended", shard.shard_id, self.stream_name)
+        shard.ended = True
+        shard.task = None
+        for child in children:
+            if child.shard_id not in self._shards:
+                self._shards[child.shard_id] = ShardState(child.shard_id, child.parents, child.hash_range)
+        self._schedule()
+
+    async def _read_to_end(self, shard: ShardState) -> list[ShardInfo]:
+        """Read the shard to its end and wait until every batch of it is processed; its children."""
         begin = await self._store.start(shard.shard_id)
-        children: list[ChildShard] = []
+        children: list[ShardInfo] = []
         if begin is not None:
             source = self._sources.open(shard.shard_id, begin.position, shard.hash_range)
             shard.source = source
@@ -315,19 +371,15 @@ class StreamConsumer:
                     await self._hand_out(shard, records, batch.millis_behind_latest)
             if shard.outstanding:
                 await shard.drained.wait()  # the user has processed every batch of this shard
-            children = list(source.child_shards or ())
-            await asyncio.shield(self._store.mark_ended(shard.shard_id))
-        log.info("shard %s of %s ended", shard.shard_id, self.stream_name)
-        shard.ended = True
-        shard.task = None
-        for child in children:
-            if child.shard_id not in self._shards:
-                parents = tuple(child.parent_shards)
-                self._shards[child.shard_id] = ShardState(child.shard_id, parents, _hash_range(child.hash_key_range))
-        self._schedule()
+            children = [_info(child) for child in source.child_shards or ()]
+            await asyncio.shield(self._store.mark_ended(shard.shard_id, children))
+        return children
 
     async def _hand_out(self, shard: ShardState, records: list[ShardRecord], millis_behind: int | None) -> None:
         await self._slots.acquire()
+        if not self._store.readable([shard.shard_id]):
+            self._slots.release()
+            raise LeaseLostError(shard.shard_id, "no longer this worker's; its batch is dropped")
         shard.outstanding += 1
         shard.records += len(records)
         arrival = records[-1].approximate_arrival_timestamp

@@ -3,6 +3,8 @@
 ```
 KinesisError
 ├── ClientError                   closed client, bad configuration, no credentials
+│   ├── ClientClosedError         the client was closed
+│   ├── NoCredentialsError        none given, and botocore's provider chain found none
 │   └── ParamValidationError      a request breaks the model: which field, which limit
 ├── TransportError                the exchange with the service failed (may_have_reached_server)
 │   ├── ConnectError              no connection: the request never left
@@ -10,6 +12,7 @@ KinesisError
 │   └── ConnectionLostError       reset or closed mid-exchange, or a truncated body
 ├── ProtocolError                 an answer that does not fit the service model
 ├── WaiterError                   a waiter's deadline passed before the state was reached
+├── LeaseLostError                this worker no longer holds the shard's lease; nothing was written
 └── ServiceError                  the service answered an error (code, message, request_id, status)
     ├── ProvisionedThroughputExceededException, ExpiredIteratorException, ...  (one per Kinesis model error)
     ├── UnknownServiceError       a code the model does not name; the raw code is kept
@@ -134,6 +137,17 @@ class ProtocolError(KinesisError):
 
 class WaiterError(KinesisError):
     """A waiter gave up: the resource did not reach the state in time."""
+
+
+class LeaseLostError(KinesisError):
+    """This worker no longer holds the shard's lease: another worker took it, or this one could not
+    renew it within failover_time. Nothing was written; whoever holds the lease now reads the
+    shard again from its last checkpoint."""
+
+    def __init__(self, shard_id: str, reason: str) -> None:
+        super().__init__(f"the lease of {shard_id} is lost: {reason}")
+        self.shard_id = shard_id
+        self.reason = reason
 
 
 class ServiceError(KinesisError):

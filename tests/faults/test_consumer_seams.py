@@ -18,7 +18,7 @@ import aiokinesis
 from aiokinesis import ChildShard, HashKeyRange, ReadBatch, ShardRecord, StartingPosition
 from aiokinesis._recordsource import RecordSource
 from aiokinesis._runtime import Runtime
-from aiokinesis._shardstore import CheckpointStore, ShardStart
+from aiokinesis._shardstore import CheckpointStore, Holding, ShardInfo, ShardStart
 from aiokinesis.testing import KinesisServer
 from tests.fakes import VirtualTime
 
@@ -99,6 +99,24 @@ class SharedStore:
         self.held = held
         self.changed: Callable[[], None] | None = None
 
+    async def run(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def discovered(self, shards: list[ShardInfo]) -> None:
+        pass
+
+    def shards(self) -> list[ShardInfo]:
+        return []
+
+    def finished(self, shard_id: str) -> bool:
+        return False
+
+    def holding(self, shard_id: str) -> Holding:
+        return Holding(held=shard_id in self.held, owner=None, counter=None)
+
     def readable(self, shard_ids: list[str]) -> list[str]:
         return [shard_id for shard_id in shard_ids if shard_id in self.held]
 
@@ -122,8 +140,8 @@ class SharedStore:
         assert shard_id in self.held, f"checkpoint of {shard_id}, which this worker no longer holds"
         await self.local.checkpoint(shard_id, sequence_number, sub_sequence_number)
 
-    async def mark_ended(self, shard_id: str) -> None:
-        await self.local.mark_ended(shard_id)
+    async def mark_ended(self, shard_id: str, children: list[ShardInfo]) -> None:
+        await self.local.mark_ended(shard_id, children)
 
 
 @contextmanager
@@ -210,7 +228,8 @@ async def test_a_shard_the_store_takes_away_stops_and_its_unprocessed_batches_ar
             store.revoke(A)
             await settle(lambda: a_source.cancelled)
             lost = shard_progress(consumer, A)
-            await in_hand.checkpoint()  # a batch of a lost shard: nothing is written
+            with pytest.raises(aiokinesis.LeaseLostError, match=A):
+                await in_hand.checkpoint()  # a batch of a lost shard: nothing is written
             b_source.gate.set()
             rest = [await anext(consumer) for _ in range(3)]
             time.advance(1.0)

@@ -1,0 +1,174 @@
+"""The renewer: the leases this worker holds, kept alive, fenced, checkpointed and handed back.
+
+Each held lease is renewed every renew interval (failover_time / 3 - 25 ms), at most one write
+of it under way at a time: a renewal and a checkpoint of one lease are conditioned on the same
+counter, so they must not race each other. A lease whose renewal is refused is lost at once;
+one whose last successful write was sent failover_time ago or more is given up by this worker's
+own clock (a hung or failing table must not leave it reading a shard another worker may have
+taken). Giving up is reported through `changed`, and the consumer stops the shard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..errors import LeaseLostError
+from ._lease import Lease
+from ._store import LeaseStore, Lost
+
+log = logging.getLogger("aiokinesis.leases")
+
+
+@dataclass(eq=False, slots=True)
+class _Held:
+    lease: Lease
+    """As this worker's last successful write left it: its counter is the next write's condition."""
+    renewed_at: float
+    """This worker's clock just before it sent that write."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    renewing: bool = False
+
+
+class Renewer:
+    """The leases one worker holds."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        *,
+        worker_id: str,
+        failover_time: float,
+        renew_interval: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        changed: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._me = worker_id
+        self._failover_time = failover_time
+        self._renew_interval = renew_interval
+        self._clock = clock
+        self._sleep = sleep
+        self._changed = changed
+        self._held: dict[str, _Held] = {}
+
+    def add(self, lease: Lease, sent_at: float) -> None:
+        """A lease this worker just took, with its clock from before the take was sent."""
+        self._held[lease.key] = _Held(lease, sent_at)
+
+    def keys(self) -> list[str]:
+        return list(self._held)
+
+    def lease(self, key: str) -> Lease | None:
+        held = self._held.get(key)
+        return None if held is None else held.lease
+
+    def holds(self, key: str, now: float) -> bool:
+        """Held, and renewed less than failover_time ago: no other worker can have taken it yet."""
+        held = self._held.get(key)
+        return held is not None and now - held.renewed_at < self._failover_time
+
+    def _lose(self, key: str, reason: str) -> None:
+        held = self._held.pop(key, None)
+        if held is not None:
+            log.info("worker %s lost the lease of %s (counter %d): %s", self._me, key, held.lease.counter, reason)
+            self._changed()
+
+    def saw(self, leases: list[Lease]) -> None:
+        """A scan of the table: a held lease it shows written since this worker's last write, and
+        owned by another, was taken (a stale scan shows a lower counter, and is ignored)."""
+        for lease in leases:
+            held = self._held.get(lease.key)
+            if held is not None and lease.counter > held.lease.counter and lease.owner != self._me:
+                self._lose(lease.key, f"the table shows it taken by {lease.owner or 'nobody'}")
+
+    def _fence(self, now: float) -> None:
+        for key, held in list(self._held.items()):
+            if now - held.renewed_at >= self._failover_time:
+                self._lose(key, f"not renewed for {self._failover_time:g} s: this worker stops reading it")
+
+    async def run(self) -> None:
+        """Renew every held lease each interval, and give up each one the moment its time is out."""
+        next_round = self._clock()
+        async with asyncio.TaskGroup() as renewals:
+            while True:
+                now = self._clock()
+                self._fence(now)
+                if now >= next_round:
+                    next_round = now + self._renew_interval
+                    for key, held in self._held.items():
+                        if not held.renewing and not held.lock.locked():
+                            held.renewing = True
+                            renewals.create_task(self._renew(key, held), name=f"aiokinesis-renew-{key}")
+                deadlines = [held.renewed_at + self._failover_time for held in self._held.values()]
+                wake = min([next_round, *deadlines])
+                await self._sleep(max(wake - self._clock(), 0.001))
+
+    async def _renew(self, key: str, held: _Held) -> None:
+        try:
+            async with held.lock:
+                if self._held.get(key) is not held:
+                    return
+                sent = self._clock()
+                try:
+                    result = await self._store.renew(held.lease)
+                except Exception as exc:
+                    log.warning("worker %s: renewing the lease of %s failed: %r", self._me, key, exc)
+                    return
+                if isinstance(result, Lost):
+                    self._lose(key, "its renewal was refused: another worker took it")
+                    return
+                held.lease = result  # also if it was given up meanwhile: a release needs the counter
+                if self._held.get(key) is held:
+                    held.renewed_at = sent
+        finally:
+            held.renewing = False
+
+    async def checkpoint(self, key: str, checkpoint: str, sub_sequence_number: int) -> Lease:
+        """Write the lease's checkpoint, fenced; LeaseLostError if this worker no longer holds it."""
+        held = self._held.get(key)
+        self._check(key, held)
+        assert held is not None
+        async with held.lock:
+            self._check(key, held)
+            sent = self._clock()
+            result = await self._store.checkpoint(held.lease, checkpoint, sub_sequence_number)
+            if isinstance(result, Lost):
+                self._lose(key, "its checkpoint was refused: another worker took it")
+                raise LeaseLostError(key, "another worker took it (its counter moved on); nothing was written")
+            held.lease = result
+            if self._held.get(key) is held:
+                held.renewed_at = sent
+            return result
+
+    def _check(self, key: str, held: _Held | None) -> None:
+        if held is None or self._held.get(key) is not held:
+            raise LeaseLostError(key, "this worker does not hold it; nothing was written")
+        if self._clock() - held.renewed_at >= self._failover_time:
+            self._lose(key, f"not renewed for {self._failover_time:g} s: this worker stops reading it")
+            raise LeaseLostError(key, f"not renewed for {self._failover_time:g} s; nothing was written")
+
+    async def release(self, key: str) -> Lease | None:
+        """Hand the lease back (owner removed) so another worker takes it at once; the released lease, if any."""
+        held = self._held.pop(key, None)
+        if held is None:
+            return None
+        async with held.lock:
+            try:
+                result = await self._store.release(held.lease)
+            except Exception as exc:
+                log.warning("worker %s: releasing the lease of %s failed (it expires instead): %r", self._me, key, exc)
+                return None
+        if isinstance(result, Lost):
+            log.info("worker %s lost the lease of %s before releasing it", self._me, key)
+            return None
+        log.info("worker %s released the lease of %s (counter %d)", self._me, key, result.counter)
+        return result
+
+    async def release_all(self) -> None:
+        async with asyncio.TaskGroup() as releases:
+            for key in list(self._held):
+                releases.create_task(self.release(key), name=f"aiokinesis-release-{key}")
