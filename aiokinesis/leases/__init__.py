@@ -10,6 +10,7 @@ A LeaseStore is the table: the KCL's layout (Lease) written only by conditional 
 leases somewhere else, implement LeaseStore and run tests/leases/test_store_conformance.py on it.
 """
 
+from ._dynamodb import DynamoDBLeases
 from ._lease import AT_TIMESTAMP, LATEST, SHARD_END, TRIM_HORIZON, Lease, checkpoint_order
 from ._memory import InMemoryLeases
 from ._store import LeaseStore, Lost
@@ -19,6 +20,7 @@ __all__ = [
     "LATEST",
     "SHARD_END",
     "TRIM_HORIZON",
+    "DynamoDBLeases",
     "InMemoryLeases",
     "Lease",
     "LeaseStore",

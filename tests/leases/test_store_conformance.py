@@ -1,7 +1,7 @@
 """One suite every LeaseStore passes: each write's condition, what it moves, what it keeps, and races.
 
-Parametrized over store factories: a DynamoDB store joins by adding one fixture param. Each test
-gets a fresh, empty table from `store`.
+Parametrized over the stores: InMemoryLeases, and DynamoDBLeases on DynamoDB Local (started once
+per run by the `dynamodb_local_url` fixture). Each test gets a fresh, empty table from `store`.
 """
 
 from __future__ import annotations
@@ -9,26 +9,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
-from aiokinesis.leases import SHARD_END, TRIM_HORIZON, InMemoryLeases, Lease, LeaseStore, Lost
-
-StoreFactory = Callable[[], AbstractAsyncContextManager[LeaseStore]]
-"""A fresh, empty table for one test, torn down after it."""
-
-
-@asynccontextmanager
-async def in_memory() -> AsyncIterator[LeaseStore]:
-    yield InMemoryLeases()
+import aiokinesis
+from aiokinesis.leases import SHARD_END, TRIM_HORIZON, DynamoDBLeases, InMemoryLeases, Lease, LeaseStore, Lost
+from tests.conftest import LOCAL_KEYS
 
 
-@pytest.fixture(params=[in_memory], ids=["memory"])
+@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.integration)])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[LeaseStore]:
-    factory: StoreFactory = request.param
-    async with factory() as table:
+    if request.param == "memory":
+        yield InMemoryLeases()
+        return
+    endpoint: str = request.getfixturevalue("dynamodb_local_url")
+    async with aiokinesis.Client(**LOCAL_KEYS) as kinesis:
+        table = DynamoDBLeases(f"leases-{uuid.uuid4().hex[:12]}", endpoint_url=endpoint)
+        table.attach(kinesis._dynamodb(endpoint_url=endpoint))
+        await table.prepare()
         yield table
 
 

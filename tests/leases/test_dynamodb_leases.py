@@ -1,0 +1,170 @@
+"""DynamoDBLeases against DynamoDB Local: the KCL's item layout both ways, the table made on demand,
+and writes whose answers were lost. The conformance suite covers each write's condition."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+import aiokinesis
+from aiokinesis._dynamodb import DynamoDB, Item
+from aiokinesis.leases import SHARD_END, DynamoDBLeases, Lease, Lost
+from tests.conftest import LOCAL_KEYS
+
+pytestmark = pytest.mark.integration
+SHARD = "shardId-000000000007"
+
+
+@pytest.fixture
+async def dynamo(dynamodb_local_url: str) -> AsyncIterator[DynamoDB]:
+    async with aiokinesis.Client(**LOCAL_KEYS) as kinesis:
+        yield kinesis._dynamodb(endpoint_url=dynamodb_local_url)
+
+
+@pytest.fixture
+async def leases(dynamo: DynamoDB) -> DynamoDBLeases:
+    table = DynamoDBLeases(f"leases-{uuid.uuid4().hex[:12]}")
+    table.attach(dynamo)
+    await table.prepare()
+    return table
+
+
+async def raw(dynamo: DynamoDB, table: str, key: str = SHARD) -> Item:
+    out = await dynamo.get_item(table_name=table, key={"leaseKey": {"S": key}}, consistent_read=True)
+    assert out.item is not None
+    return out.item
+
+
+async def test_a_lease_is_written_as_the_kcl_writes_it(leases: DynamoDBLeases, dynamo: DynamoDB) -> None:
+    parents = ("shardId-000000000001", "shardId-000000000002")
+    assert await leases.create(Lease(key=SHARD, parents=parents, hash_range=(5, 2**128 - 1)))
+    assert await raw(dynamo, leases.table) == {  # free: no leaseOwner, never an empty string
+        "leaseKey": {"S": SHARD},
+        "leaseCounter": {"N": "0"},
+        "checkpoint": {"S": "TRIM_HORIZON"},
+        "checkpointSubSequenceNumber": {"N": "0"},
+        "ownerSwitchesSinceCheckpoint": {"N": "0"},
+        "parentShardId": {"SS": list(parents)},
+        "startingHashKey": {"S": "5"},
+        "endingHashKey": {"S": str(2**128 - 1)},
+    }
+    taken = await leases.take(Lease(key=SHARD, parents=parents, hash_range=(5, 2**128 - 1)), "worker-a")
+    assert isinstance(taken, Lease)
+    done = await leases.checkpoint(taken, "49590338271490256608559692538361571095921575989136588898", 3)
+    assert isinstance(done, Lease)
+    assert await leases.set_children(SHARD, ("shardId-000000000009",))
+    item = await raw(dynamo, leases.table)
+    assert item["leaseOwner"] == {"S": "worker-a"}
+    assert item["leaseCounter"] == {"N": "2"}
+    assert item["checkpoint"] == {"S": "49590338271490256608559692538361571095921575989136588898"}
+    assert item["checkpointSubSequenceNumber"] == {"N": "3"}
+    assert item["ownerSwitchesSinceCheckpoint"] == {"N": "0"}
+    assert item["childShardIds"] == {"SS": ["shardId-000000000009"]}
+
+
+async def test_a_kcl_written_table_is_read_and_its_other_attributes_kept(
+    leases: DynamoDBLeases, dynamo: DynamoDB
+) -> None:
+    kcl_lease: Item = {  # as KCL 2.x/3.x leave a lease: pending checkpoint, throughput, entity type
+        "leaseKey": {"S": SHARD},
+        "leaseOwner": {"S": "kcl-worker-1"},
+        "leaseCounter": {"N": "4711"},
+        "checkpoint": {"S": "49590338271490256608559692538361571095921575989136588898"},
+        "checkpointSubSequenceNumber": {"N": "2"},
+        "ownerSwitchesSinceCheckpoint": {"N": "1"},
+        "parentShardId": {"SS": ["shardId-000000000003"]},
+        "pendingCheckpoint": {"S": "49590338271490256608559692538361571095921575989136588999"},
+        "pendingCheckpointSubSequenceNumber": {"N": "0"},
+        "throughputKBps": {"N": "12.5"},
+        "entityType": {"S": "LEASE"},
+    }
+    others: list[Item] = [
+        {"leaseKey": {"S": "kcl-worker-1"}, "entityType": {"S": "WORKER_METRIC_STATS"}, "lut": {"N": "1"}},
+        {"leaseKey": {"S": "Leader"}, "leaseOwner": {"S": "kcl-worker-1"}},  # a coordinator row: no counter
+        {"leaseKey": {"S": "shardId-000000000008"}, "leaseCounter": {"N": "1"}, "checkpoint": {"S": SHARD_END}},
+    ]
+    for item in (kcl_lease, *others):
+        await dynamo.put_item(table_name=leases.table, item=item)
+    found = {lease.key: lease for lease in await leases.list_leases()}
+    assert sorted(found) == [SHARD, "shardId-000000000008"]  # the two rows that are not leases: skipped
+    assert found[SHARD] == Lease(
+        key=SHARD,
+        owner="kcl-worker-1",
+        counter=4711,
+        checkpoint="49590338271490256608559692538361571095921575989136588898",
+        sub_sequence_number=2,
+        owner_switches=1,
+        parents=("shardId-000000000003",),
+    )
+    assert found["shardId-000000000008"].ended
+    taken = await leases.take(found[SHARD], "ours")  # taken with the counter seen: a KCL zombie's writes now fail
+    assert isinstance(taken, Lease)
+    assert (taken.owner, taken.counter, taken.owner_switches) == ("ours", 4712, 2)
+    item = await raw(dynamo, leases.table)
+    for kept in ("pendingCheckpoint", "pendingCheckpointSubSequenceNumber", "throughputKBps", "entityType"):
+        assert item[kept] == kcl_lease[kept], kept
+
+
+async def test_a_renewal_or_checkpoint_whose_answer_was_lost_counts_as_done(
+    leases: DynamoDBLeases, dynamo: DynamoDB
+) -> None:
+    assert await leases.create(Lease(key=SHARD))
+    held = await leases.take(Lease(key=SHARD), "a")
+    assert isinstance(held, Lease)
+
+    async def lands_unanswered(update: str, values: Item) -> None:
+        """What a first attempt does when its answer is lost: the write lands, the caller never hears."""
+        await dynamo.update_item(
+            table_name=leases.table,
+            key={"leaseKey": {"S": SHARD}},
+            update_expression=update,
+            expression_attribute_values=values,
+        )
+
+    await lands_unanswered("SET leaseCounter = :c", {":c": {"N": str(held.counter + 1)}})
+    renewed = await leases.renew(held)  # the retry meets its own success as a failed condition
+    assert renewed == Lease(key=SHARD, owner="a", counter=held.counter + 1, owner_switches=1)
+    assert isinstance(renewed, Lease)
+    await lands_unanswered(
+        "SET leaseCounter = :c, checkpoint = :cp, checkpointSubSequenceNumber = :s",
+        {":c": {"N": str(renewed.counter + 1)}, ":cp": {"S": "123"}, ":s": {"N": "4"}},
+    )
+    checkpointed = await leases.checkpoint(renewed, "123", 4)
+    assert isinstance(checkpointed, Lease)
+    assert (checkpointed.checkpoint, checkpointed.sub_sequence_number) == ("123", 4)
+    assert await leases.checkpoint(renewed, "124", 0) == Lost(SHARD)  # not this write: lost
+    stolen = await leases.take(checkpointed, "b")
+    assert isinstance(stolen, Lease)
+    assert await leases.renew(checkpointed) == Lost(SHARD)  # n+1 is someone else's now
+
+
+async def test_the_table_is_made_on_demand_once_however_many_workers_start(dynamo: DynamoDB) -> None:
+    name = f"leases-{uuid.uuid4().hex[:12]}"
+    workers = [DynamoDBLeases(name) for _ in range(3)]
+    for worker in workers:
+        worker.attach(dynamo)
+    await asyncio.gather(*(worker.prepare() for worker in workers))  # one creates, the others wait
+    description = await dynamo.describe_table(table_name=name)
+    assert description.table is not None
+    assert [k.attribute_name for k in description.table.key_schema or ()] == ["leaseKey"]
+    assert description.table.billing_mode_summary is not None
+    assert description.table.billing_mode_summary.billing_mode == "PAY_PER_REQUEST"
+    await workers[0].prepare()  # and again, on a table that exists
+    absent = DynamoDBLeases(f"leases-{uuid.uuid4().hex[:12]}", create_table=False)
+    absent.attach(dynamo)
+    with pytest.raises(aiokinesis.ClientError, match=r"does not exist \(create_table=False\)"):
+        await absent.prepare()
+
+
+def test_a_table_name_dynamodb_would_refuse_is_refused_at_once() -> None:
+    for bad in ("ab", "x" * 256, "bad name", "", 7):
+        with pytest.raises(ValueError, match=r"DynamoDBLeases.table must be 3 to 255"):
+            DynamoDBLeases(bad)  # type: ignore[arg-type]
+
+
+async def test_a_store_without_a_client_says_how_to_give_it_one() -> None:
+    with pytest.raises(aiokinesis.ClientError, match=r"give it to kinesis.consumer"):
+        await DynamoDBLeases("orders-leases").get(SHARD)
