@@ -3,6 +3,8 @@
 Everything public is re-exported here; the modules behind it are private.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._credentials import NoCredentialsError
 from ._generated import errors as _generated_errors
 from ._generated import models as _generated_models
@@ -38,6 +40,9 @@ from .records import ShardRecord
 from .subscriptions import EventStream, SubscribeToShardOutput
 from .waiters import Waiters
 
+if TYPE_CHECKING:
+    from .leases import DynamoDBLeases
+
 __all__ = [
     "Batch",
     "BufferFullError",
@@ -49,6 +54,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "ConsumerConfig",
+    "DynamoDBLeases",
     "EventStream",
     "HttpConfig",
     "InMemoryLeases",
@@ -85,3 +91,12 @@ __all__ = [
 ]
 __all__ += _generated_models.__all__
 __all__ += _generated_errors.__all__
+
+
+def __getattr__(name: str) -> Any:
+    """`aiokinesis.DynamoDBLeases`, imported on first use (see aiokinesis.leases)."""
+    if name == "DynamoDBLeases":
+        from . import leases  # noqa: PLC0415
+
+        return leases.DynamoDBLeases
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,6 +33,7 @@ from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, Re
 from .consumer import StreamConsumer
 from .leases import LeaseStore
 from .leases._coordinator import LeaseCoordinator, default_worker_id
+from .leases._store import DynamoDBTable
 from .paginators import Paginators
 from .producer import Producer
 from .reader import ShardReader
@@ -191,6 +192,8 @@ class Client(Operations):
                 checkpoints if checkpoints is not None else MemoryCheckpoints(), stream_name, position
             )
         else:
+            if isinstance(leases, DynamoDBTable):  # a DynamoDB table, with this client's credentials
+                leases.attach(self._dynamodb(endpoint_url=leases.endpoint_url))
             # Leases measure durations: on the wall clock (which can jump) they use the monotonic one.
             clock = time.monotonic if self._runtime.clock is time.time else self._runtime.clock
             store = LeaseCoordinator(

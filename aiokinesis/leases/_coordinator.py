@@ -95,6 +95,8 @@ class LeaseCoordinator:
         self._changed: Callable[[], None] = _nothing
         self._wake = asyncio.Event()
         self._synced = False
+        self._prepared = False
+        self._preparing = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"<LeaseCoordinator {self.worker_id} holding {len(self._renewer.keys())}>"
@@ -104,7 +106,15 @@ class LeaseCoordinator:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    async def _ready(self) -> None:
+        """The table made ready once, by whichever of run() and the first sync comes first."""
+        async with self._preparing:
+            if not self._prepared:
+                await self._store.prepare()
+                self._prepared = True
+
     async def run(self) -> None:
+        await self._ready()
         async with asyncio.TaskGroup() as actors:
             actors.create_task(self._renewer.run(), name=f"aiokinesis-lease-renewer-{self.worker_id}")
             actors.create_task(self._take_rounds(), name=f"aiokinesis-lease-taker-{self.worker_id}")
@@ -140,6 +150,7 @@ class LeaseCoordinator:
     async def discovered(self, shards: list[ShardInfo]) -> None:
         """Create leases for listed shards that have none, and delete finished ones. The first
         sync's errors are raised (no table, no work); later ones are logged and tried again."""
+        await self._ready()
         try:
             self._view.observe(await self._store.list_leases(), self._clock())
             created = await self._syncer.sync(shards)

@@ -51,6 +51,9 @@ class InMemoryLeases:
         self._leases[lease.key] = lease
         return lease
 
+    async def prepare(self) -> None:
+        """Nothing to make: the table is this object's dict, there from the start."""
+
     async def create(self, lease: Lease) -> bool:
         await self._arrive("create")
         created = lease.key not in self._leases

@@ -12,9 +12,12 @@ the caller branches on, not an exception: losing a lease is normal. Errors of th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ._lease import Lease
+
+if TYPE_CHECKING:
+    from .._dynamodb import DynamoDB
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,10 @@ class Lost:
 
 class LeaseStore(Protocol):
     """A table of leases keyed by shard id, written only by conditional writes."""
+
+    async def prepare(self) -> None:
+        """Make the table ready (create it, if the store may, and wait for it); before anything else."""
+        ...
 
     async def create(self, lease: Lease) -> bool:
         """Write `lease` if no lease has its key; False (and nothing written) if one has."""
@@ -68,3 +75,13 @@ class LeaseStore(Protocol):
     async def delete(self, key: str) -> bool:
         """Delete the lease if its checkpoint is SHARD_END; False if it is gone or not at its end."""
         ...
+
+
+@runtime_checkable
+class DynamoDBTable(Protocol):
+    """A LeaseStore kept in DynamoDB: the consumer's Kinesis client hands it a DynamoDB client with
+    its own credentials, region and retries (and `endpoint_url` when the table lives elsewhere)."""
+
+    endpoint_url: str | None
+
+    def attach(self, dynamodb: DynamoDB) -> None: ...

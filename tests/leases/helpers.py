@@ -59,6 +59,10 @@ class HeldTable:
         if gate is not None:
             await gate.wait()
 
+    async def prepare(self) -> None:
+        await self._pass("prepare")
+        await self.table.prepare()
+
     async def create(self, lease: Lease) -> bool:
         await self._pass("create")
         return await self.table.create(lease)

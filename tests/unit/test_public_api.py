@@ -18,6 +18,7 @@ HAND_WRITTEN = {
     "ConsumerConfig",
     "EventStream",
     "HttpConfig",
+    "DynamoDBLeases",
     "InMemoryLeases",
     "KinesisError",
     "LeaseLostError",
