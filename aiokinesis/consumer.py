@@ -71,7 +71,7 @@ class Batch:
         lease moved on), LeaseLostError is raised and nothing is written: the shard's new holder
         reads its records again from the last checkpoint.
         """
-        await self._consumer._commit(self)
+        await self._consumer._commit(self)  # noqa: SLF001 - Batch is this module's own
 
 
 def _hash_range(keys: HashKeyRange) -> tuple[int, int]:
@@ -155,7 +155,7 @@ class StreamConsumer:
                     raise self._failure
                 raise StopAsyncIteration
             self._slots.release()
-            shard = item._shard
+            shard = item._shard  # noqa: SLF001 - Batch is this module's own
             if self._store.readable([shard.shard_id]):
                 self._in_hand = item
                 return item
@@ -181,8 +181,8 @@ class StreamConsumer:
         return [shard.snapshot(now, self._store.holding(shard.shard_id)) for shard in self._shards.values()]
 
     def _processed(self, batch: Batch) -> None:
-        shard = batch._shard
-        if batch._generation != shard.generation:
+        shard = batch._shard  # noqa: SLF001 - Batch is this module's own
+        if batch._generation != shard.generation:  # noqa: SLF001 - Batch is this module's own
             return  # the shard was taken away since: its batches count for nothing
         shard.processed = batch.records[-1]
         shard.outstanding -= 1
@@ -190,7 +190,7 @@ class StreamConsumer:
             shard.drained.set()
 
     async def _commit(self, batch: Batch) -> None:
-        await self._checkpoint(batch._shard, batch._generation, batch.records[-1])
+        await self._checkpoint(batch._shard, batch._generation, batch.records[-1])  # noqa: SLF001 - Batch is this module's own
 
     async def _checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
         # Shielded whole, lock included: a cancelled caller must not let the next write of the
@@ -261,7 +261,7 @@ class StreamConsumer:
         kept: list[Batch | object] = []
         while not self._ready.empty():
             item = self._ready.get_nowait()
-            if isinstance(item, Batch) and item._shard is shard:
+            if isinstance(item, Batch) and item._shard is shard:  # noqa: SLF001 - Batch is this module's own
                 shard.records -= len(item)
                 self._slots.release()
             else:
