@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python tests/kinesis_local/launch.py -- .venv/bin/python examples/put_and_read.py --delete "$@"
+.venv/bin/python -m tests.kinesis_local.launch -- .venv/bin/python examples/put_and_read.py --delete "$@"
