@@ -1,0 +1,111 @@
+"""What the worker processes' logs must show, whatever happened to the workers (test_processes.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from tests.leases.processes import Fleet
+
+
+@dataclass(frozen=True)
+class Handled:
+    t: float
+    worker: str
+    holding: int
+    """Which of this worker's holdings of the shard (one up on each "held" line) it came in."""
+    since: float
+    """When that holding began (its "held" line)."""
+    shard: str
+    seq: int
+    key: str
+    n: int
+
+
+def handled(fleet: Fleet) -> list[Handled]:
+    """Every handled record of every worker, by time (a worker's own order kept on ties)."""
+    found: list[Handled] = []
+    for worker in fleet.workers.values():
+        holdings: dict[str, int] = defaultdict(int)
+        since: dict[str, float] = {}
+        for event in worker.events():
+            if event["e"] == "lease" and event["held"]:
+                holdings[event["shard"]] += 1
+                since[event["shard"]] = event["t"]
+            elif event["e"] == "handled":
+                shard = event["shard"]
+                at = since.get(shard, 0.0)
+                seq = int(event["seq"])
+                found.append(
+                    Handled(event["t"], worker.name, holdings[shard], at, shard, seq, event["key"], event["n"])
+                )
+    return sorted(found, key=lambda h: h.t)
+
+
+def checkpoints(fleet: Fleet) -> dict[tuple[str, int, str], int]:
+    """(worker, holding, shard) -> the sequence number of its last successful checkpoint."""
+    last: dict[tuple[str, int, str], int] = {}
+    for worker in fleet.workers.values():
+        holdings: dict[str, int] = defaultdict(int)
+        for event in worker.events():
+            if event["e"] == "lease" and event["held"]:
+                holdings[event["shard"]] += 1
+            elif event["e"] == "checkpoint" and event["ok"] and event["seq"] is not None:
+                last[(worker.name, holdings[event["shard"]], event["shard"])] = int(event["seq"])
+    return last
+
+
+def assert_outcomes(fleet: Fleet, sent: set[tuple[str, int]]) -> dict[str, Any]:
+    """Every record handled; each key in order; repeats only after an owner change and only of
+    records no checkpoint covered; a shard's records handled by an old owner after a new one began
+    are all handled again by the new one. Returns counts for the test's own checks."""
+    log = handled(fleet)
+    values = {(h.key, h.n) for h in log}
+    assert sent - values == set(), f"{len(sent - values)} records never handled"
+
+    by_holding: dict[tuple[str, int, str], list[Handled]] = defaultdict(list)
+    for h in log:
+        by_holding[(h.worker, h.holding, h.shard)].append(h)
+    for holding, records in by_holding.items():
+        assert holding[1] >= 1, f"{holding}: records handled before the worker logged it held the shard"
+        per_key: dict[str, list[int]] = defaultdict(list)
+        for h in records:
+            per_key[h.key].append(h.n)
+        for key, ns in per_key.items():
+            assert ns == sorted(set(ns)), f"{holding} {key}: went backwards or repeated within one holding: {ns}"
+
+    first: dict[str, list[int]] = defaultdict(list)
+    seen: dict[tuple[str, int], list[Handled]] = defaultdict(list)
+    for h in log:
+        if not seen[(h.key, h.n)]:
+            first[h.key].append(h.n)
+        seen[(h.key, h.n)].append(h)
+    for key, ns in first.items():
+        assert ns == sorted(ns), f"{key}: first handled out of order: {ns}"
+
+    saved = checkpoints(fleet)
+    repeats = 0
+    for value, times in seen.items():
+        # An old owner may still hand out a record after a new one began (a steal, found out at its
+        # next renewal): whichever holding began first, its checkpoint must not have covered it.
+        for earlier in sorted(times, key=lambda h: h.since)[:-1]:
+            repeats += 1
+            covered = saved.get((earlier.worker, earlier.holding, earlier.shard), -1)
+            assert earlier.seq > covered, f"{value} handled again though {earlier.worker} checkpointed it"
+        holdings = {(h.worker, h.holding) for h in times}
+        assert len(holdings) == len(times), f"{value} handled twice in one holding"
+
+    overlapped = 0
+    for shard in {h.shard for h in log}:
+        on_shard = [h for h in log if h.shard == shard]
+        starts: dict[tuple[str, int], float] = {}
+        for h in on_shard:
+            starts.setdefault((h.worker, h.holding), h.since)
+        for h in on_shard:
+            later = [s for (w, _), s in starts.items() if w != h.worker and starts[(h.worker, h.holding)] < s < h.t]
+            if later:  # an old owner still at work after a new one began: the new one has it too
+                overlapped += 1
+                again = [o for o in seen[(h.key, h.n)] if o.t >= min(later) and o.worker != h.worker]
+                assert again, f"{h} handled by an old owner only, after {shard} moved on"
+    return {"handled": len(log), "repeats": repeats, "overlapped": overlapped}
