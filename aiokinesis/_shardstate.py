@@ -68,6 +68,14 @@ class ShardState:
     checkpoint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while one of the shard's checkpoints is written: they go to the store in order."""
 
+    def checkpointed_at_or_after(self, position: tuple[str, int]) -> bool:
+        """Whether the last checkpoint written is this (sequence, sub-sequence) position or later:
+        sequence numbers are decimal strings, compared as numbers."""
+        if self.checkpointed is None:
+            return False
+        sequence, sub = self.checkpointed
+        return (int(sequence), sub) >= (int(position[0]), position[1])
+
     def snapshot(self, now: float, holding: Holding) -> ShardProgress:
         source = self.source
         return ShardProgress(

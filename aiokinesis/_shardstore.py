@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ._generated.models import StartingPosition
+from ._generated.models import ChildShard, Shard, StartingPosition
 
 if TYPE_CHECKING:
     from .checkpoints import Checkpoints
@@ -36,6 +36,16 @@ class ShardInfo:
     parents: tuple[str, ...]
     hash_range: tuple[int, int]
     """The shard's first and last hash key."""
+
+    @classmethod
+    def of(cls, shard: Shard | ChildShard) -> ShardInfo:
+        """A shard from ListShards (its parent and adjacent parent) or from a parent's ChildShards."""
+        if isinstance(shard, Shard):
+            parents = tuple(p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None)
+        else:
+            parents = tuple(shard.parent_shards)
+        keys = shard.hash_key_range
+        return cls(shard.shard_id, parents, (int(keys.starting_hash_key), int(keys.ending_hash_key)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ from .paginators import Paginators
 from .records import ShardRecord
 
 if TYPE_CHECKING:
-    from ._generated.models import ChildShard, HashKeyRange
     from ._generated.operations import Operations
     from ._recordsource import RecordSources
     from ._runtime import Runtime
@@ -74,14 +73,6 @@ class Batch:
         await self._consumer._commit(self)  # noqa: SLF001 - Batch is this module's own
 
 
-def _hash_range(keys: HashKeyRange) -> tuple[int, int]:
-    return int(keys.starting_hash_key), int(keys.ending_hash_key)
-
-
-def _info(child: ChildShard) -> ShardInfo:
-    return ShardInfo(child.shard_id, tuple(child.parent_shards), _hash_range(child.hash_key_range))
-
-
 def _after(records: list[ShardRecord], processed: tuple[str, int]) -> tuple[list[ShardRecord], bool]:
     """The records past `processed`, and whether the read has moved past its sequence number."""
     sequence, sub = processed
@@ -123,6 +114,8 @@ class StreamConsumer:
         self._supervisor: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._stopping = asyncio.Event()
+        self._close_lock = asyncio.Lock()
+        self._closed = False
         self._failure: BaseException | None = None
 
     # -- the user's side -----------------------------------------------------------------------
@@ -164,14 +157,19 @@ class StreamConsumer:
 
     async def aclose(self) -> None:
         """Stop fetching, write the auto-checkpoints of processed batches, then hand back the
-        shards' leases (if any) so other workers take them at once; idempotent."""
+        shards' leases (if any) so other workers take them at once; idempotent. A call made while
+        another is under way (a signal handler's, say) returns only once that one has finished."""
         self._stopping.set()
-        if self._supervisor is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-        if self._config.checkpoint_interval is not None:
-            await self._flush_checkpoints()
-        await self._store.close()
+        async with self._close_lock:
+            if self._closed:
+                return
+            if self._supervisor is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._supervisor
+            if self._config.checkpoint_interval is not None:
+                await self._flush_checkpoints()
+            await self._store.close()
+            self._closed = True
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
@@ -205,8 +203,8 @@ class StreamConsumer:
             if not shard.ended and generation != shard.generation:
                 raise LeaseLostError(shard.shard_id, "this worker lost it after handing the batch out")
             skip = "ended" if shard.ended else None
-            if skip is None and shard.checkpointed is not None and _order(position) <= _order(shard.checkpointed):
-                skip = f"already at {shard.checkpointed[0]}/{shard.checkpointed[1]}"
+            if skip is None and shard.checkpointed_at_or_after(position):
+                skip = f"already at {shard.checkpointed}"
             if skip is not None:
                 log.info("shard %s of %s: not checkpointing (%s)", shard.shard_id, self.stream_name, skip)
                 return
@@ -293,10 +291,7 @@ class StreamConsumer:
             self._ready.put_nowait(_STOP)
 
     async def _discover(self) -> None:
-        listed: list[ShardInfo] = []
-        async for shard in self._paginate.list_shards(stream_name=self.stream_name):
-            parents = tuple(p for p in (shard.parent_shard_id, shard.adjacent_parent_shard_id) if p is not None)
-            listed.append(ShardInfo(shard.shard_id, parents, _hash_range(shard.hash_key_range)))
+        listed = [ShardInfo.of(shard) async for shard in self._paginate.list_shards(stream_name=self.stream_name)]
         for info in listed:
             if info.shard_id not in self._shards:
                 self._shards[info.shard_id] = ShardState(info.shard_id, info.parents, info.hash_range)
@@ -373,7 +368,7 @@ class StreamConsumer:
                     await self._hand_out(shard, records, batch.millis_behind_latest)
             if shard.outstanding:
                 await shard.drained.wait()  # the user has processed every batch of this shard
-            children = [_info(child) for child in source.child_shards or ()]
+            children = [ShardInfo.of(child) for child in source.child_shards or ()]
             await asyncio.shield(self._store.mark_ended(shard.shard_id, children))
         return children
 
@@ -393,8 +388,3 @@ class StreamConsumer:
 
 class _Stopped(Exception):
     """Raised inside the supervisor's TaskGroup to cancel its tasks on close."""
-
-
-def _order(position: tuple[str, int]) -> tuple[int, int]:
-    """A (sequence number, sub-sequence) position as numbers: sequence numbers are decimal strings."""
-    return int(position[0]), position[1]

@@ -15,7 +15,7 @@ from aiokinesis.leases import InMemoryLeases
 from aiokinesis.testing import KinesisServer
 from tests.fakes import VirtualTime
 from tests.leases.crew import put
-from tests.leases.helpers import advance, drive, settle, shard_id, shards, worker
+from tests.leases.helpers import HeldTable, advance, drive, settle, shard_id, shards, worker
 
 TRIM = aiokinesis.StartingPosition.trim_horizon()
 
@@ -102,3 +102,22 @@ async def test_lease_moves_are_logged_at_info_with_shard_and_worker(
     kept = shard_id(1) if key == shard_id(0) else shard_id(0)
     assert any(m.startswith(f"worker a released the lease of {kept}") for m in messages)
     await b.close()
+
+
+async def test_a_second_aclose_waits_until_the_first_has_handed_the_leases_back(
+    kinesis: aiokinesis.Client, time: VirtualTime
+) -> None:
+    # A SIGTERM handler that calls aclose() while the `async with` block is leaving: the block's
+    # own aclose() must not return (and let the client close) while the releases are under way.
+    table = InMemoryLeases()
+    connection = HeldTable(table)
+    async with kinesis.consumer("s", leases=connection, worker_id="host-a-1", start=TRIM) as consumer:
+        await drive(time, lambda: sum(p.held for p in consumer.progress()) == 4, within=60)
+        connection.hold("release")
+        first = asyncio.ensure_future(consumer.aclose())
+        second = asyncio.ensure_future(consumer.aclose())
+        await settle()
+        assert not second.done()  # the releases have not reached the table yet
+        connection.let_go()
+        await asyncio.gather(first, second)
+        assert [lease.owner for lease in await table.list_leases()] == [None] * 4
