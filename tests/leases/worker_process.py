@@ -82,6 +82,7 @@ async def work(args: argparse.Namespace) -> None:
         ) as consumer,
     ):
         loop = asyncio.get_running_loop()
+        # The close SIGTERM begins overlaps the `async with`'s own: that one waits for it to finish.
         closing: list[asyncio.Task[None]] = []
         loop.add_signal_handler(signal.SIGTERM, lambda: closing.append(loop.create_task(consumer.aclose())))
         watch = Watch(consumer, log)
@@ -104,8 +105,6 @@ async def work(args: argparse.Namespace) -> None:
                 log.write("checkpoint", shard=batch.shard_id, seq=last, ok=False, error=str(error))
             else:
                 log.write("checkpoint", shard=batch.shard_id, seq=last, ok=True)
-        for close in closing:  # the close SIGTERM began must end before `async with` closes the client
-            await close
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
