@@ -6,6 +6,7 @@ request body with botocore's serializer for every operation.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,3 +89,19 @@ def operation_sample(service: ServiceModel, operation: str) -> tuple[dict[str, A
         if name not in EXCLUDED.get(operation, ()):
             ours[xform_name(name)], theirs[name] = sample(member)
     return ours, theirs
+
+
+def to_wire(shape: Shape, value: Any) -> Any:
+    """botocore-side sample value as the JSON a server would send."""
+    kind = shape.type_name
+    if kind == "structure":
+        return {name: to_wire(shape.members[name], item) for name, item in value.items()}
+    if kind == "list":
+        return [to_wire(shape.member, item) for item in value]
+    if kind == "map":
+        return {key: to_wire(shape.value, item) for key, item in value.items()}
+    if kind == "blob":
+        return base64.b64encode(value).decode()
+    if kind == "timestamp":
+        return value.timestamp()
+    return value

@@ -26,6 +26,7 @@ from aiokinesis._dynamodb import DynamoDB
 from tests.fakes import FakeTime
 
 from .conftest import ANY_URL, make_client
+from .samples import to_wire
 
 SERVICE = ServiceModel(create_loader().load_service_model("dynamodb", "service-2"), "dynamodb")
 OPERATIONS = [
@@ -98,22 +99,6 @@ def sample(shape: Shape) -> tuple[Any, Any]:
     if kind == "double":
         return 1.5, 1.5
     raise AssertionError(f"no sample for {shape.name} ({kind})")
-
-
-def to_wire(shape: Shape, value: Any) -> Any:
-    """botocore-side value as the JSON a server would send."""
-    kind = shape.type_name
-    if kind == "structure":
-        return {name: to_wire(shape.members[name], item) for name, item in value.items()}
-    if kind == "list":
-        return [to_wire(shape.member, item) for item in value]
-    if kind == "map":
-        return {key: to_wire(shape.value, item) for key, item in value.items()}
-    if kind == "blob":
-        return base64.b64encode(value).decode()
-    if kind == "timestamp":
-        return value.timestamp()
-    return value
 
 
 def as_ours(shape: Shape, value: Any) -> Any:

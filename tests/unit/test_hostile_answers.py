@@ -19,8 +19,8 @@ from aiokinesis._eventstream import encode
 from aiokinesis._protocol import _ts
 
 from .conftest import ANY_URL
-from .samples import operation_sample, sample
-from .test_operations import GENERATED, SERVICE, to_wire
+from .samples import operation_sample, sample, to_wire
+from .test_operations import GENERATED, SERVICE
 
 WITH_OUTPUT = [name for name in GENERATED if SERVICE.operation_model(name).output_shape is not None]
 # JSON can carry each of these; between them they break every kind of member: a number out of

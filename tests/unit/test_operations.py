@@ -14,7 +14,7 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 from botocore import xform_name
 from botocore.loaders import create_loader
-from botocore.model import ServiceModel, Shape
+from botocore.model import ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
@@ -22,26 +22,10 @@ import aiokinesis
 from aiokinesis._generated.operations import Operations
 
 from .conftest import ANY_URL
-from .samples import operation_sample, sample
+from .samples import operation_sample, sample, to_wire
 
 SERVICE = ServiceModel(create_loader().load_service_model("kinesis", "service-2"), "kinesis")
 GENERATED = [name for name in SERVICE.operation_names if hasattr(Operations, xform_name(name))]
-
-
-def to_wire(shape: Shape, value: Any) -> Any:
-    """botocore-side sample value as the JSON a server would send."""
-    kind = shape.type_name
-    if kind == "structure":
-        return {name: to_wire(shape.members[name], item) for name, item in value.items()}
-    if kind == "list":
-        return [to_wire(shape.member, item) for item in value]
-    if kind == "map":
-        return {key: to_wire(shape.value, item) for key, item in value.items()}
-    if kind == "blob":
-        return base64.b64encode(value).decode()
-    if kind == "timestamp":
-        return value.timestamp()
-    return value
 
 
 def snake_keys(value: Any) -> Any:
