@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Self
 
 from ._shardstate import ShardProgress, ShardState
 from ._shardstore import ShardInfo
-from .errors import LeaseLostError
+from .errors import ClientClosedError, LeaseLostError
 from .paginators import Paginators
 from .records import ShardRecord
 
@@ -284,7 +284,9 @@ class StreamConsumer:
             pass
         except* Exception as failure:
             errors = failure.exceptions
-            self._failure = errors[0] if len(errors) == 1 else failure
+            # Every reader met the client's close: one ClientClosedError says it, not a group of them.
+            alike = all(isinstance(error, ClientClosedError) for error in errors)
+            self._failure = errors[0] if len(errors) == 1 or alike else failure
             log.error("consumer of %s failed: %r", self.stream_name, self._failure)
         finally:
             self._group = None

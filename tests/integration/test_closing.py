@@ -25,7 +25,7 @@ HOLD = 0.5
 
 @pytest.fixture
 async def server() -> AsyncIterator[KinesisServer]:
-    async with KinesisServer(streams={"s": 1}, limits=Limits(enabled=False), seed=3) as local:
+    async with KinesisServer(streams={"s": 1, "wide": 3}, limits=Limits(enabled=False), seed=3) as local:
         yield local
 
 
@@ -74,6 +74,24 @@ async def test_a_consumer_on_a_closing_client_fails_with_client_closed(server: K
             await arrived(fault)
             await kinesis.aclose()
             with pytest.raises(aiokinesis.ClientClosedError):
+                await batch
+
+
+async def test_a_consumer_of_many_shards_on_a_closing_client_fails_with_one_client_closed(
+    server: KinesisServer,
+) -> None:
+    fault = server.inject(Fault(kind=FaultKind.SLOW, operation="GetRecords", delay=HOLD, times=3))
+    async with client(server) as kinesis:
+        start = aiokinesis.StartingPosition.trim_horizon()
+        async with kinesis.consumer("wide", start=start) as consumer:
+            batch = asyncio.create_task(anext(consumer))
+            for _ in range(10_000):  # readers of two shards or more have a read in flight
+                if fault.fired >= 2:
+                    break
+                await asyncio.sleep(0.001)
+            assert fault.fired >= 2
+            await kinesis.aclose()
+            with pytest.raises(aiokinesis.ClientClosedError):  # one error, not a group of three
                 await batch
 
 
