@@ -111,6 +111,7 @@ class Session:
         self,
         service: Service,
         *,
+        region: str | None = None,
         endpoint_url: str | None = None,
         use_fips: bool | None = None,
         use_dual_stack: bool | None = None,
@@ -124,12 +125,12 @@ class Session:
         connection pool, so lease renewals never queue for a connection behind reads and writes,
         unless this session was given the caller's aiohttp session: then that one (its proxy, TLS
         and tracing settings) carries both. `endpoint_url` is not inherited: it names one service.
-        FIPS, dual-stack, HTTP and retry settings are, unless given."""
+        The region, FIPS, dual-stack, HTTP and retry settings are, unless given."""
         if self._state is _State.CLOSED:
             raise ClientClosedError("the client is closed")
         sibling = Session(
             service=service,
-            region=self._regions,
+            region=self._regions if region is None else RegionSource(region, None),
             endpoint_url=endpoint_url,
             credentials=self._credentials,
             http=self._http_config if http is None else http,

@@ -193,7 +193,7 @@ class Client(Operations):
             )
         else:
             if isinstance(leases, DynamoDBTable):  # a DynamoDB table, with this client's credentials
-                leases.attach(self._dynamodb(endpoint_url=leases.endpoint_url))
+                leases.attach(self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url))
             # Leases measure durations: on the wall clock (which can jump) they use the monotonic one.
             clock = time.monotonic if self._runtime.clock is time.time else self._runtime.clock
             store = LeaseCoordinator(
@@ -228,6 +228,7 @@ class Client(Operations):
     def _dynamodb(
         self,
         *,
+        region: str | None = None,
         endpoint_url: str | None = None,
         use_fips: bool | None = None,
         use_dual_stack: bool | None = None,
@@ -244,7 +245,9 @@ class Client(Operations):
         from ._dynamodb import DYNAMODB, DynamoDB  # noqa: PLC0415
 
         options = {"use_fips": use_fips, "use_dual_stack": use_dual_stack}
-        session = self._session.sibling(DYNAMODB, endpoint_url=endpoint_url, http=http, retry=retry, **options)
+        session = self._session.sibling(
+            DYNAMODB, region=region, endpoint_url=endpoint_url, http=http, retry=retry, **options
+        )
         return DynamoDB(session, self._runtime)
 
     async def __aenter__(self) -> Self:

@@ -47,14 +47,20 @@ class DynamoDBLeases:
     """A LeaseStore in a DynamoDB table: `kinesis.consumer("orders", leases=DynamoDBLeases("billing-orders"))`.
 
     The table is created on first use (on-demand billing, hash key `leaseKey`) unless
-    `create_table=False`, and waited for until ACTIVE. Credentials and region are the Kinesis
-    client's; `endpoint_url` points at another DynamoDB (DynamoDB Local in tests).
+    `create_table=False`, and waited for until ACTIVE. Credentials are the Kinesis client's, and
+    so is the region unless `region` names another; `endpoint_url` points at another DynamoDB
+    (DynamoDB Local in tests).
     """
 
-    def __init__(self, table: str, *, endpoint_url: str | None = None, create_table: bool = True) -> None:
+    def __init__(
+        self, table: str, *, region: str | None = None, endpoint_url: str | None = None, create_table: bool = True
+    ) -> None:
         if not isinstance(table, str) or _TABLE_NAME.fullmatch(table) is None:
             raise ValueError(f"DynamoDBLeases.table must be 3 to 255 of a-z, A-Z, 0-9, '_', '-', '.', not {table!r}")
+        if region is not None and (not isinstance(region, str) or not region):
+            raise ValueError(f"DynamoDBLeases.region must be a region name such as 'eu-west-1', not {region!r}")
         self.table = table
+        self.region = region
         self.endpoint_url = endpoint_url
         self.create_table = create_table
         self._db: DynamoDB | None = None

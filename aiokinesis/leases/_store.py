@@ -80,8 +80,10 @@ class LeaseStore(Protocol):
 @runtime_checkable
 class DynamoDBTable(Protocol):
     """A LeaseStore kept in DynamoDB: the consumer's Kinesis client hands it a DynamoDB client with
-    its own credentials, region and retries (and `endpoint_url` when the table lives elsewhere)."""
+    its own credentials and retries, in its region unless `region` names another (`endpoint_url`:
+    a DynamoDB elsewhere, DynamoDB Local in tests)."""
 
+    region: str | None
     endpoint_url: str | None
 
     def attach(self, dynamodb: DynamoDB) -> None: ...

@@ -288,3 +288,18 @@ async def test_a_scan_key_that_repeats_is_a_protocol_error(kinesis: aiokinesis.C
     with pytest.raises(aiokinesis.ProtocolError, match="repeats"):
         await scan_all()
     assert len(pages) == 2
+
+
+async def test_a_lease_table_in_another_region_is_called_and_signed_there(
+    kinesis: aiokinesis.Client, http: aioresponses
+) -> None:
+    seen = capture(http, b"{}")
+    leases = aiokinesis.DynamoDBLeases("orders-app", region="eu-west-1")
+    kinesis.consumer("orders", leases=leases)  # the consumer's client hands the table its DynamoDB client
+    assert await leases.get("shardId-000000000000") is None
+    [(url, headers, _)] = seen
+    assert url == "https://dynamodb.eu-west-1.amazonaws.com/"
+    assert "/eu-west-1/dynamodb/aws4_request," in headers["Authorization"]
+    assert kinesis.region == "us-east-1"  # Kinesis itself stays where it was
+    with pytest.raises(ValueError, match=r"DynamoDBLeases.region must be a region name"):
+        aiokinesis.DynamoDBLeases("orders-app", region="")
