@@ -70,49 +70,49 @@ class Connection:
     def stop(self) -> None:
         self.stopped = True
 
-    def _check(self) -> None:
-        self.calls[sys._getframe(1).f_code.co_name] += 1  # noqa: SLF001 - the calling method's name
+    def _check(self, operation: str) -> None:
+        self.calls[operation] += 1
         if self.stopped:
             raise ConnectionError("this worker is stopped")
 
     async def prepare(self) -> None:
-        self._check()
+        self._check("prepare")
         await self.table.prepare()
 
     async def create(self, lease: Lease) -> bool:
-        self._check()
+        self._check("create")
         return await self.table.create(lease)
 
     async def list_leases(self) -> list[Lease]:
-        self._check()
+        self._check("list_leases")
         return await self.table.list_leases()
 
     async def get(self, key: str) -> Lease | None:
-        self._check()
+        self._check("get")
         return await self.table.get(key)
 
     async def renew(self, lease: Lease) -> Lease | Lost:
-        self._check()
+        self._check("renew")
         return await self.table.renew(lease)
 
     async def take(self, lease: Lease, owner: str) -> Lease | Lost:
-        self._check()
+        self._check("take")
         return await self.table.take(lease, owner)
 
     async def release(self, lease: Lease) -> Lease | Lost:
-        self._check()
+        self._check("release")
         return await self.table.release(lease)
 
     async def checkpoint(self, lease: Lease, checkpoint: str, sub_sequence_number: int) -> Lease | Lost:
-        self._check()
+        self._check("checkpoint")
         return await self.table.checkpoint(lease, checkpoint, sub_sequence_number)
 
     async def set_children(self, key: str, children: tuple[str, ...]) -> bool:
-        self._check()
+        self._check("set_children")
         return await self.table.set_children(key, children)
 
     async def delete(self, key: str) -> bool:
-        self._check()
+        self._check("delete")
         return await self.table.delete(key)
 
 
