@@ -17,7 +17,7 @@ import orjson
 from ._diagnose import response_misfit
 from ._eventstream import Decoder, Message
 from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
-from ._session import ResponseStream
+from ._invoker import BodyStream
 from .errors import ProtocolError, service_error
 
 
@@ -33,7 +33,7 @@ class EventStream:
     raised, once; after it iteration ends: no event ever follows an error.
     """
 
-    def __init__(self, stream: ResponseStream) -> None:
+    def __init__(self, stream: BodyStream) -> None:
         self._stream = stream
         self._decoder = Decoder()
         self._ready: deque[Message] = deque()
