@@ -27,6 +27,9 @@ class ServiceConfig:
     """The ErrorTable (in aiokinesis.errors) the modeled errors register with."""
     operations_doc: str
     """The docstring of the generated Operations class."""
+    documents: tuple[str, ...] = ("service-2",)
+    """botocore's documents of the service the generated code (or what is written by hand beside it) follows:
+    the hash in the generated headers covers them, and --check diffs them."""
     operations: tuple[str, ...] | None = None
     """The operations to generate, in the model's order; None: all of them."""
     wire_shapes: frozenset[str] = frozenset()
@@ -85,6 +88,9 @@ KINESIS = ServiceConfig(
     error_base="ServiceError",
     error_table="KINESIS_ERRORS",
     operations_doc="The Kinesis API, one coroutine per operation; Client supplies the session.",
+    # waiters.py and paginators.py follow the waiters and paginators; the endpoint rules are read at
+    # runtime from the installed botocore, hashed here so a change is reported.
+    documents=("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1"),
     extra_members=KINESIS_EXTRA_MEMBERS,
     # The model leaves RetentionPeriodHours open; IncreaseStreamRetentionPeriod's maximum is
     # 8760 hours, DecreaseStreamRetentionPeriod's minimum 24.
