@@ -111,7 +111,7 @@ def build(name: str, n: int = 0) -> Any:
 def status_answer(waiter: str, status: str) -> dict[str, Any]:
     """An answer of the waiter's operation whose status (the path of its first acceptor) is status."""
     spec = WAITERS[waiter]
-    answer = build(MODEL["operations"][spec.operation]["output"]["shape"])
+    answer: dict[str, Any] = build(MODEL["operations"][spec.operation]["output"]["shape"])
     outer, inner = spec.acceptors[0].argument.split(".")
     wire = next(key for key in answer if xform_name(key) == outer)
     status_key = next(key for key in answer[wire] if xform_name(key) == inner)
@@ -174,3 +174,84 @@ async def test_consumer_active_gives_up_at_once_on_deleting(
     with pytest.raises(aiokinesis.WaiterError, match="it is DELETING"):
         await kinesis.wait.consumer_active(consumer_arn=f"{ARN}/consumer/c:1")
     assert (len(seen), fake_time.sleeps) == (1, [])
+
+
+PAGINATE_ARGS: dict[str, dict[str, Any]] = {
+    "DescribeStream": {"stream_name": "s"},
+    "ListShards": {"stream_name": "s"},
+    "ListStreamConsumers": {"stream_arn": ARN},
+}
+FIRST_RESULT_ONLY = {"ListStreams"}
+"""ListStreams's result keys are StreamNames and StreamSummaries: ours yields the names (one kind of item
+an iterator), which the summaries repeat."""
+ITEMS, PAGE = 5, 2
+
+
+def put(doc: dict[str, Any], path: str, value: Any) -> None:
+    *outer, last = path.split(".")
+    for key in outer:
+        doc = doc[key]
+    doc[last] = value
+
+
+def item_id(item: Any) -> str:
+    """The first string of a wire item (build() makes them tell items apart)."""
+    return item if isinstance(item, str) else next(v for v in item.values() if isinstance(v, str))
+
+
+def yielded_id(got: Any, wire: Any) -> str:
+    """item_id of what our paginator yielded for the wire item."""
+    if isinstance(got, str):
+        return got
+    member = next(key for key, value in wire.items() if isinstance(value, str))
+    value: str = getattr(got, xform_name(member))
+    return value
+
+
+@pytest.mark.parametrize("operation", sorted(BOTO_PAGINATORS))
+async def test_each_botocore_paginator_has_ours_with_its_tokens(
+    kinesis: aiokinesis.Client, http: aioresponses, operation: str
+) -> None:
+    """A server paging by botocore's paginator (input and output token, limit key, result key, more
+    results) is read to the end by ours, every item once, each page asked for with the last token."""
+    spec = BOTO_PAGINATORS[operation]
+    result_keys = spec["result_key"] if isinstance(spec["result_key"], list) else [spec["result_key"]]
+    result_key = result_keys[0]
+    item_shape = MODEL["shapes"][MODEL["operations"][operation]["output"]["shape"]]
+    for part in result_key.split("."):
+        item_shape = MODEL["shapes"][item_shape["members"][part]["shape"]]
+    items = [build(item_shape["member"]["shape"], n) for n in range(ITEMS)]
+    by_last = spec["output_token"].endswith("[-1]." + spec["output_token"].rsplit(".", 1)[-1])
+    tokens: list[str | None] = []
+
+    def reply(op: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        assert op == operation
+        token = body.get(spec["input_token"])
+        tokens.append(token)
+        assert len(tokens) <= ITEMS, "the paginator does not move on"
+        if token is None:
+            first = 0
+        elif by_last:
+            first = next(n + 1 for n, item in enumerate(items) if item_id(item) == token)
+        else:
+            first = int(token)
+        page = items[first : first + PAGE]
+        more = first + PAGE < ITEMS
+        answer = build(MODEL["operations"][operation]["output"]["shape"])
+        put(answer, result_key, page)
+        if not by_last and more:
+            put(answer, spec["output_token"], str(first + PAGE))
+        if "more_results" in spec:
+            put(answer, spec["more_results"], more)
+        assert body[spec["limit_key"]] == PAGE
+        return 200, answer
+
+    serve(http, reply)
+    paginate = getattr(kinesis.paginate, xform_name(operation))
+    limit = {xform_name(spec["limit_key"]): PAGE}
+    got = [item async for item in paginate(**PAGINATE_ARGS.get(operation, {}), **limit)]
+    want = [item_id(i) for i in items]
+    assert [yielded_id(g, i) for g, i in zip(got, items, strict=True)] == want
+    expected_tokens = [None] + [want[n - 1] if by_last else str(n) for n in range(PAGE, ITEMS, PAGE)]
+    assert tokens == expected_tokens
+    assert len(result_keys) == 1 or operation in FIRST_RESULT_ONLY
