@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Self
 import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
-from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
-from ._generated.operations import Operations, _SubscribeToShard
+from ._generated.models import StartingPosition, SubscribeToShardInput
+from ._generated.operations import Operations
 from ._recordsource import PollingSources
 from ._runtime import Runtime
 from ._service import KINESIS
@@ -37,7 +37,7 @@ from .leases._store import DynamoDBTable
 from .paginators import Paginators
 from .producer import Producer
 from .reader import ShardReader
-from .subscriptions import EventStream, SubscribeToShardOutput
+from .subscriptions import SubscribeToShardOutput, subscribe_to_shard
 from .waiters import Waiters
 
 if TYPE_CHECKING:
@@ -130,8 +130,7 @@ class Client(Operations):
             stream_id=stream_id,
             dry_run=dry_run,
         )
-        stream = await self._session.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
-        return SubscribeToShardOutput(event_stream=EventStream(stream))
+        return await subscribe_to_shard(self._session, request)
 
     def read_shard(
         self,
