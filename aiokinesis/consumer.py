@@ -166,10 +166,13 @@ class StreamConsumer:
             if self._supervisor is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._supervisor
-            if self._config.checkpoint_interval is not None:
-                await self._flush_checkpoints()
-            await self._store.close()
-            self._closed = True
+            try:
+                if self._config.checkpoint_interval is not None:
+                    await self._flush_checkpoints()
+                await self._store.close()
+            finally:
+                self._closed = True
+                await self._sources.aclose()
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
@@ -273,6 +276,7 @@ class StreamConsumer:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
+                await self._sources.setup()
                 await self._discover()
                 group.create_task(self._store.run(), name=f"aiokinesis-shard-store-{self.stream_name}")
                 group.create_task(self._rediscover(), name=f"aiokinesis-list-shards-{self.stream_name}")
@@ -360,14 +364,17 @@ class StreamConsumer:
                 shard.started_at = self._runtime.clock()
             log.info("reading shard %s of %s from %s", shard.shard_id, self.stream_name, begin.position.type)
             processed = begin.processed
-            while (batch := await source.next_batch()) is not None:
-                records = batch.records
-                if processed is not None:
-                    records, moved_on = _after(records, processed)
-                    if moved_on:
-                        processed = None
-                if records:
-                    await self._hand_out(shard, records, batch.millis_behind_latest)
+            try:
+                while (batch := await source.next_batch()) is not None:
+                    records = batch.records
+                    if processed is not None:
+                        records, moved_on = _after(records, processed)
+                        if moved_on:
+                            processed = None
+                    if records:
+                        await self._hand_out(shard, records, batch.millis_behind_latest)
+            finally:  # ended, taken away, failed or closing: nothing of it stays open
+                source.close()
             if shard.outstanding:
                 await shard.drained.wait()  # the user has processed every batch of this shard
             children = [ShardInfo.of(child) for child in source.child_shards or ()]

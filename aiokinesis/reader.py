@@ -152,6 +152,9 @@ class ShardReader:
                 return batch
         return None
 
+    def close(self) -> None:
+        """Nothing to release (a reader holds no connection between calls): the RecordSource's close."""
+
     async def _get_iterator(self) -> str:
         start = self._start
         if self.last_sequence_number is not None:

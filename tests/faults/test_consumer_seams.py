@@ -54,6 +54,7 @@ class FakeSource:
         self.retries = 0
         self.reads = 0
         self.cancelled = False
+        self.closed = False
 
     async def next_batch(self) -> ReadBatch | None:
         self.reads += 1
@@ -71,6 +72,9 @@ class FakeSource:
             raise
         raise AssertionError("unreachable")
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class FakeSources:
     """RecordSources that open the FakeSource prepared for a shard (an empty, open one if none was)."""
@@ -84,6 +88,12 @@ class FakeSources:
     ) -> FakeSource:
         self.prepared[shard_id] = FakeSource(shard_id, batches, children)
         return self.prepared[shard_id]
+
+    async def setup(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
     def open(self, shard_id: str, start: StartingPosition, hash_range: tuple[int, int]) -> RecordSource:
         self.opened.append((shard_id, start, hash_range))
