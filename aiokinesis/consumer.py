@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Self
 
 from ._shardstate import ShardProgress, ShardState
 from ._shardstore import ShardInfo
-from .errors import ClientClosedError, LeaseLostError
+from .errors import ClientClosedError, ConsumerDeletedError, LeaseLostError
 from .paginators import Paginators
 from .records import ShardRecord
 
@@ -288,8 +288,11 @@ class StreamConsumer:
             pass
         except* Exception as failure:
             errors = failure.exceptions
-            # Every reader met the client's close: one ClientClosedError says it, not a group of them.
-            alike = all(isinstance(error, ClientClosedError) for error in errors)
+            # Every reader met the client's close (or the loss of the enhanced fan-out consumer they all
+            # read through): one error says it, not a group of them.
+            alike = len({type(error) for error in errors}) == 1 and isinstance(
+                errors[0], ClientClosedError | ConsumerDeletedError
+            )
             self._failure = errors[0] if len(errors) == 1 or alike else failure
             log.error("consumer of %s failed: %r", self.stream_name, self._failure)
         finally:
