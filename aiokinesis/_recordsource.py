@@ -2,7 +2,7 @@
 
 The consumer's fan-in (slots, parents before children, checkpoints) only ever sees a RecordSource,
 so a second way of reading a shard (SubscribeToShard, records pushed over an event stream) is a
-second RecordSources, not a change to the consumer.
+second RecordSources (_fanout.FanOutSources), not a change to the consumer.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Consumer: every shard of a stream fanned into one async iterator of batches.
 
-One task per shard reads its RecordSource (GetRecords polling, by default); all are owned by a
-TaskGroup in one supervisor task. Batches reach the user through a bounded number of slots, so
-a slow user pauses fetching and nothing is ever skipped. A child shard starts only once all its
-parents were read to their end and every batch of theirs was processed (the user asked for the
-next batch), which keeps per-key order across resharding. New shards come from ChildShards and
-a periodic ListShards. The ShardStore says which shards this consumer may read and where each
-starts, and keeps their progress; a shard it takes away stops at once, its unprocessed batches
-dropped and never checkpointed. With leases, whether a shard is still this worker's is asked
-again before every batch is handed out and before every checkpoint.
+One task per shard reads its RecordSource (GetRecords polling by default, SubscribeToShard with
+enhanced fan-out); all are owned by a TaskGroup in one supervisor task. Batches reach the user
+through a bounded number of slots, so a slow user pauses fetching and nothing is ever skipped. A
+child shard starts only once all its parents were read to their end and every batch of theirs was
+processed (the user asked for the next batch), which keeps per-key order across resharding. New
+shards come from ChildShards and a periodic ListShards. The ShardStore says which shards this
+consumer may read and where each starts, and keeps their progress; a shard it takes away stops at
+once, its unprocessed batches dropped and never checkpointed. With leases, whether a shard is still
+this worker's is asked again before every batch is handed out and before every checkpoint.
 
 Delivery is at-least-once: after a restart, records since the last checkpoint come again.
 """
