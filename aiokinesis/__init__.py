@@ -15,13 +15,14 @@ from ._version import __version__ as __version__
 from .aggregation import UserRecord
 from .checkpoints import Checkpoint, Checkpoints, MemoryCheckpoints, SqliteCheckpoints
 from .client import Client
-from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, FanOutConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 from .consumer import Batch, StreamConsumer
 from .errors import (
     ClientClosedError,
     ClientError,
     ConnectError,
     ConnectionLostError,
+    ConsumerDeletedError,
     KinesisError,
     LeaseLostError,
     ParamValidationError,
@@ -54,8 +55,10 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "ConsumerConfig",
+    "ConsumerDeletedError",
     "DynamoDBLeases",
     "EventStream",
+    "FanOutConfig",
     "HttpConfig",
     "InMemoryLeases",
     "KinesisError",

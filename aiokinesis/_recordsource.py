@@ -2,7 +2,7 @@
 
 The consumer's fan-in (slots, parents before children, checkpoints) only ever sees a RecordSource,
 so a second way of reading a shard (SubscribeToShard, records pushed over an event stream) is a
-second RecordSources, not a change to the consumer.
+second RecordSources (_fanout.FanOutSources), not a change to the consumer.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ if TYPE_CHECKING:
 
 
 class RecordSource(Protocol):
-    """One shard's user records, batch by batch, in order; ShardReader is one."""
+    """One shard's user records, batch by batch, in order; ShardReader and SubscriptionSource are two."""
 
     async def next_batch(self) -> ReadBatch | None:
         """The next non-empty batch, waiting as long as it takes; None once the shard has ended."""
+        ...
+
+    def close(self) -> None:
+        """The consumer is done with the source (its shard ended, was taken away, or the consumer is
+        closing): release what it holds open (a subscription's stream); idempotent."""
         ...
 
     @property
@@ -51,6 +56,15 @@ class RecordSource(Protocol):
 class RecordSources(Protocol):
     """What the consumer opens a shard's RecordSource with."""
 
+    async def setup(self) -> None:
+        """Before the first shard is opened, when the consumer opens: what every source needs
+        (enhanced fan-out registers its stream consumer). An error ends the consumer's iteration."""
+        ...
+
+    async def aclose(self) -> None:
+        """After every source has stopped, when the consumer closes (enhanced fan-out may deregister)."""
+        ...
+
     def open(self, shard_id: str, start: StartingPosition, hash_range: tuple[int, int]) -> RecordSource:
         """A source for `shard_id` from `start`; `hash_range` is the shard's first and last hash key."""
         ...
@@ -67,6 +81,12 @@ class PollingSources:
         self._stream_name = stream_name
         self._config = config
         self._runtime = runtime
+
+    async def setup(self) -> None:
+        """Nothing to prepare: GetRecords needs only the stream's name."""
+
+    async def aclose(self) -> None:
+        """Nothing to release: readers hold no connection between calls."""
 
     def open(self, shard_id: str, start: StartingPosition, hash_range: tuple[int, int]) -> RecordSource:
         return ShardReader(

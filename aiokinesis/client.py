@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Self
 import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
-from ._generated.models import StartingPosition, SubscribeToShardInput, _ser_SubscribeToShardInput
-from ._generated.operations import Operations, _SubscribeToShard
-from ._recordsource import PollingSources
+from ._fanout import FanOutSources, check_consumer_name
+from ._generated.models import StartingPosition, SubscribeToShardInput
+from ._generated.operations import Operations
+from ._recordsource import PollingSources, RecordSources
 from ._runtime import Runtime
 from ._service import KINESIS
 from ._session import Session
@@ -37,7 +38,7 @@ from .leases._store import DynamoDBTable
 from .paginators import Paginators
 from .producer import Producer
 from .reader import ShardReader
-from .subscriptions import EventStream, SubscribeToShardOutput
+from .subscriptions import SubscribeToShardOutput, subscribe_to_shard
 from .waiters import Waiters
 
 if TYPE_CHECKING:
@@ -130,8 +131,7 @@ class Client(Operations):
             stream_id=stream_id,
             dry_run=dry_run,
         )
-        stream = await self._session.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
-        return SubscribeToShardOutput(event_stream=EventStream(stream))
+        return await subscribe_to_shard(self._session, request)
 
     def read_shard(
         self,
@@ -167,6 +167,8 @@ class Client(Operations):
         leases: LeaseStore | None = None,
         worker_id: str | None = None,
         start: StartingPosition | None = None,
+        enhanced_fan_out: str | None = None,
+        deregister_on_close: bool = False,
         config: ConsumerConfig = ConsumerConfig(),  # noqa: B008 - frozen
     ) -> StreamConsumer:
         """Every shard of a stream as one async iterator of batches: `async with kinesis.consumer(...) as c:`.
@@ -176,7 +178,21 @@ class Client(Operations):
         lease table, instead of `checkpoints`) to share the stream's shards with other workers:
         each reads its share, and takes over a dead one's; `worker_id` names this worker in the
         table (default: host, process id and a random suffix, unique per consumer).
+
+        `enhanced_fan_out="NAME"` reads every shard through SubscribeToShard as the stream consumer
+        NAME (registered when the consumer opens if it does not exist, and waited for until ACTIVE)
+        instead of GetRecords: records are pushed, with their own 2 MiB/s per shard. Everything
+        else behaves as with polling. `deregister_on_close=True` deregisters NAME on close, for
+        short-lived readers (never with workers sharing NAME through leases: it ends theirs too).
         """
+        if enhanced_fan_out is not None:
+            check_consumer_name(enhanced_fan_out)
+        if not isinstance(deregister_on_close, bool):
+            raise TypeError(f"deregister_on_close must be True or False, not {deregister_on_close!r}")
+        if deregister_on_close and enhanced_fan_out is None:
+            raise ValueError(
+                "deregister_on_close= deregisters the enhanced fan-out consumer: give enhanced_fan_out= too"
+            )
         if checkpoints is not None and leases is not None:
             raise ValueError(
                 "give a consumer checkpoints= or leases=, not both: with leases, the lease table keeps them"
@@ -203,7 +219,19 @@ class Client(Operations):
                 config=config,
                 runtime=dataclasses.replace(self._runtime, clock=clock),
             )
-        sources = PollingSources(self, self._session, stream_name, config.reader, self._runtime)
+        sources: RecordSources
+        if enhanced_fan_out is None:
+            sources = PollingSources(self, self._session, stream_name, config.reader, self._runtime)
+        else:
+            sources = FanOutSources(
+                self,
+                self._session,
+                stream_name,
+                enhanced_fan_out,
+                deregister_on_close=deregister_on_close,
+                config=config.fan_out,
+                runtime=self._runtime,
+            )
         return StreamConsumer(self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime)
 
     def producer(

@@ -207,6 +207,49 @@ class ReaderConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FanOutConfig:
+    """How an enhanced fan-out consumer (`enhanced_fan_out=`) subscribes to each shard, renews and backs off.
+
+    Kinesis ends every subscription after 5 minutes and the consumer subscribes again from where
+    the last one stopped; these set how soon, and how it waits after a refusal or a failure.
+    """
+
+    subscribe_interval: float = 1.0
+    """Least seconds between two SubscribeToShard calls for one shard, >= 0: AWS allows one a
+    second; less suits only a local server."""
+    in_use_delay: float = 5.0
+    """Seconds, >= 0: after ResourceInUseException (another subscription to the shard within 5 s)
+    the next call waits this plus a random share of it again; and a subscription Kinesis accepted is
+    renewed at the soonest this long after it began, since AWS refuses a second one within 5 s.
+    Less than 5 suits only a local server."""
+    silence_timeout: float = 35.0
+    """Seconds without any event (Kinesis sends them while a shard is idle too) after which a
+    subscription is dropped and renewed from where it stopped, > 0."""
+    error_base_delay: float = 0.1
+    """First backoff before subscribing again after a transient error (a lost connection, a 5xx,
+    an InternalFailure event), > 0 and <= max_delay; doubles per failure in a row (full jitter)."""
+    throttle_base_delay: float = 1.0
+    """First backoff after a throttling error (LimitExceeded, KMSThrottling), > 0 and <= max_delay; doubles likewise."""
+    max_delay: float = 30.0
+    """Cap of either backoff, in seconds."""
+    active_poll_interval: float = 1.0
+    """Seconds between looks at the status of a consumer being registered, at least 0.01."""
+    active_timeout: float = 180.0
+    """Seconds to wait for the consumer to become ACTIVE when the stream consumer opens, > 0."""
+
+    def __post_init__(self) -> None:
+        _seconds(self, "subscribe_interval")
+        _seconds(self, "in_use_delay")
+        _seconds(self, "silence_timeout", above=True)
+        for field in ("error_base_delay", "throttle_base_delay", "max_delay"):
+            _seconds(self, field, above=True)
+        _not_above(self, "error_base_delay", "max_delay")
+        _not_above(self, "throttle_base_delay", "max_delay")
+        _seconds(self, "active_poll_interval", low=_MIN_LOOP)
+        _seconds(self, "active_timeout", above=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConsumerConfig:
     """How a consumer fans shards in, discovers new ones and checkpoints."""
 
@@ -220,6 +263,8 @@ class ConsumerConfig:
     ChildShards); at least 0.01, and seconds rather than milliseconds against AWS."""
     reader: ReaderConfig = ReaderConfig()
     """Pacing and backoff of each shard's reader."""
+    fan_out: FanOutConfig = FanOutConfig()
+    """With `enhanced_fan_out=`: how each shard's subscription renews and backs off (instead of `reader`)."""
     failover_time: float = 10.0
     """With leases: seconds a lease may go unrenewed before other workers take it (the KCL's
     failoverTime), at least 0.3. Its holder renews it every failover_time / 3 - 25 ms and stops
@@ -239,6 +284,10 @@ class ConsumerConfig:
         if not isinstance(self.reader, ReaderConfig):
             raise TypeError(
                 f"{_name(self, 'reader')} must be a ReaderConfig, not {self.reader!r} ({type(self.reader).__name__})"
+            )
+        if not isinstance(self.fan_out, FanOutConfig):
+            raise TypeError(
+                f"{_name(self, 'fan_out')} must be a FanOutConfig, not {self.fan_out!r} ({type(self.fan_out).__name__})"
             )
         _seconds(self, "failover_time", low=_MIN_FAILOVER)
         _number(self, "max_leases_to_steal", low=0, integer=True)

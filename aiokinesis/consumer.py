@@ -1,14 +1,14 @@
 """Consumer: every shard of a stream fanned into one async iterator of batches.
 
-One task per shard reads its RecordSource (GetRecords polling, by default); all are owned by a
-TaskGroup in one supervisor task. Batches reach the user through a bounded number of slots, so
-a slow user pauses fetching and nothing is ever skipped. A child shard starts only once all its
-parents were read to their end and every batch of theirs was processed (the user asked for the
-next batch), which keeps per-key order across resharding. New shards come from ChildShards and
-a periodic ListShards. The ShardStore says which shards this consumer may read and where each
-starts, and keeps their progress; a shard it takes away stops at once, its unprocessed batches
-dropped and never checkpointed. With leases, whether a shard is still this worker's is asked
-again before every batch is handed out and before every checkpoint.
+One task per shard reads its RecordSource (GetRecords polling by default, SubscribeToShard with
+enhanced fan-out); all are owned by a TaskGroup in one supervisor task. Batches reach the user
+through a bounded number of slots, so a slow user pauses fetching and nothing is ever skipped. A
+child shard starts only once all its parents were read to their end and every batch of theirs was
+processed (the user asked for the next batch), which keeps per-key order across resharding. New
+shards come from ChildShards and a periodic ListShards. The ShardStore says which shards this
+consumer may read and where each starts, and keeps their progress; a shard it takes away stops at
+once, its unprocessed batches dropped and never checkpointed. With leases, whether a shard is still
+this worker's is asked again before every batch is handed out and before every checkpoint.
 
 Delivery is at-least-once: after a restart, records since the last checkpoint come again.
 """
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Self
 
 from ._shardstate import ShardProgress, ShardState
 from ._shardstore import ShardInfo
-from .errors import ClientClosedError, LeaseLostError
+from .errors import ClientClosedError, ConsumerDeletedError, LeaseLostError
 from .paginators import Paginators
 from .records import ShardRecord
 
@@ -166,10 +166,13 @@ class StreamConsumer:
             if self._supervisor is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._supervisor
-            if self._config.checkpoint_interval is not None:
-                await self._flush_checkpoints()
-            await self._store.close()
-            self._closed = True
+            try:
+                if self._config.checkpoint_interval is not None:
+                    await self._flush_checkpoints()
+                await self._store.close()
+            finally:
+                self._closed = True
+                await self._sources.aclose()
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
@@ -273,6 +276,7 @@ class StreamConsumer:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
+                await self._sources.setup()
                 await self._discover()
                 group.create_task(self._store.run(), name=f"aiokinesis-shard-store-{self.stream_name}")
                 group.create_task(self._rediscover(), name=f"aiokinesis-list-shards-{self.stream_name}")
@@ -284,8 +288,11 @@ class StreamConsumer:
             pass
         except* Exception as failure:
             errors = failure.exceptions
-            # Every reader met the client's close: one ClientClosedError says it, not a group of them.
-            alike = all(isinstance(error, ClientClosedError) for error in errors)
+            # Every reader met the client's close (or the loss of the enhanced fan-out consumer they all
+            # read through): one error says it, not a group of them.
+            alike = len({type(error) for error in errors}) == 1 and isinstance(
+                errors[0], ClientClosedError | ConsumerDeletedError
+            )
             self._failure = errors[0] if len(errors) == 1 or alike else failure
             log.error("consumer of %s failed: %r", self.stream_name, self._failure)
         finally:
@@ -360,14 +367,17 @@ class StreamConsumer:
                 shard.started_at = self._runtime.clock()
             log.info("reading shard %s of %s from %s", shard.shard_id, self.stream_name, begin.position.type)
             processed = begin.processed
-            while (batch := await source.next_batch()) is not None:
-                records = batch.records
-                if processed is not None:
-                    records, moved_on = _after(records, processed)
-                    if moved_on:
-                        processed = None
-                if records:
-                    await self._hand_out(shard, records, batch.millis_behind_latest)
+            try:
+                while (batch := await source.next_batch()) is not None:
+                    records = batch.records
+                    if processed is not None:
+                        records, moved_on = _after(records, processed)
+                        if moved_on:
+                            processed = None
+                    if records:
+                        await self._hand_out(shard, records, batch.millis_behind_latest)
+            finally:  # ended, taken away, failed or closing: nothing of it stays open
+                source.close()
             if shard.outstanding:
                 await shard.drained.wait()  # the user has processed every batch of this shard
             children = [ShardInfo.of(child) for child in source.child_shards or ()]

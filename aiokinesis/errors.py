@@ -13,6 +13,7 @@ KinesisError
 ├── ProtocolError                 an answer that does not fit the service model
 ├── WaiterError                   a waiter's deadline passed before the state was reached
 ├── LeaseLostError                this worker no longer holds the shard's lease; nothing was written
+├── ConsumerDeletedError          the enhanced fan-out consumer a stream consumer reads through is gone
 └── ServiceError                  the service answered an error (code, message, request_id, status)
     ├── ProvisionedThroughputExceededException, ExpiredIteratorException, ...  (one per Kinesis model error)
     ├── UnknownServiceError       a code the model does not name; the raw code is kept
@@ -147,6 +148,17 @@ class LeaseLostError(KinesisError):
     def __init__(self, shard_id: str, reason: str) -> None:
         super().__init__(f"the lease of {shard_id} is lost: {reason}")
         self.shard_id = shard_id
+        self.reason = reason
+
+
+class ConsumerDeletedError(KinesisError):
+    """The enhanced fan-out consumer (`enhanced_fan_out=`) was deregistered while reading through it:
+    its subscriptions cannot go on, so the stream consumer's iteration ends with this error. The
+    service's ResourceNotFoundException is its `__cause__`."""
+
+    def __init__(self, consumer_arn: str, reason: str) -> None:
+        super().__init__(f"the stream consumer {consumer_arn} is gone: {reason}")
+        self.consumer_arn = consumer_arn
         self.reason = reason
 
 

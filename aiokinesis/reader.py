@@ -15,16 +15,13 @@ hash range (`dropped` counts them). The range is given, or listed once at the fi
 from __future__ import annotations
 
 import logging
-from binascii import a2b_base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from ._generated.errors import ExpiredIteratorException
 from ._generated.models import ChildShard, StartingPosition, _de_ChildShard
 from ._generated.operations import _GetRecords
-from ._protocol import _ts
-from ._shardmap import hash_key_of
-from .aggregation import MAGIC, deaggregate
+from ._shardrecords import WHOLE_RANGE, decode_records, in_range
 from .config import ReaderConfig
 from .errors import ClientError, ProtocolError, ServiceError, TransportError
 from .paginators import Paginators
@@ -36,8 +33,6 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
 
 log = logging.getLogger("aiokinesis.reader")
-_new = object.__new__
-_WHOLE_RANGE = (0, 2**128 - 1)
 
 
 @dataclass(slots=True)
@@ -157,6 +152,9 @@ class ShardReader:
                 return batch
         return None
 
+    def close(self) -> None:
+        """Nothing to release (a reader holds no connection between calls): the RecordSource's close."""
+
     async def _get_iterator(self) -> str:
         start = self._start
         if self.last_sequence_number is not None:
@@ -188,74 +186,23 @@ class ShardReader:
     def _decode(self, answer: dict[str, Any]) -> _Page:
         """A GetRecords answer as ShardRecords (KPL aggregates split, filtered by hash range); runs
         inside the session's parse guard, so a malformed answer becomes a ProtocolError."""
-        shard_id = self.shard_id
-        out: list[ShardRecord] = []
-        size = 0
-        sequence = None
-        hash_range = self.hash_range
-        unfiltered = False
-        low, high = hash_range or _WHOLE_RANGE
-        whole = (low, high) == _WHOLE_RANGE
-        hashes: dict[str, int] = {}  # aggregates repeat few keys: MD5 once per key and page
-        dropped = 0
-        for wire in answer["Records"]:
-            data = a2b_base64(wire["Data"])
-            size += len(data)
-            sequence = wire["SequenceNumber"]
-            stamp = wire.get("ApproximateArrivalTimestamp")
-            arrival = None if stamp is None else _ts(stamp)
-            inner = deaggregate(data) if data[:4] == MAGIC else None
-            if inner is None:
-                item = _new(ShardRecord)
-                item.data = data
-                item.partition_key = wire.get("PartitionKey") or ""
-                item.sequence_number = sequence
-                item.sub_sequence_number = 0
-                item.approximate_arrival_timestamp = arrival
-                item.shard_id = shard_id
-                item.explicit_hash_key = None
-                item.aggregated = False
-                out.append(item)
-                continue
-            unfiltered = unfiltered or hash_range is None
-            for sub, user in enumerate(inner):  # a kept record keeps its place: checkpoints count on it
-                if not whole and _outside(user.explicit_hash_key, user.partition_key, low, high, hashes):
-                    dropped += 1
-                    continue
-                item = _new(ShardRecord)
-                item.data = user.data
-                item.partition_key = user.partition_key
-                item.sequence_number = sequence
-                item.sub_sequence_number = sub
-                item.approximate_arrival_timestamp = arrival
-                item.shard_id = shard_id
-                item.explicit_hash_key = user.explicit_hash_key
-                item.aggregated = True
-                out.append(item)
-        if dropped:
-            self._count_dropped(dropped)
+        decoded = decode_records(answer["Records"], self.shard_id, self.hash_range)
+        if decoded.dropped:
+            self._count_dropped(decoded.dropped)
         children = answer.get("ChildShards")
         return _Page(
-            out,
-            size,
-            sequence,
+            decoded.records,
+            decoded.size,
+            decoded.last_sequence_number,
             answer.get("NextShardIterator"),
             answer.get("MillisBehindLatest"),
             None if children is None else [_de_ChildShard(child) for child in children],
-            unfiltered,
+            decoded.unfiltered,
         )
 
     def _in_range(self, records: list[ShardRecord]) -> list[ShardRecord]:
         """A page decoded before the range was known, filtered as _decode would have."""
-        low, high = self.hash_range or _WHOLE_RANGE
-        if (low, high) == _WHOLE_RANGE:
-            return records
-        hashes: dict[str, int] = {}
-        kept = [
-            r
-            for r in records
-            if not r.aggregated or not _outside(r.explicit_hash_key, r.partition_key, low, high, hashes)
-        ]
+        kept = in_range(records, self.hash_range or WHOLE_RANGE)
         if len(kept) < len(records):
             self._count_dropped(len(records) - len(kept))
         return kept
@@ -287,7 +234,7 @@ class ShardReader:
         else:
             if found is None:
                 log.warning("shard %s is not listed: aggregates are not filtered by hash range", self.shard_id)
-        self.hash_range = found or _WHOLE_RANGE
+        self.hash_range = found or WHOLE_RANGE
 
     def _accept(self, page: _Page) -> ReadBatch:
         config = self._config
@@ -303,17 +250,3 @@ class ShardReader:
             wait = max(wait, config.idle_interval)
         self._next_call = self._clock() + wait
         return ReadBatch(shard_id=self.shard_id, records=page.records, millis_behind_latest=page.millis_behind_latest)
-
-
-def _outside(explicit_hash_key: str | None, partition_key: str, low: int, high: int, hashes: dict[str, int]) -> bool:
-    """Whether Kinesis would route this user record outside [low, high]; an explicit hash key that
-    is not a decimal is not judged (kept)."""
-    if explicit_hash_key is not None:
-        if not (explicit_hash_key.isascii() and explicit_hash_key.isdigit()):
-            return False
-        hash_key = int(explicit_hash_key)
-    else:
-        hash_key = hashes.get(partition_key, -1)
-        if hash_key < 0:
-            hash_key = hashes[partition_key] = hash_key_of(partition_key)
-    return not low <= hash_key <= high

@@ -1,28 +1,40 @@
 """SubscribeToShard: the event stream of one enhanced fan-out subscription.
 
 Kinesis pushes SubscribeToShardEvents for up to 5 minutes; then the stream ends and
-the caller subscribes again from the last ContinuationSequenceNumber.
+the caller subscribes again from the last ContinuationSequenceNumber. `subscribe_to_shard`
+sends the request through any StreamOpener (the client's session); `subscribe` is the same with
+the caller's own parser of each event's JSON, for readers that decode records straight from it.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Generic, Self, TypeVar
 
 import orjson
 
 from ._diagnose import response_misfit
 from ._eventstream import Decoder, Message
-from ._generated.models import SubscribeToShardEvent, _de_SubscribeToShardEvent
-from ._invoker import BodyStream
+from ._generated.models import (
+    SubscribeToShardEvent,
+    SubscribeToShardInput,
+    _de_SubscribeToShardEvent,
+    _ser_SubscribeToShardInput,
+)
+from ._generated.operations import _SubscribeToShard
+from ._invoker import BodyStream, StreamOpener
 from .errors import ProtocolError, service_error
 
+T = TypeVar("T")
 
-class EventStream:
-    """Async iterator of a subscription's events; use `async with` so the connection is closed.
+
+class Events(Generic[T]):
+    """Async iterator of a subscription's events, each parsed by `parse` from its JSON; use
+    `async with` so the connection is closed. EventStream is the one with typed events.
 
     Iteration ends when Kinesis ends the subscription; an exception event raises its
     modeled error class. The initial-response event, and event types added to the model
@@ -33,8 +45,9 @@ class EventStream:
     raised, once; after it iteration ends: no event ever follows an error.
     """
 
-    def __init__(self, stream: BodyStream) -> None:
+    def __init__(self, stream: BodyStream, parse: Callable[[dict[str, Any]], T]) -> None:
         self._stream = stream
+        self._parse = parse
         self._decoder = Decoder()
         self._ready: deque[Message] = deque()
         self._corrupt: ProtocolError | None = None
@@ -47,7 +60,11 @@ class EventStream:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> SubscribeToShardEvent:
+    @property
+    def closed(self) -> bool:
+        return self._stream.closed
+
+    async def __anext__(self) -> T:
         while True:
             while self._ready:
                 try:
@@ -78,7 +95,7 @@ class EventStream:
                 self.close()
                 self._corrupt = exc
 
-    def _event(self, message: Message) -> SubscribeToShardEvent | None:
+    def _event(self, message: Message) -> T | None:
         headers = message.headers
         kind = headers.get(":message-type")
         if kind == "event":
@@ -90,7 +107,7 @@ class EventStream:
                 self.close()
                 raise ProtocolError(f"SubscribeToShard: an event is not JSON: {message.payload[:100]!r}") from exc
             try:
-                return _de_SubscribeToShardEvent(doc)
+                return self._parse(doc)
             except MemoryError:
                 raise
             except Exception as exc:  # any failure to parse is the event's fault
@@ -130,8 +147,31 @@ class EventStream:
             stream.close()
 
 
+class EventStream(Events[SubscribeToShardEvent]):
+    """Async iterator of a subscription's typed SubscribeToShardEvents; use `async with` so the
+    connection is closed. See Events for how it ends."""
+
+    def __init__(self, stream: BodyStream) -> None:
+        super().__init__(stream, _de_SubscribeToShardEvent)
+
+
 @dataclass(slots=True, kw_only=True)
 class SubscribeToShardOutput:
     """The answer of SubscribeToShard: the open stream of events."""
 
     event_stream: EventStream
+
+
+async def subscribe(
+    opener: StreamOpener, request: SubscribeToShardInput, parse: Callable[[dict[str, Any]], T]
+) -> Events[T]:
+    """Send SubscribeToShard (checked against the model first) and return its events, each parsed by
+    `parse`; returns once Kinesis accepts the subscription, raising its error if it refuses."""
+    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
+    return Events(stream, parse)
+
+
+async def subscribe_to_shard(opener: StreamOpener, request: SubscribeToShardInput) -> SubscribeToShardOutput:
+    """SubscribeToShard with typed events: what `Client.subscribe_to_shard` returns."""
+    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
+    return SubscribeToShardOutput(event_stream=EventStream(stream))

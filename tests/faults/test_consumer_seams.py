@@ -54,6 +54,7 @@ class FakeSource:
         self.retries = 0
         self.reads = 0
         self.cancelled = False
+        self.closed = False
 
     async def next_batch(self) -> ReadBatch | None:
         self.reads += 1
@@ -71,6 +72,9 @@ class FakeSource:
             raise
         raise AssertionError("unreachable")
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class FakeSources:
     """RecordSources that open the FakeSource prepared for a shard (an empty, open one if none was)."""
@@ -84,6 +88,12 @@ class FakeSources:
     ) -> FakeSource:
         self.prepared[shard_id] = FakeSource(shard_id, batches, children)
         return self.prepared[shard_id]
+
+    async def setup(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
     def open(self, shard_id: str, start: StartingPosition, hash_range: tuple[int, int]) -> RecordSource:
         self.opened.append((shard_id, start, hash_range))
@@ -227,6 +237,7 @@ async def test_a_shard_the_store_takes_away_stops_and_its_unprocessed_batches_ar
 
             store.revoke(A)
             await settle(lambda: a_source.cancelled)
+            assert a_source.closed  # a source taken away holds nothing open (a subscription's stream)
             lost = shard_progress(consumer, A)
             with pytest.raises(aiokinesis.LeaseLostError, match=A):
                 await in_hand.checkpoint()  # a batch of a lost shard: nothing is written
@@ -235,6 +246,7 @@ async def test_a_shard_the_store_takes_away_stops_and_its_unprocessed_batches_ar
             time.advance(1.0)
             await settle(lambda: shard_progress(consumer, B).checkpointed == ("2", 0))
     assert a_source.reads == reads  # its reader stopped
+    assert b_source.closed  # and the consumer's close closed the other
     assert [r.data for batch in rest for r in batch] == [b"11", b"12", b"13"]  # A3..A6 were dropped
     assert (lost.started, lost.pending, lost.records, lost.checkpointed) == (False, 0, 2, ("1", 0))
     assert [shard for shard, _, _ in sources.opened] == [A, B]  # C and D are other workers'
@@ -364,3 +376,23 @@ async def test_overlapping_checkpoints_of_a_shard_land_in_order_and_never_go_bac
             assert store.writes == ["1", "2"]
             assert await checkpoints.get("s", A) == aiokinesis.Checkpoint("2")
             await anext(consumer)
+
+
+class GoneSource(FakeSource):
+    """A shard read through an enhanced fan-out consumer that was just deleted."""
+
+    async def next_batch(self) -> ReadBatch | None:
+        raise aiokinesis.ConsumerDeletedError("arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/app:1", "gone")
+
+
+async def test_every_shard_failing_with_one_consumer_deleted_error_ends_the_iteration_with_that_one(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    sources = FakeSources()
+    for shard_id in SHARDS:
+        sources.prepared[shard_id] = GoneSource(shard_id, [], None)
+    store = CheckpointStore(aiokinesis.MemoryCheckpoints(), "s", TRIM)
+    with consumer_of(kinesis, sources, store, VirtualTime()) as consumer:
+        async with consumer:
+            with pytest.raises(aiokinesis.ConsumerDeletedError, match="consumer/app:1 is gone"):
+                await anext(consumer)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import aiokinesis
-from aiokinesis import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
+from aiokinesis import ConsumerConfig, FanOutConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 
-CLASSES = (HttpConfig, RetryConfig, ReaderConfig, ConsumerConfig, ProducerConfig)
+CLASSES = (HttpConfig, RetryConfig, ReaderConfig, FanOutConfig, ConsumerConfig, ProducerConfig)
 MIB = 1024 * 1024
 NAN, INF = math.nan, math.inf
 
@@ -39,6 +39,14 @@ OUT_OF_RANGE: list[tuple[type, str, Any, str]] = [
     (ReaderConfig, "throttle_base_delay", 0, "> 0 seconds"),
     (ReaderConfig, "error_base_delay", 0, "> 0 seconds"),
     (ReaderConfig, "max_delay", 0, "> 0 seconds"),
+    (FanOutConfig, "subscribe_interval", -1, ">= 0 seconds"),
+    (FanOutConfig, "in_use_delay", -0.5, ">= 0 seconds"),
+    (FanOutConfig, "silence_timeout", 0, "> 0 seconds"),
+    (FanOutConfig, "error_base_delay", 0, "> 0 seconds"),
+    (FanOutConfig, "throttle_base_delay", 0, "> 0 seconds"),
+    (FanOutConfig, "max_delay", 0, "> 0 seconds"),
+    (FanOutConfig, "active_poll_interval", 0.001, ">= 0.01 seconds"),
+    (FanOutConfig, "active_timeout", 0, "> 0 seconds"),
     (ConsumerConfig, "max_buffered_batches", 0, ">= 1"),
     (ConsumerConfig, "checkpoint_interval", 0, ">= 0.01 seconds"),
     (ConsumerConfig, "list_shards_interval", 0, ">= 0.01 seconds"),
@@ -76,6 +84,13 @@ CONTRADICTIONS: list[tuple[type, dict[str, Any], str, str]] = [
         "error_base_delay",
         "<= ReaderConfig.max_delay",
     ),
+    (FanOutConfig, {"max_delay": 0.5}, "throttle_base_delay", "<= FanOutConfig.max_delay (0.5)"),
+    (
+        FanOutConfig,
+        {"throttle_base_delay": 0.01, "error_base_delay": 0.1, "max_delay": 0.05},
+        "error_base_delay",
+        "<= FanOutConfig.max_delay",
+    ),
     (ProducerConfig, {"linger": 30.0}, "linger", "< ProducerConfig.record_ttl (30.0)"),
     (ProducerConfig, {"retry_max_delay": 0.05}, "retry_base_delay", "<= ProducerConfig.retry_max_delay (0.05)"),
     (
@@ -96,6 +111,10 @@ BOUNDARIES: list[tuple[type, dict[str, Any]]] = [
     (ReaderConfig, {"limit": 10000, "throttle_base_delay": 0.001, "error_base_delay": 0.001, "max_delay": 0.001}),
     (ConsumerConfig, {"max_buffered_batches": 1, "checkpoint_interval": 0.01, "list_shards_interval": 0.01}),
     (ConsumerConfig, {"checkpoint_interval": None, "reader": ReaderConfig(limit=5)}),
+    (FanOutConfig, {"subscribe_interval": 0, "in_use_delay": 0, "silence_timeout": 0.001, "active_timeout": 0.001}),
+    (FanOutConfig, {"error_base_delay": 0.001, "throttle_base_delay": 0.001, "max_delay": 0.001}),
+    (FanOutConfig, {"active_poll_interval": 0.01}),
+    (ConsumerConfig, {"fan_out": FanOutConfig(silence_timeout=1)}),
     (ProducerConfig, {"linger": 0, "record_ttl": 0.001, "max_in_flight": 1, "max_batch_records": 1}),
     (ProducerConfig, {"max_batch_records": 500, "max_batch_bytes": MIB, "max_buffered_records": 1}),
     (ProducerConfig, {"max_batch_bytes": 10 * MIB, "aggregation_max_bytes": 10 * MIB, "max_buffered_bytes": 10 * MIB}),
@@ -197,6 +216,11 @@ def test_the_consumer_s_reader_must_be_a_reader_config() -> None:
         ConsumerConfig(reader={"limit": 5})  # type: ignore[arg-type]
 
 
+def test_the_consumer_s_fan_out_must_be_a_fan_out_config() -> None:
+    with pytest.raises(TypeError, match=r"^ConsumerConfig\.fan_out must be a FanOutConfig, not 5 \(int\)"):
+        ConsumerConfig(fan_out=5)  # type: ignore[arg-type]
+
+
 def test_replace_checks_again() -> None:
     """Client.producer(linger=...) builds its config with dataclasses.replace."""
     with pytest.raises(ValueError, match=r"^ProducerConfig\.linger"):
@@ -206,7 +230,11 @@ def test_replace_checks_again() -> None:
 def test_every_field_has_a_range_case() -> None:
     """A new field without a check fails here until it gets one (and a case above)."""
     covered = {(cls, field) for cls, field, _, _ in OUT_OF_RANGE}
-    covered |= set(BOOL_FIELDS) | {(ProducerConfig, "when_full"), (ConsumerConfig, "reader")}
+    covered |= set(BOOL_FIELDS) | {
+        (ProducerConfig, "when_full"),
+        (ConsumerConfig, "reader"),
+        (ConsumerConfig, "fan_out"),
+    }
     every = {(cls, f.name) for cls in CLASSES for f in dataclasses.fields(cls)}
     assert every - covered == set()
 

@@ -51,7 +51,7 @@ LAYERS: dict[str, list[str]] = {
         "waiters",
         "subscriptions",
     ],
-    "reader": ["reader", "_recordsource"],
+    "reader": ["_shardrecords", "reader", "_subscription", "_recordsource", "_fanout"],
     "consumer and producer": [
         "checkpoints",
         "checkpoints._protocol",
