@@ -280,10 +280,12 @@ class ProducerConfig:
     """PutRecords calls under way at once, at least 1."""
     max_batch_records: int = 500
     """Entries per PutRecords: 1 to 500 (AWS's limit)."""
-    max_batch_bytes: int = 5 * 1024 * 1024
-    """Bytes per PutRecords: 1 MiB (so any record of a stream with the default record size fits)
-    to 10 MiB (AWS's request limit since large records; 5 MiB before them, the default here).
-    A record larger than this (on a large-record stream, up to 10 MiB) goes alone in its own PutRecords."""
+    max_batch_bytes: int | None = None
+    """Bytes per PutRecords, data and partition keys: None (the default) fills each request up to
+    what the stream allows, 10 MiB on a large-record stream (MaxRecordSizeInKiB above 1024) and
+    5 MiB on others (AWS's request limit before large records); or 1 MiB (so any record of a
+    stream with the default record size fits) to 10 MiB. A record larger than this (on a
+    large-record stream, up to 10 MiB) goes alone in its own PutRecords."""
     max_buffered_records: int = 100_000
     """Records admitted and not yet resolved, at least 1; put() waits (or raises) at the limit."""
     max_buffered_bytes: int = 256 * 1024 * 1024
@@ -304,7 +306,7 @@ class ProducerConfig:
     retry_max_delay: float = 5.0
     """Cap of a record's backoff, in seconds."""
     aggregation_max_bytes: int = 51200
-    """Largest aggregate (the KPL's default): 1 byte to 10 MiB and at most max_batch_bytes; at open
+    """Largest aggregate (the KPL's default): 1 byte to 10 MiB and at most max_batch_bytes (if set); at open
     the producer caps it at the stream's max record size (1 MiB unless raised), so a larger value
     only counts on a large-record stream."""
 
@@ -314,7 +316,8 @@ class ProducerConfig:
         _flag(self, "ordering")
         _number(self, "max_in_flight", low=1, integer=True)
         _number(self, "max_batch_records", low=1, high=500, integer=True)
-        _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
+        if self.max_batch_bytes is not None:
+            _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
         _number(self, "max_buffered_records", low=1, integer=True)
         _number(self, "max_buffered_bytes", low=1, unit="bytes", integer=True)
         _choice(self, "when_full", ("wait", "raise"))
@@ -325,4 +328,5 @@ class ProducerConfig:
         _seconds(self, "retry_max_delay", above=True)
         _not_above(self, "retry_base_delay", "retry_max_delay")
         _number(self, "aggregation_max_bytes", low=1, high=_MAX_RECORD, unit="bytes", integer=True)
-        _not_above(self, "aggregation_max_bytes", "max_batch_bytes")
+        if self.max_batch_bytes is not None:
+            _not_above(self, "aggregation_max_bytes", "max_batch_bytes")

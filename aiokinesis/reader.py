@@ -208,7 +208,7 @@ class ShardReader:
             if inner is None:
                 item = _new(ShardRecord)
                 item.data = data
-                item.partition_key = wire.get("PartitionKey") or ""
+                item.partition_key = wire.get("PartitionKey")  # None: a keyless record (AUTO stream)
                 item.sequence_number = sequence
                 item.sub_sequence_number = 0
                 item.approximate_arrival_timestamp = arrival
@@ -254,7 +254,7 @@ class ShardReader:
         kept = [
             r
             for r in records
-            if not r.aggregated or not _outside(r.explicit_hash_key, r.partition_key, low, high, hashes)
+            if not r.aggregated or not _outside(r.explicit_hash_key, r.partition_key or "", low, high, hashes)
         ]
         if len(kept) < len(records):
             self._count_dropped(len(records) - len(kept))
