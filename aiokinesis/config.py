@@ -299,7 +299,8 @@ class ProducerConfig:
     """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default):
     0.01 to 10 (the KPL's floor, 1%; 10 times a shard's rate is no pacing at all), or 0: no limit.
     A record larger than a shard's byte budget (1 MiB x rate_limit) goes once that budget is full,
-    and the shard then waits out the debt."""
+    and the shard then waits out the debt; the first record a shard's rate holds back goes next on
+    that shard, so small records cannot starve a large one, and wait at most its debt behind it."""
     retry_base_delay: float = 0.1
     """First backoff of a failed record, in seconds, > 0 and <= retry_max_delay: records are
     retried until their time to live, and a base of 0 would resend them in a tight loop."""
