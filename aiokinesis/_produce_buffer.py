@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from binascii import b2a_base64
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate
 from ._produce_model import (
+    MIB,
     BufferFullError,
     Item,
     Lane,
     ProducerClosedError,
     ProducerStats,
     PutResult,
-    RecordFailedError,
     Unit,
+    expired_error,
 )
+from ._produce_pacing import ShardPacer
 from ._shardmap import ShardMap
-from .aggregation import UserRecord, aggregate
 from .config import ProducerConfig
 
 log = logging.getLogger("aiokinesis.producer")
-
-Pace = Callable[[str, int], bool]
-"""Whether a shard's rate allows one more entry of this many bytes now (and, if so, spends it)."""
 
 
 class ProduceBuffer:
@@ -43,19 +41,36 @@ class ProduceBuffer:
         self.stats = stats
         self.map = ShardMap(())
         """The shard map lanes and predictions follow; replaced only through remap()."""
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[str | None, Lane] = {}
+        """By partition key (with aggregation, by predicted shard); None: the keyless records."""
         self.unresolved: dict[asyncio.Future[PutResult], Item] = {}
         """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
         self.aggregation_max_bytes = config.aggregation_max_bytes
-        """The largest aggregate: the config's, capped by the stream's max record size (limit_records)."""
+        """The largest aggregate: the config's, capped by the stream's max record size (follow)."""
+        self.max_batch_bytes = config.max_batch_bytes or 5 * MIB
+        """Bytes per PutRecords: the config's, or what the stream allows (follow)."""
+        self.aggregate = config.aggregate
+        """Whether records are packed into aggregates (lanes are then shards): not on an AUTO stream."""
+        self.spread = False
+        """The stream places every record itself (AUTO): no unit's shard is predicted, only picked to pace it."""
+        self._next_spread = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
 
-    def limit_records(self, max_record_bytes: int) -> None:
-        """Build no aggregate larger than the stream takes (1 MiB unless it is a large-record stream)."""
+    def follow(self, max_record_bytes: int, max_batch_bytes: int, auto: bool) -> None:
+        """Follow the stream's limits: build no aggregate or request larger than it takes; on an AUTO
+        stream spread every record. Aggregation is chosen once, before the first record (lanes are
+        shards then): readers drop an aggregate's records outside the shard it lands on, and an AUTO
+        stream may put it on any."""
         self.aggregation_max_bytes = min(self._config.aggregation_max_bytes, max_record_bytes)
+        self.max_batch_bytes = max_batch_bytes
+        self.spread = auto
+        if auto and self.aggregate and not self.unresolved:
+            if self._config.aggregate:
+                log.info("%s spreads records itself (AUTO): they are sent without aggregation", self._stream_name)
+            self.aggregate = False
 
     # -- admission -------------------------------------------------------------------------------
 
@@ -97,10 +112,16 @@ class ProduceBuffer:
     def add(self, item: Item, now: float) -> bool:
         """Put an admitted record at the tail of its lane; True when the sender should be woken."""
         config = self._config
-        lane_key = item.partition_key if not config.aggregate else (self.map.shard_for(item.hash_key) or "")
+        lane_key: str | None
+        if item.partition_key is None:
+            lane_key = None
+        elif self.aggregate:
+            lane_key = self.map.shard_for(item.hash_key) or ""
+        else:
+            lane_key = item.partition_key
         lane = self.lanes.get(lane_key)
         if lane is None:
-            lane = self.lanes[lane_key] = Lane(lane_key)
+            lane = self.lanes[lane_key] = Lane(lane_key, ordered=config.ordering and lane_key is not None)
         lane.items.append(item)
         self.unresolved[item.future] = item
         stats = self.stats
@@ -181,45 +202,40 @@ class ProduceBuffer:
         limit = config.max_batch_records
         ready = 0
         for lane in self.lanes.values():
-            if lane.items and not (lane.busy and config.ordering) and lane.items[0].not_before <= now:
-                ready += 1 if config.ordering else len(lane.items)
+            if lane.items and not (lane.busy and lane.ordered) and lane.items[0].not_before <= now:
+                ready += 1 if lane.ordered else len(lane.items)
                 if ready >= limit:
                     break
         return ready
 
-    def take(self, now: float, pace: Pace | None) -> list[Unit]:
-        """The next PutRecords' worth of units, in lane order, within each shard's rate (`pace`)."""
+    def take(self, now: float, pacer: ShardPacer | None) -> list[Unit]:
+        """The next PutRecords' worth of units, in lane order, within each shard's rate (`pacer`)."""
         config = self._config
         units: list[Unit] = []
         total = 0
         for lane in list(self.lanes.values()):
-            while lane.items and not (lane.busy and config.ordering):
+            while lane.items and not (lane.busy and lane.ordered):
                 head = lane.items[0]
                 if head.deadline <= now:
                     lane.items.popleft()
-                    self.fail(
-                        head,
-                        RecordFailedError(
-                            "Expired: the record's time to live ran out before it could be sent",
-                            code="Expired",
-                            attempts=head.attempts,
-                        ),
-                    )
+                    self.fail(head, expired_error(head))
                     continue
                 if head.not_before > now:
                     break
                 # Choose and size first; encode (base64, or an aggregate's protobuf and MD5) only
                 # once the batch has room and the shard's rate allows it.
-                items, unit_size, shard_id = self._select(lane)
+                items, unit_size = self._select(lane)
                 # A unit larger than max_batch_bytes (a large record, up to 10 MiB) goes alone:
                 # the stream takes it, and AWS's request limit (10 MiB) holds any one record.
-                if units and (len(units) >= config.max_batch_records or total + unit_size > config.max_batch_bytes):
+                if units and (len(units) >= config.max_batch_records or total + unit_size > self.max_batch_bytes):
                     return units
-                if shard_id is not None and pace is not None and not pace(shard_id, unit_size):
+                spread = self.spread or head.partition_key is None
+                held, shard_id = self._shard(lane, head, unit_size, spread, pacer, now)
+                if held:
                     break
                 for _ in items:
                     lane.items.popleft()
-                units.append(Unit(lane, items, _entry_for(items), unit_size, shard_id))
+                units.append(Unit(lane, items, entry_for(items), unit_size, shard_id, spread))
                 total += unit_size
                 lane.busy = True
             if not lane.items and not lane.busy:
@@ -228,23 +244,44 @@ class ProduceBuffer:
         self.pending_since = now if any(lane.items for lane in self.lanes.values()) else None
         return units
 
-    def _select(self, lane: Lane) -> tuple[list[Item], int, str | None]:
-        """The lane's next unit: its records, its size as AWS counts it (an upper bound for an
-        aggregate) and its predicted shard. Nothing is encoded yet."""
+    def _shard(
+        self, lane: Lane, head: Item, size: int, spread: bool, pacer: ShardPacer | None, now: float
+    ) -> tuple[bool, str | None]:
+        """Whether a shard's rate holds the unit back now, and the shard it is predicted to (or,
+        spread, picked to pace it on; None when neither)."""
+        if not spread:
+            shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
+            if shard_id is None or pacer is None or pacer.admit(shard_id, lane, head, size, now):
+                return False, shard_id
+            return True, shard_id
+        shard_ids = self.map.shard_ids
+        if pacer is None or not shard_ids:
+            return False, None
+        # Round-robin over the open shards, passing over those whose rate holds it back now.
+        count = len(shard_ids)
+        for step in range(count):
+            index = (self._next_spread + step) % count
+            if pacer.admit(shard_ids[index], lane, head, size, now):
+                self._next_spread = index + 1
+                return False, shard_ids[index]
+        return True, None
+
+    def _select(self, lane: Lane) -> tuple[list[Item], int]:
+        """The lane's next unit: its records and its size as AWS counts it (an upper bound for an
+        aggregate). Nothing is encoded yet. Keyless records are never aggregated."""
         head = lane.items[0]
-        shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
-        if not self._config.aggregate:
-            return [head], head.size, shard_id
+        if not self.aggregate or head.partition_key is None:
+            return [head], head.size
         items: list[Item] = []
         limit = self.aggregation_max_bytes
-        size = len(head.partition_key.encode()) + _AGGREGATE_FRAME  # the aggregate's own key
+        size = len(head.partition_key.encode()) + AGGREGATE_FRAME  # the aggregate's own key
         for item in lane.items:
-            grown = size + _in_aggregate(item, len(items))
+            grown = size + in_aggregate(item, len(items))
             if items and (grown > limit or item.not_before > head.not_before):
                 break
             items.append(item)
             size = grown
-        return items, (head.size if len(items) == 1 else size), shard_id
+        return items, (head.size if len(items) == 1 else size)
 
     def requeue(self, lane: Lane, items: Iterable[Item], now: float) -> None:
         """Put records back at the head of their lane, in their order, ahead of everything later."""
@@ -269,52 +306,17 @@ class ProduceBuffer:
         lane of its shard in the new map, each lane's order kept. Call only with nothing in flight:
         a busy lane's records would otherwise overtake the unit it waits for."""
         self.map = shard_map
-        if not self._config.aggregate:
+        if not self.aggregate:
             return
-        lanes: dict[str, Lane] = {}
+        lanes: dict[str | None, Lane] = {}
         for old in self.lanes.values():
+            if old.key is None:  # keyless records follow no map
+                lanes[None] = old
+                continue
             for item in old.items:
                 key = shard_map.shard_for(item.hash_key) or ""
                 lane = lanes.get(key)
                 if lane is None:
-                    lane = lanes[key] = Lane(key)
+                    lane = lanes[key] = Lane(key, ordered=self._config.ordering)
                 lane.items.append(item)
         self.lanes = lanes
-
-
-_AGGREGATE_FRAME = 4 + 16  # magic and MD5 around the protobuf
-
-
-def _varint_size(value: int) -> int:
-    return max(1, (value.bit_length() + 6) // 7)
-
-
-def _in_aggregate(item: Item, index: int) -> int:
-    """An upper bound of the bytes the record at `index` adds to an aggregate's protobuf: its
-    Record message (a key index and perhaps a hash key index, neither above `index`, then the
-    data) framed in the records field, and its key and hash key as new table entries."""
-    data = len(item.data)
-    key = item.size - data
-    index_size = 1 + _varint_size(index)
-    message = index_size + 1 + _varint_size(data) + data
-    tables = 1 + _varint_size(key) + key
-    if item.explicit_hash_key is not None:
-        message += index_size
-        tables += 2 + len(item.explicit_hash_key)  # at most 39 digits: a one-byte length
-    return 1 + _varint_size(message) + message + tables
-
-
-def _entry_for(items: list[Item]) -> dict[str, str]:
-    head = items[0]
-    if len(items) == 1:  # a record alone, or an aggregate of one, which the KPL also sends plain
-        return _entry(head.data, head.partition_key, head.explicit_hash_key)
-    data = aggregate([UserRecord(i.partition_key, i.explicit_hash_key, i.data) for i in items])
-    # The first record's hash as ExplicitHashKey: the whole aggregate lands on its shard.
-    return _entry(data, head.partition_key, str(head.hash_key))
-
-
-def _entry(data: bytes, partition_key: str, explicit_hash_key: str | None) -> dict[str, str]:
-    entry = {"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": partition_key}
-    if explicit_hash_key is not None:
-        entry["ExplicitHashKey"] = explicit_hash_key
-    return entry

@@ -25,12 +25,37 @@ class PutResult:
 
 
 class RecordFailedError(KinesisError):
-    """A record was not put: a non-retryable error code, or its time to live ran out while retrying."""
+    """A record was not put: a non-retryable error code, or its time to live ran out.
 
-    def __init__(self, message: str, *, code: str, attempts: int) -> None:
+    `code` is the entry's error code, or "Expired" when the time to live ran out; then
+    `attempts` says how often it was sent (0: never, it waited for its shard's rate or a slot)
+    and `last_code` what the last attempt was refused with (None if never sent).
+    """
+
+    def __init__(self, message: str, *, code: str, attempts: int, last_code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.attempts = attempts
+        self.last_code = last_code
+
+    @property
+    def expired(self) -> bool:
+        """Whether the record's time to live ran out (rather than an error code failing it)."""
+        return self.code == "Expired"
+
+
+def expired_error(item: Item) -> RecordFailedError:
+    """What a record whose time to live ran out fails with: never sent, or sent and refused each time."""
+    if not item.attempts:
+        message = "Expired: the record's time to live ran out before it was ever sent"
+    else:
+        times = "once" if item.attempts == 1 else f"{item.attempts} times"
+        throttled = f", throttled {item.throttles} of them" if item.throttles else ""
+        message = (
+            f"Expired: sent {times}{throttled}, the last refused with {item.last_code}, "
+            "until the record's time to live ran out"
+        )
+    return RecordFailedError(message, code="Expired", attempts=item.attempts, last_code=item.last_code)
 
 
 class ProducerClosedError(ClientError):
@@ -61,24 +86,30 @@ class Item:
     """One admitted record, from put() until its receipt resolves."""
 
     data: bytes
-    partition_key: str
+    partition_key: str | None
+    """None: a keyless record (an AUTO stream), spread over shards, in no order."""
     explicit_hash_key: str | None
     hash_key: int
-    """-1 when not computed (no pacing, no aggregation)."""
+    """-1 when not computed (no pacing, no aggregation) or not routed by the producer (keyless, AUTO)."""
     size: int
     future: asyncio.Future[PutResult]
     deadline: float
     attempts: int = 0
     not_before: float = 0.0
+    last_code: str | None = None
+    """The error code the last attempt was refused with, for the receipt if the record expires."""
+    throttles: int = 0
 
 
 @dataclass(eq=False, slots=True)
 class Lane:
-    """Records that must land in order: one partition key, or with aggregation one predicted shard."""
+    """Records that must land in order: one partition key, or with aggregation one predicted shard;
+    or (key None) the keyless records, in no order, any number of them in flight."""
 
-    key: str
+    key: str | None
     items: deque[Item] = dataclasses.field(default_factory=deque)
     busy: bool = False
+    ordered: bool = True
 
 
 @dataclass(eq=False, slots=True)
@@ -92,3 +123,5 @@ class Unit:
     size: int
     shard_id: str | None
     """The shard the map predicted when the unit was taken; None when not predicted."""
+    spread: bool = False
+    """The shard was only picked to pace it (keyless, or an AUTO stream): it may land on any."""

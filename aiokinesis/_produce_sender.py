@@ -17,10 +17,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._buckets import TokenBucket
 from ._generated.models import ShardFilter, ShardFilterType
 from ._generated.operations import _PutRecords
-from ._produce_model import MIB, Item, ProducerClosedError, PutResult, RecordFailedError, Unit
+from ._produce_model import Item, ProducerClosedError, PutResult, RecordFailedError, Unit, expired_error
+from ._produce_pacing import ShardPacer
 from ._shardmap import ShardMap
 from .errors import KinesisError, ProtocolError, ServiceError, TransportError
 from .paginators import Paginators
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._generated.operations import Operations
     from ._invoker import Invoker
     from ._produce_buffer import ProduceBuffer
+    from ._produce_limits import StreamLimits
     from ._runtime import Runtime
     from .config import ProducerConfig
 
@@ -36,6 +37,8 @@ log = logging.getLogger("aiokinesis.producer")
 _RETRYABLE_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "InternalFailure", "InternalFailureException", "ServiceUnavailable"}
 )
+_INVALID_CODES = frozenset({"ValidationException", "InvalidArgumentException"})
+"""A request refused as invalid: perhaps a record above a max record size lowered since it was read."""
 
 
 class Sender:
@@ -50,6 +53,7 @@ class Sender:
         config: ProducerConfig,
         runtime: Runtime,
         buffer: ProduceBuffer,
+        limits: StreamLimits,
     ) -> None:
         self._kinesis = kinesis
         self._invoker = invoker
@@ -58,11 +62,11 @@ class Sender:
         self._runtime = runtime
         self._clock = runtime.clock
         self._buffer = buffer
+        self._limits = limits
         self.stats = buffer.stats
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_in_flight)
-        self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
-        self._pace = self._take_rate if config.rate_limit > 0 else None
+        self._pacer = ShardPacer(config.rate_limit, self._clock) if config.rate_limit > 0 else None
         self._ranges: dict[str, tuple[int, int]] = {}
         """The hash range of every shard ever listed (a shard's range never changes)."""
         self._next_map: ShardMap | None = None
@@ -108,7 +112,7 @@ class Sender:
                     buffer.remap(self._next_map)
                     self._next_map = None
                 if self._next_map is None and self._due(now):
-                    units = buffer.take(now, self._pace)
+                    units = buffer.take(now, self._pacer)
                     if units:
                         await self._slots.acquire()
                         stats.in_flight += 1
@@ -139,21 +143,6 @@ class Sender:
             waits.append(pending_since + self._config.linger - now)
         return max(0.001, min(waits))
 
-    def _take_rate(self, shard_id: str, size: int) -> bool:
-        buckets = self._buckets.get(shard_id)
-        if buckets is None:
-            share = self._config.rate_limit
-            buckets = (TokenBucket(1000 * share, self._clock), TokenBucket(MIB * share, self._clock))
-            self._buckets[shard_id] = buckets
-        records, volume = buckets
-        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt
-        # (a shard bursts up to 10 MiB while averaging 1 MiB/s): the debt then holds the shard back.
-        if not (records.available(1) and volume.available(min(size, volume.capacity))):
-            return False
-        records.take(1)
-        volume.spend(size)
-        return True
-
     # -- one PutRecords --------------------------------------------------------------------------
 
     async def _send(self, units: list[Unit]) -> None:
@@ -167,6 +156,8 @@ class Sender:
             if exc.retryable:
                 for unit in units:
                     self._retry(unit, getattr(exc, "code", type(exc).__name__), exc.throttling)
+            elif isinstance(exc, ServiceError) and exc.code in _INVALID_CODES:
+                await self._refused_as_invalid(units, exc)
             else:
                 self._fail_units(units, exc)
         except KinesisError as exc:  # a ProtocolError: nothing says whether these landed
@@ -184,7 +175,7 @@ class Sender:
             landed_elsewhere: list[tuple[Unit, str, str]] = []
             for unit, (shard_id, sequence_number, code, message) in zip(units, results, strict=True):
                 if code is None and shard_id and sequence_number:
-                    if shard_id == unit.shard_id:
+                    if shard_id == unit.shard_id or unit.spread:
                         self._succeeded(unit, shard_id, sequence_number)
                     elif len(unit.items) > 1:
                         landed_elsewhere.append((unit, shard_id, sequence_number))
@@ -220,14 +211,36 @@ class Sender:
         again: list[Item] = []
         for item in unit.items:
             item.attempts += 1
+            item.last_code = code
+            item.throttles += throttled
             if now >= item.deadline:
-                self._record_failed(item, f"time to live ran out after {item.attempts} attempts", code)
+                self._buffer.fail(item, expired_error(item))
                 continue
             item.not_before = now + self._runtime.backoff(
                 config.retry_base_delay, item.attempts, config.retry_max_delay
             )
             again.append(item)
         self._buffer.requeue(unit.lane, again, now)
+
+    async def _refused_as_invalid(self, units: list[Unit], error: ServiceError) -> None:
+        """The request was refused as invalid. If the stream's max record size went down since it
+        was read, its records above the new limit fail with the service's error and the others
+        go back to their lanes; otherwise every record fails with it, as before."""
+        known = self._limits.max_record_bytes
+        await self._limits.refresh()
+        limit = self._limits.max_record_bytes
+        if limit >= known or not any(unit.size > limit for unit in units):
+            self._fail_units(units, error)
+            return
+        now = self._clock()
+        for unit in units:
+            if unit.size > limit:
+                self._fail_units([unit], error)
+                continue
+            for item in unit.items:
+                item.attempts += 1
+                item.last_code = error.code
+            self._buffer.requeue(unit.lane, unit.items, now)
 
     def _fail_units(self, units: list[Unit], error: KinesisError) -> None:
         for unit in units:
@@ -269,7 +282,8 @@ class Sender:
             if hash_key == head_hash or (bounds is not None and bounds[0] <= hash_key <= bounds[1]):
                 self._buffer.succeed(item, PutResult(shard_id, sequence_number, sub, item.attempts))
             elif now >= item.deadline:
-                self._record_failed(item, f"time to live ran out after {item.attempts} attempts", "Misrouted")
+                item.last_code = "Misrouted"
+                self._buffer.fail(item, expired_error(item))
             else:
                 item.not_before = now
                 again.append(item)

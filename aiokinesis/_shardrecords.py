@@ -55,7 +55,7 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
         if inner is None:
             item = _new(ShardRecord)
             item.data = data
-            item.partition_key = wire.get("PartitionKey") or ""
+            item.partition_key = wire.get("PartitionKey")  # None: a keyless record (AUTO stream)
             item.sequence_number = sequence
             item.sub_sequence_number = 0
             item.approximate_arrival_timestamp = arrival
@@ -89,7 +89,9 @@ def in_range(records: list[ShardRecord], hash_range: tuple[int, int]) -> list[Sh
         return records
     hashes: dict[str, int] = {}
     return [
-        r for r in records if not r.aggregated or not outside(r.explicit_hash_key, r.partition_key, low, high, hashes)
+        r
+        for r in records
+        if not r.aggregated or not outside(r.explicit_hash_key, r.partition_key or "", low, high, hashes)
     ]
 
 

@@ -329,10 +329,12 @@ class ProducerConfig:
     """PutRecords calls under way at once, at least 1."""
     max_batch_records: int = 500
     """Entries per PutRecords: 1 to 500 (AWS's limit)."""
-    max_batch_bytes: int = 5 * 1024 * 1024
-    """Bytes per PutRecords: 1 MiB (so any record of a stream with the default record size fits)
-    to 10 MiB (AWS's request limit since large records; 5 MiB before them, the default here).
-    A record larger than this (on a large-record stream, up to 10 MiB) goes alone in its own PutRecords."""
+    max_batch_bytes: int | None = None
+    """Bytes per PutRecords, data and partition keys: None (the default) fills each request up to
+    what the stream allows, 10 MiB on a large-record stream (MaxRecordSizeInKiB above 1024) and
+    5 MiB on others (AWS's request limit before large records); or 1 MiB (so any record of a
+    stream with the default record size fits) to 10 MiB. A record larger than this (on a
+    large-record stream, up to 10 MiB) goes alone in its own PutRecords."""
     max_buffered_records: int = 100_000
     """Records admitted and not yet resolved, at least 1; put() waits (or raises) at the limit."""
     max_buffered_bytes: int = 256 * 1024 * 1024
@@ -346,14 +348,15 @@ class ProducerConfig:
     """Share of each shard's 1000 records/s and 1 MiB/s to send at most (the KPL's default):
     0.01 to 10 (the KPL's floor, 1%; 10 times a shard's rate is no pacing at all), or 0: no limit.
     A record larger than a shard's byte budget (1 MiB x rate_limit) goes once that budget is full,
-    and the shard then waits out the debt."""
+    and the shard then waits out the debt; the first record a shard's rate holds back goes next on
+    that shard, so small records cannot starve a large one, and wait at most its debt behind it."""
     retry_base_delay: float = 0.1
     """First backoff of a failed record, in seconds, > 0 and <= retry_max_delay: records are
     retried until their time to live, and a base of 0 would resend them in a tight loop."""
     retry_max_delay: float = 5.0
     """Cap of a record's backoff, in seconds."""
     aggregation_max_bytes: int = 51200
-    """Largest aggregate (the KPL's default): 1 byte to 10 MiB and at most max_batch_bytes; at open
+    """Largest aggregate (the KPL's default): 1 byte to 10 MiB and at most max_batch_bytes (if set); at open
     the producer caps it at the stream's max record size (1 MiB unless raised), so a larger value
     only counts on a large-record stream."""
 
@@ -363,7 +366,8 @@ class ProducerConfig:
         _flag(self, "ordering")
         _number(self, "max_in_flight", low=1, integer=True)
         _number(self, "max_batch_records", low=1, high=500, integer=True)
-        _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
+        if self.max_batch_bytes is not None:
+            _number(self, "max_batch_bytes", low=_MIB, high=_MAX_RECORD, unit="bytes", integer=True)
         _number(self, "max_buffered_records", low=1, integer=True)
         _number(self, "max_buffered_bytes", low=1, unit="bytes", integer=True)
         _choice(self, "when_full", ("wait", "raise"))
@@ -374,4 +378,5 @@ class ProducerConfig:
         _seconds(self, "retry_max_delay", above=True)
         _not_above(self, "retry_base_delay", "retry_max_delay")
         _number(self, "aggregation_max_bytes", low=1, high=_MAX_RECORD, unit="bytes", integer=True)
-        _not_above(self, "aggregation_max_bytes", "max_batch_bytes")
+        if self.max_batch_bytes is not None:
+            _not_above(self, "aggregation_max_bytes", "max_batch_bytes")

@@ -10,7 +10,12 @@ goes back to the head of its lane, so a later record of its key never lands befo
 Large records (a stream's max record size goes up to 10 MiB) are always sendable: one larger
 than `max_batch_bytes` goes alone in its own PutRecords (AWS's request limit holds any record),
 and one larger than a shard's byte budget (1 MiB x rate_limit) goes once that budget is full,
-into a debt the shard then waits out, as AWS lets a shard burst to 10 MiB at 1 MiB/s on average.
+into a debt the shard then waits out, as AWS lets a shard burst to 10 MiB at 1 MiB/s on average
+(_produce_pacing: the shard is held for it, so small records cannot starve it, nor it them).
+
+Keyless records: on a stream whose RecordDistributionStrategy is AUTO, put(data) needs no
+partition key (none is sent); the service spreads records over shards, so they keep no order
+and the producer spreads them over shards' rates round-robin. Elsewhere a key is required.
 
 The work is split as aiokafka splits its producer: this module is the public face (lifecycle,
 put, flush, validation); _produce_buffer holds the admitted records (lanes, admission, expiry,
@@ -26,8 +31,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from ._produce_buffer import ProduceBuffer
+from ._produce_limits import LARGEST_RECORD, StreamLimits
 from ._produce_model import (
-    MIB,
     BufferFullError,
     Item,
     ProducerClosedError,
@@ -67,10 +72,12 @@ class Producer:
         self.stream_name = stream_name
         self._config = config
         self._clock = runtime.clock
-        self._max_record_bytes = MIB
         self.stats = ProducerStats()
         self._buffer = ProduceBuffer(stream_name, config, self.stats)
-        self._sender = Sender(kinesis, invoker, stream_name, config=config, runtime=runtime, buffer=self._buffer)
+        self._limits = StreamLimits(kinesis, stream_name, config, runtime.clock, self._follow)
+        self._sender = Sender(
+            kinesis, invoker, stream_name, config=config, runtime=runtime, buffer=self._buffer, limits=self._limits
+        )
         self._closing = False
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
@@ -78,9 +85,7 @@ class Producer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        summary = (await self._kinesis.describe_stream_summary(stream_name=self.stream_name)).stream_description_summary
-        self._max_record_bytes = (summary.max_record_size_in_ki_b or 1024) * 1024
-        self._buffer.limit_records(self._max_record_bytes)
+        await self._limits.read()
         await self._sender.open()
         self._supervisor = asyncio.create_task(self._sender.run(), name=f"aiokinesis-producer-{self.stream_name}")
         return self
@@ -109,6 +114,14 @@ class Producer:
         finally:
             self._closed = True
 
+    def _follow(self, limits: StreamLimits) -> None:
+        self._buffer.follow(limits.max_record_bytes, limits.max_batch_bytes, limits.auto)
+
+    @property
+    def max_record_bytes(self) -> int:
+        """The largest record (data and partition key) the stream takes, as last read."""
+        return self._limits.max_record_bytes
+
     def __del__(self) -> None:
         supervisor = getattr(self, "_supervisor", None)
         if supervisor is not None and not supervisor.done():
@@ -117,18 +130,29 @@ class Producer:
     # -- the user's side -------------------------------------------------------------------------
 
     async def put(
-        self, data: bytes | bytearray | memoryview, partition_key: str, *, explicit_hash_key: str | None = None
+        self,
+        data: bytes | bytearray | memoryview,
+        partition_key: str | None = None,
+        *,
+        explicit_hash_key: str | None = None,
     ) -> asyncio.Future[PutResult]:
         """Admit one record to the buffer and return its receipt (await it for the PutResult).
 
         A bytearray or memoryview (of any item format, contiguous or not) is copied to bytes here:
-        what is sent is its bytes as they were at put(). Raises ParamValidationError for this
-        record alone if it breaks a limit, BufferFullError if the buffer is full and
-        `when_full="raise"`, ProducerClosedError after close.
+        what is sent is its bytes as they were at put(). `partition_key` may be None only on a
+        stream whose RecordDistributionStrategy is AUTO. Raises ParamValidationError for this
+        record alone if it breaks a limit (a record above the stream's known max record size, or
+        keyless on a stream that needs keys, first has the stream's limits read again, at most
+        once a second), BufferFullError if the buffer is full and `when_full="raise"`,
+        ProducerClosedError after close.
         """
         if self._closing or self._closed or (self._supervisor is not None and self._supervisor.done()):
             raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
-        data, size, hash_key = self._check(data, partition_key, explicit_hash_key)
+        try:
+            data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
+        except _Stale:
+            await self._limits.refresh()  # the stream may allow it now
+            data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=True)
         buffer = self._buffer
         if not buffer.fits(size):
             await buffer.make_room(size)
@@ -153,26 +177,46 @@ class Producer:
             sender.flushing -= 1
 
     def _check(
-        self, data: bytes | bytearray | memoryview, partition_key: str, explicit_hash_key: str | None
+        self,
+        data: bytes | bytearray | memoryview,
+        partition_key: str | None,
+        explicit_hash_key: str | None,
+        *,
+        final: bool,
     ) -> tuple[bytes, int, int]:
-        """The record's bytes, its size (data and key) and its hash key (-1: not needed), or why not."""
+        """The record's bytes, its size (data and key) and its hash key (-1: not needed), or why
+        not; unless `final`, _Stale when only the stream's limits as last read refuse it."""
         if type(data) is not bytes:
             data = _as_bytes(data)
-        if not isinstance(partition_key, str):
-            raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
-        if not 1 <= len(partition_key) <= 256:
-            raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
-        try:
-            size = len(data) + len(partition_key.encode("utf-8"))
-        except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
-            raise ParamValidationError(
-                "partition_key", f"is not valid Unicode ({exc.reason} at index {exc.start})"
-            ) from None
-        if size > self._max_record_bytes:
+        limits = self._limits
+        if partition_key is None:
+            if not limits.auto:
+                if not final:
+                    raise _Stale
+                raise ParamValidationError(
+                    "partition_key",
+                    f"is required: {self.stream_name} routes records by partition key "
+                    "(RecordDistributionStrategy USER_PARTITION_KEY); only an AUTO stream takes records without one",
+                )
+            size = len(data)
+        else:
+            if not isinstance(partition_key, str):
+                raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
+            if not 1 <= len(partition_key) <= 256:
+                raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
+            try:
+                size = len(data) + len(partition_key.encode("utf-8"))
+            except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
+                raise ParamValidationError(
+                    "partition_key", f"is not valid Unicode ({exc.reason} at index {exc.start})"
+                ) from None
+        if size > limits.max_record_bytes:
+            if not final and size <= LARGEST_RECORD:
+                raise _Stale
             raise ParamValidationError(
                 "data",
                 f"{size} bytes with its partition key, above the stream's maximum record size of "
-                f"{self._max_record_bytes} bytes",
+                f"{limits.max_record_bytes} bytes (MaxRecordSizeInKiB {limits.max_record_bytes // 1024})",
             )
         if size > self._config.max_buffered_bytes:  # room for it could never come
             raise ParamValidationError(
@@ -181,9 +225,10 @@ class Producer:
                 f"({self._config.max_buffered_bytes}): the buffer could never hold it",
             )
         if explicit_hash_key is None:
-            # The shard is only predicted to pace shards or to aggregate by shard: MD5 costs.
-            needs_shard = self._config.rate_limit > 0 or self._config.aggregate
-            return data, size, hash_key_of(partition_key) if needs_shard else -1
+            # The shard is only predicted to pace shards or to aggregate by shard (MD5 costs), and
+            # never for a stream that places records itself.
+            needs_shard = (self._config.rate_limit > 0 or self._config.aggregate) and not limits.auto
+            return data, size, hash_key_of(partition_key) if needs_shard and partition_key is not None else -1
         if not isinstance(explicit_hash_key, str):
             raise ParamValidationError(
                 "explicit_hash_key", f"must be a str of decimal digits, not {type(explicit_hash_key).__name__}"
@@ -193,7 +238,11 @@ class Producer:
                 "explicit_hash_key",
                 f"{explicit_hash_key[:50]!r} is not a decimal from 0 to 2**128 - 1 without leading zeros",
             )
-        return data, size, int(explicit_hash_key)
+        return data, size, int(explicit_hash_key) if partition_key is not None and not limits.auto else -1
+
+
+class _Stale(Exception):
+    """Only the stream's limits as last read refuse a record: read them again, then judge."""
 
 
 def _as_bytes(data: object) -> bytes:

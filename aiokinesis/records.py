@@ -16,7 +16,8 @@ class ShardRecord:
     """
 
     data: bytes
-    partition_key: str
+    partition_key: str | None
+    """None for a record put without one on a stream that spreads records itself (AUTO)."""
     sequence_number: str
     sub_sequence_number: int
     approximate_arrival_timestamp: datetime | None

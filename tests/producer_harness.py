@@ -47,13 +47,17 @@ def shard(shard_id: str, start: int = 0, end: int = TOP, *, closed: bool = False
 class FakeKinesis:
     """The typed operations a producer calls: DescribeStreamSummary and ListShards (from `shards`)."""
 
-    def __init__(self, shards: list[Shard], max_record_kib: int | None = None) -> None:
+    def __init__(self, shards: list[Shard], max_record_kib: int | None = None, strategy: str | None = None) -> None:
         self.shards = shards
         self.max_record_kib = max_record_kib
-        """The stream's MaxRecordSizeInKiB (None: not reported, the 1 MiB default)."""
+        """The stream's MaxRecordSizeInKiB (None: not reported, the 1 MiB default); a test may change it."""
+        self.strategy = strategy
+        """The stream's RecordDistributionStrategy (None: not reported, USER_PARTITION_KEY)."""
         self.list_calls = 0
+        self.describe_calls = 0
 
     async def describe_stream_summary(self, *, stream_name: str) -> DescribeStreamSummaryOutput:
+        self.describe_calls += 1
         return DescribeStreamSummaryOutput(
             stream_description_summary=StreamDescriptionSummary(
                 stream_name=stream_name,
@@ -64,6 +68,7 @@ class FakeKinesis:
                 enhanced_monitoring=[],
                 open_shard_count=len(self.shards),
                 max_record_size_in_ki_b=self.max_record_kib,
+                record_distribution_strategy=self.strategy,
             )
         )
 
@@ -126,10 +131,14 @@ class Harness:
 
 
 def make_producer(
-    config: aiokinesis.ProducerConfig, shards: list[Shard] | None = None, *, max_record_kib: int | None = None
+    config: aiokinesis.ProducerConfig,
+    shards: list[Shard] | None = None,
+    *,
+    max_record_kib: int | None = None,
+    strategy: str | None = None,
 ) -> Harness:
     time = VirtualTime()
-    kinesis = FakeKinesis(shards if shards is not None else [shard("shardId-0")], max_record_kib)
+    kinesis = FakeKinesis(shards if shards is not None else [shard("shardId-0")], max_record_kib, strategy)
     invoker = GatedInvoker()
     runtime = Runtime(clock=time.clock, sleep=time.sleep, rand=lambda: 1.0)
     producer = aiokinesis.Producer(cast("Operations", kinesis), invoker, "s", config=config, runtime=runtime)

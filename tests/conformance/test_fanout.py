@@ -105,7 +105,7 @@ async def test_polling_and_enhanced_fan_out_give_the_same_records(kinesis: aioki
     await create_active_stream(kinesis, stream_name, shards=3)
     await put(kinesis, stream_name, 0, 45, keys=9)
 
-    async def read(**fan_out: str) -> list[tuple[str, str, str, bytes]]:
+    async def read(**fan_out: str) -> list[tuple[str, str, str | None, bytes]]:
         got: list[aiokinesis.ShardRecord] = []
         async with kinesis.consumer(stream_name, start=TRIM, config=CONFIG, **fan_out) as consumer:  # type: ignore[arg-type]
             await consume_until(consumer, got, 45, checkpoint=False)

@@ -54,7 +54,7 @@ async def consume(
 
 def assert_key_order(got: list[aiokinesis.ShardRecord]) -> None:
     """Values were put as 'v<n>' in increasing n per key: each key's must come out increasing."""
-    by_key: dict[str, list[int]] = {}
+    by_key: dict[str | None, list[int]] = {}
     for record in got:
         by_key.setdefault(record.partition_key, []).append(int(record.data.decode().split("v")[1]))
     for key, values in by_key.items():

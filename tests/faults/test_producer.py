@@ -361,6 +361,7 @@ async def test_aggregates_keep_every_key_in_order_across_a_split() -> None:
     for record in got:
         if record.shard_id in owner:  # read from a child: the child that owns its key
             start_hash, end_hash = owner[record.shard_id]
+            assert record.partition_key is not None
             assert start_hash <= hash_key_of(record.partition_key) <= end_hash, record
     for key in keys:
         values = [int(r.data[1:]) for r in got if r.partition_key == key]

@@ -132,7 +132,7 @@ def put(server: KinesisServer, stream: str, values: list[str], keys: int) -> Non
 def assert_key_order(log: list[Handled]) -> None:
     """Each key's values, as first handled, come in the order they were put (repeats after a
     failover are at-least-once delivery, and come after the first)."""
-    first: dict[str, list[int]] = {}
+    first: dict[str | None, list[int]] = {}
     seen: set[bytes] = set()
     for handled in log:
         if handled.record.data in seen:

@@ -40,7 +40,7 @@ async def land_until_done(harness: Harness, receipts: list[asyncio.Future[aiokin
 
 @pytest.mark.parametrize("aggregate", [False, True])
 async def test_a_record_larger_than_a_batch_goes_alone(aggregate: bool) -> None:
-    config = ProducerConfig(linger=0.01, rate_limit=0, aggregate=aggregate)  # max_batch_bytes 5 MiB
+    config = ProducerConfig(linger=0.01, rate_limit=0, aggregate=aggregate, max_batch_bytes=5 * MIB)
     harness = make_producer(config, max_record_kib=LARGE)
     async with running(harness) as producer:
         receipts = [

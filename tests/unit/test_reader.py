@@ -53,7 +53,12 @@ async def test_records_decode_with_their_shard_and_arrival(kinesis: aiokinesis.C
     batch = await reader.next_batch()
     assert batch is not None
     [got] = batch.records
-    assert (got.data, got.partition_key, got.sequence_number, got.shard_id) == (b"hi", "", "7", "shardId-0")
+    assert (got.data, got.partition_key, got.sequence_number, got.shard_id) == (
+        b"hi",
+        None,
+        "7",
+        "shardId-0",
+    )  # no PartitionKey: keyless (AUTO)
     assert got.approximate_arrival_timestamp is not None
     assert got.approximate_arrival_timestamp.timestamp() == 1.5
     assert reader.ended
