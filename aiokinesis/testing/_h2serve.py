@@ -18,6 +18,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
@@ -123,13 +124,15 @@ class H2Protocol(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._connections.add(self)
-        self._h2.initiate_connection()
-        self._h2.update_settings(
-            {
+        self._h2.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
                 SettingCodes.MAX_CONCURRENT_STREAMS: self._max_concurrent_streams,
                 SettingCodes.INITIAL_WINDOW_SIZE: _REQUEST_WINDOW,
-            }
+                SettingCodes.MAX_HEADER_LIST_SIZE: 64 * 1024,
+            },
         )
+        self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_REQUEST_WINDOW)
         self._flush()
 
