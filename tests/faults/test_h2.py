@@ -14,7 +14,8 @@ import aiohttp
 import orjson
 import pytest
 
-from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
+from aiokinesis._eventstream import Message
+from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits, _feed
 from tests.fakes import FakeTime
 from tests.faults.h2client import TARGET, H2Client, H2Stream
 
@@ -64,6 +65,15 @@ async def subscribe(client: H2Client, consumer: str, shard_id: str, start: str =
     assert first is not None
     assert first.headers[":event-type"] == "initial-response"
     return stream
+
+
+async def first_not_an_event(stream: H2Stream) -> Message | None:
+    """The first message that is no event (heartbeats may come before it), or None at the end."""
+    for _ in range(20):
+        message = await stream.message()
+        if message is None or message.headers[":message-type"] != "event":
+            return message
+    raise AssertionError("only events came")
 
 
 def data_of(event: dict[str, Any]) -> list[bytes]:
@@ -269,9 +279,7 @@ async def test_a_subscription_5_s_newer_takes_over_and_the_older_ends_with_resou
     await older.event()
     fake_time.advance(5)
     await subscribe(client, consumer, SHARD0)
-    message = await older.message()
-    while message is not None and message.headers[":message-type"] == "event":  # heartbeats before it
-        message = await older.message()
+    message = await first_not_an_event(older)
     assert message is not None
     assert message.headers[":exception-type"] == "ResourceInUseException"
     assert await older.message() is None
@@ -294,8 +302,9 @@ async def test_moving_the_clock_past_5_minutes_ends_the_subscription_with_a_last
 
 
 async def test_a_split_mid_subscription_ends_it_with_child_shards_and_no_continuation(
-    server: KinesisServer, consumer: str, client: H2Client
+    server: KinesisServer, consumer: str, client: H2Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(_feed, "SUBSCRIPTION_HEARTBEAT", 3600.0)  # the shard's end comes at once, not at a heartbeat
     stream = await subscribe(client, consumer, SHARD0)
     put(server, SHARD0, b"before")
     assert await records(stream, 1) == [b"before"]
@@ -317,9 +326,7 @@ async def test_deregistering_the_consumer_ends_its_subscriptions_with_resource_n
     stream = await subscribe(client, consumer, SHARD0)
     await stream.event()
     server.backend.DeregisterStreamConsumer({"ConsumerARN": consumer})
-    message = await stream.message()
-    while message is not None and message.headers[":message-type"] == "event":
-        message = await stream.message()
+    message = await first_not_an_event(stream)
     assert message is not None
     assert message.headers[":exception-type"] == "ResourceNotFoundException"
     assert stream.ended
