@@ -89,6 +89,7 @@ async def records(stream: H2Stream, count: int) -> list[bytes]:
 
 
 async def test_json_operations_answer_as_over_http_1_1(server: KinesisServer, client: H2Client) -> None:
+    assert server.http2
     assert client.conn.remote_settings.max_concurrent_streams == 25
     for operation, body in [
         ("ListShards", {"StreamName": "s"}),
