@@ -13,6 +13,7 @@ from ._state import ApiError, BackendState, Consumer, Json, Stream, Subscription
 
 _CONSUMER_ARN = re.compile(r"(arn:aws[^:]*:kinesis:[^:]*:\d{12}:stream/[a-zA-Z0-9_.-]+)/consumer/([a-zA-Z0-9_.-]+):\d+")
 SUBSCRIBE_INTERVAL = 5.0  # AWS: a second SubscribeToShard for a consumer and shard within 5 s is refused
+CALL_INTERVAL = 1.0  # AWS: one SubscribeToShard call a second per consumer and shard
 
 
 class ConsumerOperations(BackendState):
@@ -76,7 +77,12 @@ class ConsumerOperations(BackendState):
         return {}
 
     def subscribe(self, request: Json) -> Subscription:
-        """Check a SubscribeToShard request and open its subscription (the server streams it)."""
+        """Check a SubscribeToShard request and open its subscription (the server streams it).
+
+        AWS: one call a second per consumer and shard (LimitExceededException, when limits are
+        on); a subscription within 5 s of the last one is refused (ResourceInUseException); one
+        5 s or more later takes over, and the older one ends with a ResourceInUseException event.
+        """
         stream, consumer = self._consumer({"ConsumerARN": request.get("ConsumerARN")})
         shard = stream.shard(str(request.get("ShardId")))
         start = request.get("StartingPosition")
@@ -85,18 +91,48 @@ class ConsumerOperations(BackendState):
         position = start_position(stream, shard, start.get("Type"), start.get("SequenceNumber"), start.get("Timestamp"))
         key = (consumer.arn, shard.shard_id)
         now = self.clock()
-        # Only the last 5 s matter: forget older subscriptions, so memory stays flat over a long run.
+        # Only the last 5 s matter: forget older calls, so memory stays flat over a long run.
         self._subscribed = {k: when for k, when in self._subscribed.items() if now - when < SUBSCRIBE_INTERVAL}
+        self._subscribe_calls = {k: when for k, when in self._subscribe_calls.items() if now - when < CALL_INTERVAL}
+        last_call = self._subscribe_calls.get(key, float("-inf"))
+        self._subscribe_calls[key] = now
+        if self.limits.enabled and now - last_call < CALL_INTERVAL:
+            self.throttled += 1
+            raise ApiError(
+                "LimitExceededException",
+                f"Rate exceeded for consumer {consumer.arn} and shard {shard.shard_id}: one SubscribeToShard a second.",
+            )
         if now - self._subscribed.get(key, float("-inf")) < SUBSCRIBE_INTERVAL:
             raise ApiError(
                 "ResourceInUseException",
                 f"Another active subscription exists for consumer {consumer.arn} and shard {shard.shard_id}.",
             )
         self._subscribed[key] = now
-        return Subscription(stream, shard, position, now + self.limits.subscription_seconds)
+        older = self._subscriptions.get(key)
+        if older is not None:
+            older.taken_over = True
+        subscription = Subscription(stream, shard, consumer, position, now + self.limits.subscription_seconds)
+        self._subscriptions[key] = subscription
+        return subscription
+
+    def subscription_error(self, subscription: Subscription) -> ApiError | None:
+        """Why an open subscription must end now with an exception event, if it must."""
+        stream, consumer = subscription.stream, subscription.consumer
+        if self.streams.get(stream.name) is not stream or stream.consumers.get(consumer.name) is not consumer:
+            # AWS's behaviour is not documented; this is what a new SubscribeToShard would get.
+            return ApiError("ResourceNotFoundException", f"Consumer {consumer.arn} not found.")
+        if subscription.taken_over:
+            return ApiError(
+                "ResourceInUseException",
+                f"A newer subscription of consumer {consumer.arn} to shard {subscription.shard.shard_id} took over.",
+            )
+        return None
 
     def next_event(self, subscription: Subscription) -> tuple[Json, bool]:
-        """The next SubscribeToShardEvent, and whether the shard has ended with it."""
+        """The next SubscribeToShardEvent, and whether the shard has ended with it.
+
+        As AWS does, the shard's last event has ChildShards and a null ContinuationSequenceNumber.
+        """
         shard = subscription.shard
         chosen, _ = take(shard, subscription.position, 10000, self.limits.max_get_records_bytes)
         subscription.position += len(chosen)
@@ -109,5 +145,6 @@ class ConsumerOperations(BackendState):
         }
         ended = position >= len(shard.records) and not shard.is_open
         if ended:
+            event["ContinuationSequenceNumber"] = None
             event["ChildShards"] = [subscription.stream.child(child) for child in shard.children]
         return event, ended

@@ -2,6 +2,11 @@
 
 A fault fires on the next `times` matching requests (None: every one), each time with
 `probability`, drawn from the server's seeded random generator so a run can be replayed.
+
+The subscription faults (GOAWAY to EXCEPTION_EVENT) match a SubscribeToShard request like any
+other (operation="SubscribeToShard", stream, shard: the consumer's stream and the ShardId) and
+strike its event stream; those that need HTTP/2 (GOAWAY, RST_STREAM) never fire on an HTTP/1.1
+request: they wait, pending, for one over HTTP/2.
 """
 
 from __future__ import annotations
@@ -24,15 +29,44 @@ class FaultKind(StrEnum):
     LIMIT_EXCEEDED = "limit_exceeded"
     """LimitExceededException, for any operation."""
     RESET_BEFORE_RESPONSE = "reset_before_response"
-    """The connection is closed after the request is read, before any answer (it was processed)."""
+    """The connection is closed after the request is read, before any answer (it was processed;
+    HTTP/2: the whole connection is aborted)."""
     RESET_MID_RESPONSE = "reset_mid_response"
-    """Status and headers are sent, then the connection closes halfway through the body."""
+    """Status and headers are sent, then the connection closes halfway through the body (HTTP/2: aborts)."""
     TRUNCATED_BODY = "truncated_body"
-    """The body is cut short of its Content-Length."""
+    """The body is cut short of its Content-Length (HTTP/2: half the body, then RST_STREAM)."""
     SLOW = "slow"
     """The answer waits `delay` seconds (of real time) first: for client timeouts."""
     EXPIRED_ITERATOR = "expired_iterator"
     """Every shard iterator alive expires now; the GetRecords that triggers it sees ExpiredIteratorException."""
+    RESOURCE_IN_USE = "resource_in_use"
+    """ResourceInUseException: for SubscribeToShard, as if another subscription began under 5 s ago."""
+    RESOURCE_NOT_FOUND = "resource_not_found"
+    """ResourceNotFoundException: for SubscribeToShard, as for a shard gone past its retention."""
+    GOAWAY = "goaway"
+    """HTTP/2 only: the request is not served; the server sends GOAWAY (NO_ERROR) whose last_stream_id
+    is the newest stream opened before it (0 if none), so this and every newer stream were never
+    processed, then closes the connection at once: the older streams end with it, as a client
+    built on the h2 library cannot read a stream past a GOAWAY anyway."""
+    RST_STREAM = "rst_stream"
+    """HTTP/2 only: after the initial-response and `events` events, the subscription's stream is
+    reset (RST_STREAM, INTERNAL_ERROR); the connection and its other streams go on."""
+    DROP_MID_EVENT = "drop_mid_event"
+    """After the initial-response and `events` events, the first half of the next event's frame is
+    sent, then the connection is aborted (HTTP/1.1 and HTTP/2)."""
+    SILENT = "silent"
+    """After the initial-response and `events` events, nothing more: no event, no end, not even at
+    the subscription's 5 minutes, until the client goes away or the server closes."""
+    EXCEPTION_EVENT = "exception_event"
+    """After the initial-response and `events` events, an exception event (`:message-type`
+    exception, `:exception-type` = `exception_type`, a JSON message), then the stream ends."""
+
+
+HTTP2_ONLY = frozenset({FaultKind.GOAWAY, FaultKind.RST_STREAM})
+SUBSCRIPTION_FAULTS = frozenset(
+    {FaultKind.RST_STREAM, FaultKind.DROP_MID_EVENT, FaultKind.SILENT, FaultKind.EXCEPTION_EVENT}
+)
+"""The faults that strike a subscription's event stream once it is open."""
 
 
 @dataclass(kw_only=True)
@@ -51,6 +85,11 @@ class Fault:
     share: float = 1.0
     """For PARTIAL_FAILURE and THROTTLE on PutRecords: the share of matching entries that fail."""
     error_code: str = "InternalFailure"
+    """For PARTIAL_FAILURE: the ErrorCode of the failed PutRecords entries."""
+    events: int = 0
+    """For RST_STREAM, DROP_MID_EVENT, SILENT and EXCEPTION_EVENT: the SubscribeToShardEvents sent first."""
+    exception_type: str = "InternalFailureException"
+    """For EXCEPTION_EVENT: its `:exception-type` (ResourceNotFoundException, KMSAccessDeniedException...)."""
     fired: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +97,8 @@ class Fault:
             raise ValueError("probability and share are between 0 and 1")
         if self.times is not None and self.times < 1:
             raise ValueError("times is at least 1, or None for every matching request")
+        if self.events < 0:
+            raise ValueError(f"Fault.events is at least 0, not {self.events}")
 
     @property
     def exhausted(self) -> bool:
@@ -83,10 +124,10 @@ class Faults:
     def clear(self) -> None:
         self._pending.clear()
 
-    def take(self, operation: str, stream: str | None, shards: set[str]) -> Fault | None:
+    def take(self, operation: str, stream: str | None, shards: set[str], *, http2: bool) -> Fault | None:
         """The first fault matching this request that fires now; counts it as fired."""
         for fault in self._pending:
-            if fault.exhausted:
+            if fault.exhausted or (not http2 and fault.kind in HTTP2_ONLY):
                 continue
             if fault.operation is not None and fault.operation != operation:
                 continue

@@ -1,30 +1,31 @@
-"""KinesisServer: the in-memory backend behind an aiohttp.web app on 127.0.0.1, with faults."""
+"""KinesisServer: the in-memory backend behind one port on 127.0.0.1, HTTP/1.1 and HTTP/2, with faults.
+
+HTTP/1.1 is aiohttp.web's; a connection that opens with the HTTP/2 preface (h2c, prior
+knowledge) is served by _h2serve when h2 is installed. Both hand requests to _dispatch and
+stream subscriptions through _feed, so every operation and fault behaves alike on both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import orjson
 from aiohttp import web
 
-from .._eventstream import encode
 from ._backend import Backend
+from ._dispatch import CONTENT_TYPE, EVENT_STREAM_TYPE, Answer, Dispatcher, Subscribed
 from ._faults import Fault, FaultKind, Faults
+from ._feed import Feeds, OpenSubscription
 from ._limits import Limits
-from ._state import ApiError, Shard, Subscription
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
-DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator"})
-# How often an open subscription looks for new records, and the longest it stays silent (real time).
-SUBSCRIPTION_POLL = 0.02
-SUBSCRIPTION_HEARTBEAT = 1.0
+if TYPE_CHECKING:
+    from ._h2serve import H2Protocol
 
 
 class KinesisServer:
@@ -32,7 +33,9 @@ class KinesisServer:
 
     `async with KinesisServer(streams={"orders": 4}) as server:` then point a client at
     `server.endpoint_url`. `server.inject(Fault(...))` schedules a fault; `server.backend`
-    is the state, for set-up and assertions between requests. Listens on 127.0.0.1 only.
+    is the state, for set-up and assertions between requests; `server.subscriptions` the
+    subscriptions being streamed. Listens on 127.0.0.1 only, HTTP/1.1 and (with h2 installed)
+    HTTP/2 with prior knowledge, advertising `max_concurrent_streams` per connection.
     """
 
     def __init__(
@@ -45,20 +48,37 @@ class KinesisServer:
         port: int = 0,
         region: str = "us-east-1",
         account: str = "123456789012",
+        max_concurrent_streams: int = 100,
     ) -> None:
+        if not isinstance(max_concurrent_streams, int) or not 1 <= max_concurrent_streams < 2**31:
+            raise ValueError(
+                f"KinesisServer.max_concurrent_streams is from 1 to 2**31 - 1, not {max_concurrent_streams!r}"
+            )
         self.backend = Backend(clock=clock, limits=limits, region=region, account=account)
         self.faults = Faults(seed)
         for name, shard_count in (streams or {}).items():
             self.backend.create_stream(name, shard_count)
+        self.max_concurrent_streams = max_concurrent_streams
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._closing = asyncio.Event()
+        self._dispatcher = Dispatcher(self.backend, self.faults)
+        self._feeds = Feeds(self.backend, self._closing)
+        self._h2_connections: set[H2Protocol] = set()
+        self.http2 = False
+        """Whether HTTP/2 is served (h2 is installed); set by start()."""
 
     @property
     def endpoint_url(self) -> str:
         if self._runner is None:
             raise RuntimeError("the server is not started")
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def subscriptions(self) -> list[OpenSubscription]:
+        """The subscriptions being streamed now, oldest first (counts of events and bytes, for tests)."""
+        return list(self._feeds.open)
 
     def inject(self, fault: Fault) -> Fault:
         """Schedule a fault; the returned object's `fired` counts how often it has struck."""
@@ -69,12 +89,40 @@ class KinesisServer:
         app.router.add_post("/", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port, reuse_address=True)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        http1 = self._runner.server
+        assert http1 is not None
+        factory: Callable[[], asyncio.BaseProtocol] = http1
+        try:
+            h2serve = importlib.import_module("aiokinesis.testing._h2serve")
+        except ImportError:  # h2 is not installed: HTTP/1.1 only
+            pass
+        else:
+            self.http2 = True
+
+            def http2() -> asyncio.Protocol:
+                protocol: asyncio.Protocol = h2serve.H2Protocol(
+                    self._dispatcher,
+                    self._feeds,
+                    max_concurrent_streams=self.max_concurrent_streams,
+                    connections=self._h2_connections,
+                )
+                return protocol
+
+            def sniffer() -> asyncio.BaseProtocol:
+                protocol: asyncio.BaseProtocol = h2serve.Sniffer(http1, http2)
+                return protocol
+
+            factory = sniffer
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(factory, "127.0.0.1", self._port, reuse_address=True)
+        self._port = self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
         self._closing.set()  # ends open subscriptions, so shutdown does not wait for them
+        if self._listener is not None:
+            self._listener.close()
+        for connection in list(self._h2_connections):
+            connection.shutdown()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -87,150 +135,71 @@ class KinesisServer:
     ) -> None:
         await self.close()
 
-    @staticmethod
-    def _error(error: ApiError) -> web.Response:
-        return web.Response(
-            status=error.status,
-            body=orjson.dumps({"__type": error.code, "message": error.message}),
-            content_type=CONTENT_TYPE,
-            headers={"x-amzn-RequestId": str(uuid.uuid4()), "x-amzn-ErrorType": error.code},
-        )
-
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
         raw = await request.read()
-        try:
-            payload = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
-            payload = None
-        if not isinstance(payload, dict):
-            return self._error(ApiError("SerializationException", "The request body is not a JSON object."))
-        handler = self.backend.operation(operation)
-        if handler is None and operation != "SubscribeToShard":
-            return self._error(ApiError("UnknownOperationException", f"Operation {operation!r} is not supported."))
-        fault = None
-        if self.faults.pending:
-            stream, shards = self.backend.scope(operation, payload)
-            fault = self.faults.take(operation, stream, shards)
-        if fault is not None:
-            refusal = await self._before(fault, operation)
-            if refusal is not None:
-                return refusal
-        if handler is None:  # SubscribeToShard: an event stream, not one JSON answer
-            return await self._subscribe(request, payload)
-        try:
-            if fault is not None and operation == "PutRecords":
-                self.backend.entry_fault = self._entry_fault(fault)
-            answer = handler(payload)
-        except ApiError as error:
-            return self._error(error)
-        finally:
-            self.backend.entry_fault = None
-        body = orjson.dumps(answer)
-        if fault is not None and fault.kind in (
-            FaultKind.RESET_BEFORE_RESPONSE,
-            FaultKind.RESET_MID_RESPONSE,
-            FaultKind.TRUNCATED_BODY,
-        ):
-            return await self._broken(request, body, fault.kind)
-        return web.Response(body=body, content_type=CONTENT_TYPE, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+        outcome = await self._dispatcher.handle(request.headers.get("X-Amz-Target", ""), raw, http2=False)
+        if isinstance(outcome, Subscribed):
+            return await self._subscribe(request, outcome)
+        assert isinstance(outcome, Answer), "HTTP/2-only faults never fire over HTTP/1.1"
+        if outcome.broken is not None:
+            return await self._broken(request, outcome)
+        return web.Response(status=outcome.status, body=outcome.body, headers=outcome.headers)
 
-    async def _before(self, fault: Fault, operation: str) -> web.Response | None:
-        """Faults that answer instead of the handler, or change what it will see."""
-        kind = fault.kind
-        if kind is FaultKind.THROTTLE and operation != "PutRecords":
-            code = "ProvisionedThroughputExceededException" if operation in DATA_PLANE else "LimitExceededException"
-            return self._error(ApiError(code, "Rate exceeded (injected fault)."))
-        if kind is FaultKind.LIMIT_EXCEEDED:
-            return self._error(ApiError("LimitExceededException", "Rate exceeded (injected fault)."))
-        if kind is FaultKind.INTERNAL_FAILURE:
-            return self._error(ApiError("InternalFailureException", "Internal service failure (injected fault).", 500))
-        if kind is FaultKind.SERVICE_UNAVAILABLE:
-            return self._error(ApiError("ServiceUnavailable", "Service unavailable (injected fault).", 503))
-        if kind is FaultKind.SLOW:
-            await asyncio.sleep(fault.delay)
-        elif kind is FaultKind.EXPIRED_ITERATOR:
-            self.backend.expire_iterators()
-        return None
-
-    async def _subscribe(self, request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
+    async def _subscribe(self, request: web.Request, opened: Subscribed) -> web.StreamResponse:
         """Stream SubscribeToShardEvents until the shard ends, the subscription's time is up,
-        the client goes away or the server closes."""
-        try:
-            subscription = self.backend.subscribe(payload)
-        except ApiError as error:
-            return self._error(error)
+        the client goes away, a fault strikes or the server closes."""
         response = web.StreamResponse(
-            headers={"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": str(uuid.uuid4())}
+            headers={"Content-Type": EVENT_STREAM_TYPE, "x-amzn-RequestId": opened.request_id}
         )
         await response.prepare(request)
         try:
-            await response.write(
-                encode(
-                    {":message-type": "event", ":event-type": "initial-response", ":content-type": "application/json"},
-                    b"{}",
-                )
-            )
-            await self._stream_events(response, subscription)
-            await response.write_eof()
-        except (ConnectionResetError, ConnectionError):
+            if await self._feeds.run(opened, _ResponseSink(request, response), "HTTP/1.1"):
+                await response.write_eof()
+        except ConnectionError:
             pass  # the client closed the subscription
         return response
 
-    async def _stream_events(self, response: web.StreamResponse, subscription: Subscription) -> None:
-        loop = asyncio.get_running_loop()
-        last_sent = float("-inf")
-        while not self._closing.is_set():
-            if subscription.has_news or loop.time() - last_sent >= SUBSCRIPTION_HEARTBEAT:
-                event, ended = self.backend.next_event(subscription)
-                headers = {
-                    ":message-type": "event",
-                    ":event-type": "SubscribeToShardEvent",
-                    ":content-type": "application/json",
-                }
-                await response.write(encode(headers, orjson.dumps(event)))
-                last_sent = loop.time()
-                if ended:
-                    return
-            if self.backend.clock() >= subscription.ends:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), SUBSCRIPTION_POLL)
-
-    def _entry_fault(self, fault: Fault) -> Callable[[Shard], str | None]:
-        if fault.kind is FaultKind.THROTTLE:
-            code = "ProvisionedThroughputExceededException"
-        elif fault.kind is FaultKind.PARTIAL_FAILURE:
-            code = fault.error_code
-        else:
-            return lambda shard: None
-        draw = self.faults.random.random
-
-        def fail(shard: Shard) -> str | None:
-            if fault.shard is not None and shard.shard_id != fault.shard:
-                return None
-            return code if draw() < fault.share else None
-
-        return fail
-
     @staticmethod
-    async def _broken(request: web.Request, body: bytes, kind: FaultKind) -> web.StreamResponse:
+    async def _broken(request: web.Request, answer: Answer) -> web.StreamResponse:
         """An answer that never arrives whole: the request was processed all the same."""
         transport = request.transport
         assert transport is not None
-        if kind is FaultKind.RESET_BEFORE_RESPONSE:
+        if answer.broken is FaultKind.RESET_BEFORE_RESPONSE:
             transport.abort()
             raise asyncio.CancelledError
+        body = answer.body
         response = web.StreamResponse(
-            headers={"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body))},
+            status=answer.status, headers={"Content-Type": CONTENT_TYPE, "Content-Length": str(len(body))}
         )
         await response.prepare(request)
         await response.write(body[: len(body) // 2])
-        if kind is FaultKind.RESET_MID_RESPONSE:
+        if answer.broken is FaultKind.RESET_MID_RESPONSE:
             transport.abort()
         else:
             transport.close()
         return response
+
+
+class _ResponseSink:
+    """A subscription's HTTP/1.1 chunked body, as _feed.Feeds writes to it."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
+        self._transport = request.transport
+        self._response = response
+
+    async def write(self, data: bytes) -> None:
+        await self._response.write(data)
+
+    @property
+    def gone(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
+    def drop(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def reset(self) -> None:
+        self.drop()
 
 
 @contextlib.contextmanager

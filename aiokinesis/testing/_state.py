@@ -7,6 +7,7 @@ The operation families (_streams, _records, _resharding, _consumers) are mixins 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,17 +189,21 @@ class Stream:
         }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class Subscription:
     stream: Stream
     shard: Shard
+    consumer: Consumer
     position: int
     ends: float
     """When Kinesis ends the subscription (5 minutes after it began, on the server's clock)."""
+    taken_over: bool = False
+    """A newer subscription of the same consumer and shard replaced this one."""
 
     @property
     def has_news(self) -> bool:
-        return self.position < len(self.shard.records)
+        """Records to send, or the shard's end (a closed shard ends its subscription at once)."""
+        return self.position < len(self.shard.records) or not self.shard.is_open
 
 
 class BackendState:
@@ -228,6 +233,10 @@ class BackendState:
         a test can assert that the code under test paces itself."""
         self._subscribed: dict[tuple[str, str], float] = {}
         """When each (consumer ARN, shard id) last subscribed."""
+        self._subscribe_calls: dict[tuple[str, str], float] = {}
+        """When each (consumer ARN, shard id) last called SubscribeToShard, refused or not."""
+        self._subscriptions: weakref.WeakValueDictionary[tuple[str, str], Subscription] = weakref.WeakValueDictionary()
+        """The newest subscription of each (consumer ARN, shard id), while it is streamed."""
         self.entry_fault: Callable[[Shard], str | None] | None = None
         """Set by the server for one PutRecords: the error code an entry for that shard fails with."""
 

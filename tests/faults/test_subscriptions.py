@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import aiokinesis
-from aiokinesis.testing import KinesisServer
+from aiokinesis.testing import Fault, FaultKind, KinesisServer
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import FakeTime
 
@@ -100,6 +100,7 @@ async def test_a_subscription_ends_at_the_shard_end_with_child_shards(
         events = [event async for event in stream_events]
     assert [r.data for e in events for r in e.records] == [b"last"]
     assert events[-1].child_shards is not None
+    assert events[-1].continuation_sequence_number is None  # AWS's shard end: no continuation, ChildShards
     assert sorted(c.shard_id for c in events[-1].child_shards) == sorted(c.shard_id for c in children)
 
 
@@ -115,3 +116,118 @@ async def test_unknown_consumers_and_shards_are_refused(setup: tuple[KinesisServ
             shard_id=SHARD,
             starting_position=position("LATEST"),
         )
+
+
+async def _events_until_error(out: aiokinesis.SubscribeToShardOutput) -> tuple[list[bytes], BaseException]:
+    received: list[bytes] = []
+    async with out.event_stream as events, asyncio.timeout(10):
+        try:
+            async for event in events:
+                received += [r.data for r in event.records]
+        except aiokinesis.KinesisError as exc:
+            return received, exc
+    raise AssertionError(f"the stream ended without an error after {received}")
+
+
+async def test_an_exception_event_raises_its_modeled_error(setup: tuple[KinesisServer, aiokinesis.Client, str]) -> None:
+    server, kinesis, consumer = setup
+    await kinesis.put_record(stream_name="s", data=b"one", partition_key="k")
+    server.inject(
+        Fault(kind=FaultKind.EXCEPTION_EVENT, operation="SubscribeToShard", events=1, exception_type="InternalFailure")
+    )
+    out = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("TRIM_HORIZON")
+    )
+    received, error = await _events_until_error(out)
+    assert received == [b"one"]
+    assert isinstance(error, aiokinesis.ServiceError)
+    assert error.code == "InternalFailure"
+
+
+async def test_a_connection_dropped_mid_event_is_a_lost_connection(
+    setup: tuple[KinesisServer, aiokinesis.Client, str],
+) -> None:
+    server, kinesis, consumer = setup
+    await kinesis.put_record(stream_name="s", data=b"one", partition_key="k")
+    server.inject(Fault(kind=FaultKind.DROP_MID_EVENT, operation="SubscribeToShard", events=1))
+    out = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("TRIM_HORIZON")
+    )
+    await kinesis.put_record(stream_name="s", data=b"cut", partition_key="k")
+    received, error = await _events_until_error(out)
+    assert received == [b"one"]
+    assert isinstance(error, aiokinesis.ConnectionLostError | aiokinesis.ProtocolError)
+
+
+async def test_a_silent_subscription_stays_open_until_the_client_closes_it(
+    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime
+) -> None:
+    server, kinesis, consumer = setup
+    server.inject(Fault(kind=FaultKind.SILENT, operation="SubscribeToShard"))
+    out = await kinesis.subscribe_to_shard(consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST"))
+    await kinesis.put_record(stream_name="s", data=b"never sent", partition_key="k")
+    fake_time.advance(400)
+    (state,) = server.subscriptions
+    assert state.protocol == "HTTP/1.1"
+    assert state.events_sent == 0
+    out.event_stream.close()
+    for _ in range(1000):  # the server sees the client go at its next poll
+        if not server.subscriptions:
+            break
+        await asyncio.sleep(0.01)
+    assert server.subscriptions == []
+
+
+async def test_a_subscription_taken_over_raises_resource_in_use(
+    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime
+) -> None:
+    _, kinesis, consumer = setup
+    older = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+    )
+    fake_time.advance(5)
+    newer = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+    )
+    async with newer.event_stream:
+        _, error = await _events_until_error(older)
+    assert isinstance(error, aiokinesis.ResourceInUseException)
+
+
+async def test_deregistering_the_consumer_ends_its_subscription_with_resource_not_found(
+    setup: tuple[KinesisServer, aiokinesis.Client, str],
+) -> None:
+    _, kinesis, consumer = setup
+    out = await kinesis.subscribe_to_shard(consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST"))
+    await kinesis.deregister_stream_consumer(consumer_arn=consumer)
+    _, error = await _events_until_error(out)
+    assert isinstance(error, aiokinesis.ResourceNotFoundException)
+
+
+async def test_a_split_mid_subscription_ends_it_with_child_shards(
+    setup: tuple[KinesisServer, aiokinesis.Client, str],
+) -> None:
+    _, kinesis, consumer = setup
+    out = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("TRIM_HORIZON")
+    )
+    await kinesis.put_record(stream_name="s", data=b"before", partition_key="k")
+    await kinesis.split_shard(stream_name="s", shard_to_split=SHARD, new_starting_hash_key=str(2**127))
+    async with out.event_stream as events, asyncio.timeout(10):
+        received = [event async for event in events]
+    assert [r.data for e in received for r in e.records] == [b"before"]
+    assert received[-1].continuation_sequence_number is None
+    assert received[-1].child_shards is not None
+    assert len(received[-1].child_shards) == 2
+    assert all(e.child_shards is None for e in received[:-1])
+
+
+async def test_injected_refusals_of_a_subscription(setup: tuple[KinesisServer, aiokinesis.Client, str]) -> None:
+    server, kinesis, consumer = setup
+    server.inject(Fault(kind=FaultKind.RESOURCE_IN_USE, operation="SubscribeToShard"))
+    server.inject(Fault(kind=FaultKind.RESOURCE_NOT_FOUND, operation="SubscribeToShard"))
+    for expected in (aiokinesis.ResourceInUseException, aiokinesis.ResourceNotFoundException):
+        with pytest.raises(expected):
+            await kinesis.subscribe_to_shard(
+                consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+            )

@@ -1,0 +1,154 @@
+"""One request, whichever HTTP version carried it: the operation, its faults, and what to answer.
+
+Both transports (aiohttp for HTTP/1.1, _h2serve for HTTP/2) hand the X-Amz-Target and the raw
+body here and act on what comes back: a JSON answer (maybe to be broken by a fault on the way
+out), an opened subscription to stream, or a GOAWAY (HTTP/2 only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from ._backend import Backend
+from ._faults import Fault, FaultKind, Faults
+from ._state import ApiError, Shard, Subscription
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
+DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator"})
+BROKEN = frozenset({FaultKind.RESET_BEFORE_RESPONSE, FaultKind.RESET_MID_RESPONSE, FaultKind.TRUNCATED_BODY})
+"""Faults that break a JSON answer on the wire (the request was processed all the same)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A JSON answer: status, body and headers (lower-case names); `broken` says how to break it."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    broken: FaultKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """SubscribeToShard accepted: stream its events (with `fault`, if one struck it)."""
+
+    subscription: Subscription
+    fault: Fault | None
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoAway:
+    """The GOAWAY fault: the request is not served; the connection goes away."""
+
+    fault: Fault
+
+
+Outcome = Answer | Subscribed | GoAway
+
+
+def error_answer(error: ApiError) -> Answer:
+    return Answer(
+        status=error.status,
+        body=orjson.dumps({"__type": error.code, "message": error.message}),
+        headers={
+            "content-type": CONTENT_TYPE,
+            "x-amzn-requestid": str(uuid.uuid4()),
+            "x-amzn-errortype": error.code,
+        },
+    )
+
+
+class Dispatcher:
+    """Runs operations on the backend, with the faults they match."""
+
+    def __init__(self, backend: Backend, faults: Faults) -> None:
+        self.backend = backend
+        self.faults = faults
+
+    async def handle(self, target: str, raw: bytes, *, http2: bool) -> Outcome:
+        operation = target.rpartition(".")[2]
+        try:
+            payload = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            return error_answer(ApiError("SerializationException", "The request body is not a JSON object."))
+        handler = self.backend.operation(operation)
+        if handler is None and operation != "SubscribeToShard":
+            return error_answer(ApiError("UnknownOperationException", f"Operation {operation!r} is not supported."))
+        fault = None
+        if self.faults.pending:
+            stream, shards = self.backend.scope(operation, payload)
+            fault = self.faults.take(operation, stream, shards, http2=http2)
+        if fault is not None:
+            if fault.kind is FaultKind.GOAWAY:
+                return GoAway(fault)
+            refusal = await self._before(fault, operation)
+            if refusal is not None:
+                return error_answer(refusal)
+        if handler is None:  # SubscribeToShard: an event stream, not one JSON answer
+            try:
+                subscription = self.backend.subscribe(payload)
+            except ApiError as error:
+                return error_answer(error)
+            return Subscribed(subscription, fault, str(uuid.uuid4()))
+        try:
+            if fault is not None and operation == "PutRecords":
+                self.backend.entry_fault = self._entry_fault(fault)
+            answer = handler(payload)
+        except ApiError as error:
+            return error_answer(error)
+        finally:
+            self.backend.entry_fault = None
+        return Answer(
+            status=200,
+            body=orjson.dumps(answer),
+            headers={"content-type": CONTENT_TYPE, "x-amzn-requestid": str(uuid.uuid4())},
+            broken=fault.kind if fault is not None and fault.kind in BROKEN else None,
+        )
+
+    async def _before(self, fault: Fault, operation: str) -> ApiError | None:
+        """Faults that answer instead of the handler, or change what it will see."""
+        kind = fault.kind
+        if kind is FaultKind.THROTTLE and operation != "PutRecords":
+            code = "ProvisionedThroughputExceededException" if operation in DATA_PLANE else "LimitExceededException"
+            return ApiError(code, "Rate exceeded (injected fault).")
+        if kind is FaultKind.LIMIT_EXCEEDED:
+            return ApiError("LimitExceededException", "Rate exceeded (injected fault).")
+        if kind is FaultKind.INTERNAL_FAILURE:
+            return ApiError("InternalFailureException", "Internal service failure (injected fault).", 500)
+        if kind is FaultKind.SERVICE_UNAVAILABLE:
+            return ApiError("ServiceUnavailable", "Service unavailable (injected fault).", 503)
+        if kind is FaultKind.RESOURCE_IN_USE:
+            return ApiError("ResourceInUseException", "Another active subscription exists (injected fault).")
+        if kind is FaultKind.RESOURCE_NOT_FOUND:
+            return ApiError("ResourceNotFoundException", "Resource not found (injected fault).")
+        if kind is FaultKind.SLOW:
+            await asyncio.sleep(fault.delay)
+        elif kind is FaultKind.EXPIRED_ITERATOR:
+            self.backend.expire_iterators()
+        return None
+
+    def _entry_fault(self, fault: Fault) -> Callable[[Shard], str | None]:
+        if fault.kind is FaultKind.THROTTLE:
+            code = "ProvisionedThroughputExceededException"
+        elif fault.kind is FaultKind.PARTIAL_FAILURE:
+            code = fault.error_code
+        else:
+            return lambda shard: None
+        draw = self.faults.random.random
+
+        def fail(shard: Shard) -> str | None:
+            if fault.shard is not None and shard.shard_id != fault.shard:
+                return None
+            return code if draw() < fault.share else None
+
+        return fail
