@@ -276,3 +276,44 @@ async def test_dynamodb_local_sends_x_amz_crc32_and_its_answers_pass_the_check(
         body = b"".join(answer.chunks)
         assert "Content-Encoding" not in answer.headers
         assert answer.headers["x-amz-crc32"] == str(zlib.crc32(body)), body
+
+
+async def test_calls_one_after_another_keep_one_connection_alive(dynamodb_local_url: str, table: str) -> None:
+    """Every body is read to its end and the connection goes back to the pool: none is opened per call."""
+    opened: list[object] = []
+    reused: list[object] = []
+
+    async def on_create(_: object, context: object, params: object) -> None:
+        opened.append(params)
+
+    async def on_reuse(_: object, context: object, params: object) -> None:
+        reused.append(params)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(on_create)
+    trace.on_connection_reuseconn.append(on_reuse)
+    key = {"leaseKey": {"S": "shardId-000000000000"}}
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as http,
+        aiokinesis.Client(http_session=http, **LOCAL_KEYS) as kinesis,
+    ):
+        dynamo = kinesis._dynamodb(endpoint_url=dynamodb_local_url)
+        await dynamo.put_item(table_name=table, item=lease("shardId-000000000000", "worker-a", 0))
+        for counter in range(10):
+            await dynamo.update_item(
+                table_name=table,
+                key=key,
+                update_expression="SET leaseCounter = leaseCounter + :one",
+                condition_expression="leaseCounter = :n",
+                expression_attribute_values={":one": {"N": "1"}, ":n": {"N": str(counter)}},
+            )
+            await dynamo.get_item(table_name=table, key=key, consistent_read=True)
+        with pytest.raises(ddb_errors.ConditionalCheckFailedException):  # an error answer is read to its end too
+            await dynamo.put_item(
+                table_name=table,
+                item=lease("shardId-000000000000", "worker-b", 0),
+                condition_expression="attribute_not_exists(leaseKey)",
+            )
+        await dynamo.get_item(table_name=table, key=key)
+    assert len(opened) == 1
+    assert len(reused) == 22
