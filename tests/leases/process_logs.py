@@ -112,15 +112,15 @@ def assert_outcomes(
     for holding, records in by_holding.items():
         worker, _, shard = holding
         began = records[0].since
-        later = [h for h in log if h.shard == shard and h.since > began]
-        if not later:
+        successors = [h for h in log if h.shard == shard and h.since > began]
+        if not successors:
             continue  # the shard's last holding: what it left unsaved is for whoever comes next
         covered = saved.get(holding, -1)
         for h in records:
             if h.seq <= covered:
                 continue
             gaps += 1
-            again = [o for o in later if (o.key, o.n) == (h.key, h.n)]
+            again = [o for o in successors if (o.key, o.n) == (h.key, h.n)]
             assert again, f"{h} was past {worker}'s last checkpoint of {shard} ({covered}) and never handled again"
     assert repeats == gaps, f"{repeats} records handled again, but the checkpoint gaps hold {gaps}"
 

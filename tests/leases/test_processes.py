@@ -96,7 +96,7 @@ async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoin
                 within=6 * FAILOVER,
                 what="the others own the killed worker's shards",
             )
-            owners = {crew.owners()[s] for s in its}
+            owners = {str(crew.owners()[s]) for s in its}
             print(
                 f"kill -9 {victim.name}: its {len(its)} shards taken by {sorted(owners)} after {took:.1f} s "
                 f"(failover_time {FAILOVER} s, {took / FAILOVER:.2f} x)"
