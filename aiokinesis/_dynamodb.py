@@ -37,6 +37,7 @@ DYNAMODB = Service(
     endpoint_params={"AccountIdEndpointMode": "disabled"},
     errors=DYNAMODB_ERRORS,
     shapes=ShapeTables(_shapes.FIELD_NAMES, _shapes.INPUTS, _shapes.OUTPUTS, _shapes.STRUCTURES),
+    crc32_header="x-amz-crc32",
 )
 
 Item = dict[str, AttributeValue]

@@ -2,8 +2,9 @@
 
 Kinesis and DynamoDB share everything else: SigV4, botocore's credential chain and endpoint rule
 sets, the retry policy, the error-body format. So the session has one implementation, and the
-descriptor holds only what the session reads once (to build its signer and endpoint resolver) or
-on an error path (error table, shapes): the per-call path reads nothing from it.
+descriptor holds only what the session reads once (to build its signer and endpoint resolver, and
+which checksum header to check) or on an error path (error table, shapes): the per-call path reads
+nothing from it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Service:
     """Error code -> class; its `unknown` class carries the service's retry classification."""
     shapes: ShapeTables
     """The model as data: only read to name the member at fault when a request or answer misfits."""
+    crc32_header: str | None = None
+    """The answer header holding the CRC32 of the raw body, in decimal, if the service sends one
+    (DynamoDB's x-amz-crc32; Kinesis sends none): a body that fails it is retried as a damaged one."""
 
     @property
     def retry_codes(self) -> RetryCodes:

@@ -11,6 +11,7 @@ import asyncio
 import enum
 import io
 import platform
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -71,6 +72,7 @@ class Session:
         runtime: Runtime,
     ) -> None:
         self._service = service
+        self._crc32_header = service.crc32_header
         self._regions = region
         self._region = region.known
         self._endpoint_url = endpoint_url
@@ -169,9 +171,10 @@ class Session:
                 use_fips=self._use_fips,
                 use_dual_stack=self._use_dual_stack,
             )
-            self._signer = SigV4Signer(
-                region, service.signing_name, {"User-Agent": USER_AGENT}, content_type=service.content_type
-            )
+            unsigned = {"User-Agent": USER_AGENT}
+            if service.crc32_header is not None:  # the checksum is of the bytes sent: ask for them unencoded
+                unsigned["Accept-Encoding"] = "identity"
+            self._signer = SigV4Signer(region, service.signing_name, unsigned, content_type=service.content_type)
             if self._http is None:
                 config = self._http_config
                 self._http = aiohttp.ClientSession(
@@ -269,12 +272,15 @@ class Session:
         try:
             if self._state is _State.CLOSED:  # closed as the answer came in: its connection is gone
                 raise ClientClosedError(f"{what}: the client was closed during the call")
-            return await response.read()
+            body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise self.failure(exc, what, host) from exc
         finally:
             live.discard(response)
             response.release()
+        if self._crc32_header is not None:
+            _check_crc32(self._crc32_header, response, body, what, host)
+        return body
 
     async def _request(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> aiohttp.ClientResponse:
         """POST a signed request; a 2xx response is returned unread, anything else raised."""
@@ -355,6 +361,25 @@ class ResponseStream:
         self._closed = True
         self._session.forget(self._response)
         self._response.close()
+
+
+def _check_crc32(header: str, response: aiohttp.ClientResponse, body: bytes, what: str, host: str) -> None:
+    """A body damaged on the way (DynamoDB's x-amz-crc32 disagrees) is retried like a truncated one.
+
+    No header, nothing to check. A body aiohttp decoded (a Content-Encoding, though we asked for
+    identity) is not the bytes the checksum is of: it is let through, as it cannot be checked."""
+    sent = response.headers.get(header)
+    if sent is None:
+        return
+    got = zlib.crc32(body)
+    if sent == str(got) or (sent.strip().isdigit() and int(sent) == got):
+        return
+    if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        return
+    raise ConnectionLostError(
+        f"{what}: the answer from {host} fails its {header} check: header {sent!r}, "
+        f"CRC32 of the {len(body)}-byte body {got}"
+    )
 
 
 def transport_error(exc: aiohttp.ClientError | TimeoutError, what: str, host: str) -> TransportError:

@@ -9,7 +9,7 @@ KinesisError
 ├── TransportError                the exchange with the service failed (may_have_reached_server)
 │   ├── ConnectError              no connection: the request never left
 │   ├── RequestTimeoutError       no answer in time
-│   └── ConnectionLostError       reset or closed mid-exchange, or a truncated body
+│   └── ConnectionLostError       reset or closed mid-exchange, a truncated or damaged body
 ├── ProtocolError                 an answer that does not fit the service model
 ├── WaiterError                   a waiter's deadline passed before the state was reached
 ├── LeaseLostError                this worker no longer holds the shard's lease; nothing was written
@@ -123,7 +123,8 @@ class RequestTimeoutError(TransportError):
 
 
 class ConnectionLostError(TransportError):
-    """The connection was reset or closed mid-exchange, or the body came back truncated."""
+    """The connection was reset or closed mid-exchange, or the body came back truncated or damaged
+    (a DynamoDB answer failing its x-amz-crc32)."""
 
 
 class ProtocolError(KinesisError):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import zlib
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
+import aiohttp
 import pytest
 
 import aiokinesis
@@ -234,3 +237,83 @@ async def test_service_errors_are_dynamodb_classes(dynamo: DynamoDB, table: str)
     assert invalid.value.code == "ValidationException"
     assert isinstance(invalid.value, aiokinesis.UnknownServiceError)
     assert not invalid.value.retryable
+
+
+async def test_dynamodb_local_sends_x_amz_crc32_and_its_answers_pass_the_check(
+    dynamodb_local_url: str, table: str
+) -> None:
+    """Its answers carry the checksum (so the check runs on them), and they pass it."""
+    answers: list[SimpleNamespace] = []  # each exchange's trace context: its headers, then its body's chunks
+
+    async def on_start(_: object, context: SimpleNamespace, params: object) -> None:
+        context.chunks = []
+        answers.append(context)
+
+    async def on_chunk(_: object, context: SimpleNamespace, params: aiohttp.TraceResponseChunkReceivedParams) -> None:
+        context.chunks.append(params.chunk)
+
+    async def on_end(_: object, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams) -> None:
+        context.headers = params.response.headers  # before the body is read
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    trace.on_response_chunk_received.append(on_chunk)
+    trace.on_request_end.append(on_end)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as http,
+        aiokinesis.Client(http_session=http, **LOCAL_KEYS) as kinesis,
+    ):
+        dynamo = kinesis._dynamodb(endpoint_url=dynamodb_local_url)
+        with pytest.raises(ddb_errors.ResourceNotFoundException):
+            await dynamo.describe_table(table_name=f"missing-{uuid.uuid4().hex[:8]}")
+        await dynamo.put_item(table_name=table, item=lease("shardId-000000000000", "worker-a", 0))
+        got = await dynamo.get_item(table_name=table, key={"leaseKey": {"S": "shardId-000000000000"}})
+    assert got.item == lease("shardId-000000000000", "worker-a", 0)
+    assert len(answers) == 3
+    error, *successes = answers
+    assert "x-amz-crc32" not in error.headers  # DynamoDB Local leaves it off its error answers
+    for answer in successes:
+        body = b"".join(answer.chunks)
+        assert "Content-Encoding" not in answer.headers
+        assert answer.headers["x-amz-crc32"] == str(zlib.crc32(body)), body
+
+
+async def test_calls_one_after_another_keep_one_connection_alive(dynamodb_local_url: str, table: str) -> None:
+    """Every body is read to its end and the connection goes back to the pool: none is opened per call."""
+    opened: list[object] = []
+    reused: list[object] = []
+
+    async def on_create(_: object, context: object, params: object) -> None:
+        opened.append(params)
+
+    async def on_reuse(_: object, context: object, params: object) -> None:
+        reused.append(params)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(on_create)
+    trace.on_connection_reuseconn.append(on_reuse)
+    key = {"leaseKey": {"S": "shardId-000000000000"}}
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as http,
+        aiokinesis.Client(http_session=http, **LOCAL_KEYS) as kinesis,
+    ):
+        dynamo = kinesis._dynamodb(endpoint_url=dynamodb_local_url)
+        await dynamo.put_item(table_name=table, item=lease("shardId-000000000000", "worker-a", 0))
+        for counter in range(10):
+            await dynamo.update_item(
+                table_name=table,
+                key=key,
+                update_expression="SET leaseCounter = leaseCounter + :one",
+                condition_expression="leaseCounter = :n",
+                expression_attribute_values={":one": {"N": "1"}, ":n": {"N": str(counter)}},
+            )
+            await dynamo.get_item(table_name=table, key=key, consistent_read=True)
+        with pytest.raises(ddb_errors.ConditionalCheckFailedException):  # an error answer is read to its end too
+            await dynamo.put_item(
+                table_name=table,
+                item=lease("shardId-000000000000", "worker-b", 0),
+                condition_expression="attribute_not_exists(leaseKey)",
+            )
+        await dynamo.get_item(table_name=table, key=key)
+    assert len(opened) == 1
+    assert len(reused) == 22

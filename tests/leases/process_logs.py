@@ -56,10 +56,18 @@ def checkpoints(fleet: Fleet) -> dict[tuple[str, int, str], int]:
     return last
 
 
-def assert_outcomes(fleet: Fleet, sent: set[tuple[str, int]]) -> dict[str, Any]:
+def assert_outcomes(
+    fleet: Fleet, sent: set[tuple[str, int]], *, last_words: dict[tuple[str, str], int] | None = None
+) -> dict[str, Any]:
     """Every record handled; each key in order; repeats only after an owner change and only of
     records no checkpoint covered; a shard's records handled by an old owner after a new one began
-    are all handled again by the new one. Returns counts for the test's own checks."""
+    are all handled again by the new one; and the repeats are exactly the checkpoint gaps: every
+    record a holding handled past its last successful checkpoint, when a later holding of the shard
+    began, is handled again there, and nothing else is. Returns counts for the test's own checks.
+
+    `last_words`: (worker, shard) -> the checkpoint the table held when that worker was killed,
+    for its last holding of the shard: a kill can land between a checkpoint's success and its log
+    line, and the table is what its successor resumed from."""
     log = handled(fleet)
     values = {(h.key, h.n) for h in log}
     assert sent - values == set(), f"{len(sent - values)} records never handled"
@@ -85,6 +93,10 @@ def assert_outcomes(fleet: Fleet, sent: set[tuple[str, int]]) -> dict[str, Any]:
         assert ns == sorted(ns), f"{key}: first handled out of order: {ns}"
 
     saved = checkpoints(fleet)
+    for (worker, shard), checkpoint in (last_words or {}).items():
+        last = max((h.holding for h in log if h.worker == worker and h.shard == shard), default=0)
+        if last:
+            saved[(worker, last, shard)] = max(saved.get((worker, last, shard), -1), checkpoint)
     repeats = 0
     for value, times in seen.items():
         # An old owner may still hand out a record after a new one began (a steal, found out at its
@@ -95,6 +107,22 @@ def assert_outcomes(fleet: Fleet, sent: set[tuple[str, int]]) -> dict[str, Any]:
             assert earlier.seq > covered, f"{value} handled again though {earlier.worker} checkpointed it"
         holdings = {(h.worker, h.holding) for h in times}
         assert len(holdings) == len(times), f"{value} handled twice in one holding"
+
+    gaps = 0
+    for holding, records in by_holding.items():
+        worker, _, shard = holding
+        began = records[0].since
+        successors = [h for h in log if h.shard == shard and h.since > began]
+        if not successors:
+            continue  # the shard's last holding: what it left unsaved is for whoever comes next
+        covered = saved.get(holding, -1)
+        for h in records:
+            if h.seq <= covered:
+                continue
+            gaps += 1
+            again = [o for o in successors if (o.key, o.n) == (h.key, h.n)]
+            assert again, f"{h} was past {worker}'s last checkpoint of {shard} ({covered}) and never handled again"
+    assert repeats == gaps, f"{repeats} records handled again, but the checkpoint gaps hold {gaps}"
 
     overlapped = 0
     for shard in {h.shard for h in log}:
@@ -108,4 +136,4 @@ def assert_outcomes(fleet: Fleet, sent: set[tuple[str, int]]) -> dict[str, Any]:
                 overlapped += 1
                 again = [o for o in seen[(h.key, h.n)] if o.t >= min(later) and o.worker != h.worker]
                 assert again, f"{h} handled by an old owner only, after {shard} moved on"
-    return {"handled": len(log), "repeats": repeats, "overlapped": overlapped}
+    return {"handled": len(log), "repeats": repeats, "gaps": gaps, "overlapped": overlapped}

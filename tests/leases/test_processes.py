@@ -53,7 +53,7 @@ async def flowing(producer: Producer, count: int) -> None:
     await producer.put(count, per_call=50, pause=0.05)
 
 
-async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoints_and_a_fourth_gets_its_share(
+async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoints_and_joiners_get_their_share(
     kinesis_url: str, dynamodb_local_url: str, kinesis: aiokinesis.Client, tmp_path: Path
 ) -> None:
     crew = fleet(kinesis_url, dynamodb_local_url, "kill", tmp_path)
@@ -79,27 +79,49 @@ async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoin
 
             victim = crew.workers[str(max(shares, key=lambda w: (shares[w], str(w))))]
             its = {shard for shard, owner in crew.owners().items() if owner == victim.name}
+            flow = asyncio.create_task(flowing(producer, 900))  # records keep coming to the dead one's shards
+            # Killed where it hurts most: a batch handled, its checkpoint not yet written (it stops
+            # itself there, then dies stopped), so a shard has records past its checkpoint.
+            victim.stop_file.touch()
+            await until(victim.stopped, within=30, what=f"{victim.name} stopped before a checkpoint")
             victim.signal(signal.SIGKILL)
             killed = time.time()  # the logs' clock
             victim.process.wait(10)
-            flow = asyncio.create_task(flowing(producer, 900))  # records keep coming to the dead one's shards
-            at_kill = crew.leases()  # nobody can write these leases until they expire: the dead one's last word
+            at_kill = crew.leases()  # no checkpoint of these can change until another worker holds it
+            # Restarted at once, as a supervisor does, under a new worker id (as the default worker_id
+            # gives every process): it joins while the dead one's leases are still running out.
+            restarted = crew.start("w4")
             took = await until(
                 lambda: all(crew.owners()[s] not in {None, victim.name} for s in its),
                 within=6 * FAILOVER,
-                what="survivors own the killed worker's shards",
+                what="the others own the killed worker's shards",
             )
+            owners = {str(crew.owners()[s]) for s in its}
             print(
-                f"kill -9 {victim.name}: its {len(its)} shards taken by survivors after {took:.1f} s "
+                f"kill -9 {victim.name}: its {len(its)} shards taken by {sorted(owners)} after {took:.1f} s "
                 f"(failover_time {FAILOVER} s, {took / FAILOVER:.2f} x)"
             )
+            rejoined = took + await until(
+                lambda: Counter(crew.owners().values())["w4"] >= 3, within=20 * BALANCE, what="w4 holds its share of 3"
+            )
+            shares = Counter(crew.owners().values())
+            print(f"{victim.name} restarted as w4: it held 3 leases {rejoined:.1f} s after the kill; {dict(shares)}")
+            assert set(shares) == set(crew.workers) - {victim.name}
+            assert max(shares.values()) <= 4
+            await flow
+            await producer.put(300)  # and some for w4's shards, now it has them
             await flow
             await until(lambda: producer.sent <= crew.values(), within=60, what="every record handled")
     finally:
         crew.close()
-    outcome = assert_outcomes(crew, producer.sent)
+    saved_at_kill = {s: int(at_kill[s]["checkpoint"]) for s in its if at_kill[s]["checkpoint"].isdigit()}
+    outcome = assert_outcomes(crew, producer.sent, last_words={(victim.name, s): n for s, n in saved_at_kill.items()})
     print(f"outcome: {outcome}")
     log = handled(crew)
+    assert any(h.worker == restarted.name for h in log)
+    [stopped_on] = [e["shard"] for e in victim.events("stopping")]
+    assert stopped_on in its
+    past = 0
     for shard in its:
         checkpoint = at_kill[shard]["checkpoint"]
         after = [h for h in log if h.shard == shard and h.t > killed]
@@ -111,6 +133,18 @@ async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoin
         else:
             assert checkpoint == "TRIM_HORIZON"
             assert after[0].seq == min(h.seq for h in log if h.shard == shard)
+        # What was handled twice is exactly what the dead one handled past the checkpoint its
+        # successor resumed from: never a record that checkpoint covered, and every one past it.
+        last_holding = max((h.holding for h in log if h.worker == victim.name and h.shard == shard), default=0)
+        dead = [h for h in log if h.worker == victim.name and h.shard == shard and h.holding == last_holding]
+        gap = {(h.key, h.n) for h in dead if h.seq > saved_at_kill.get(shard, -1)}
+        again = {(h.key, h.n) for h in after} & {(h.key, h.n) for h in dead}
+        assert again == gap, (
+            f"{shard}: handled again {sorted(again - gap)} not past the checkpoint, or {sorted(gap - again)} lost"
+        )
+        assert gap or shard != stopped_on, f"{shard}: the batch {victim.name} died with was checkpointed"
+        past += len(gap)
+    print(f"{past} records {victim.name} handled past its last checkpoints, all handled again; nothing else was")
 
 
 async def test_a_paused_worker_s_checkpoint_is_refused_and_it_reads_nothing_more_and_a_clean_close_hands_over(
