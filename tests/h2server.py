@@ -158,6 +158,11 @@ class ScriptedH2Server:
         self.requests: asyncio.Queue[Request] = asyncio.Queue()
         self._server: asyncio.Server | None = None
 
+    async def next_request(self) -> Request:
+        """The next request to arrive; a client that never sends it fails the test (after 30 s) rather than hang it."""
+        async with asyncio.timeout(30):
+            return await self.requests.get()
+
     @property
     def url(self) -> str:
         assert self._server is not None

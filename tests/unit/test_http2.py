@@ -76,7 +76,7 @@ async def request(pool: Http2Pool, url: str, body: bytes = b"{}") -> Http2Stream
 async def opened(pool: Http2Pool, server: ScriptedH2Server) -> tuple[Http2Stream, Request]:
     """A stream the server answered 200, and the server's side of it."""
     task = asyncio.ensure_future(request(pool, server.url))
-    arrived = await server.requests.get()
+    arrived = await server.next_request()
     arrived.respond()
     return await task, arrived
 
@@ -97,7 +97,7 @@ async def test_streams_beyond_the_server_s_max_concurrent_streams_go_on_new_conn
 async def test_a_burst_of_streams_shares_one_connection(server: ScriptedH2Server, pool: Http2Pool) -> None:
     async def answer() -> None:
         for _ in range(20):
-            (await server.requests.get()).respond()
+            (await server.next_request()).respond()
 
     answering = asyncio.ensure_future(answer())
     streams = await asyncio.gather(*(request(pool, server.url) for _ in range(20)))
@@ -259,7 +259,7 @@ async def answered(
     kinesis: aiokinesis.Client, server: ScriptedH2Server, answer: Callable[[Request], None] = Request.respond
 ) -> tuple[aiokinesis.SubscribeToShardOutput, Request]:
     task = asyncio.ensure_future(subscribe(kinesis))
-    arrived = await server.requests.get()
+    arrived = await server.next_request()
     answer(arrived)
     return await task, arrived
 
@@ -282,10 +282,10 @@ async def test_streams_above_goaway_s_last_stream_id_are_retried_on_a_new_connec
 ) -> None:
     kept, kept_there = await answered(kinesis, server)
     moved = asyncio.ensure_future(subscribe(kinesis))
-    refused = await server.requests.get()
+    refused = await server.next_request()
     assert refused.connection is server.connections[0]
     refused.connection.goaway(last_stream_id=kept_there.stream_id)
-    retried = await server.requests.get()
+    retried = await server.next_request()
     assert retried.connection is server.connections[1]
     retried.respond()
     retried.send(event("2"))
@@ -312,9 +312,9 @@ async def test_an_error_answer_raises_the_modeled_error(kinesis: aiokinesis.Clie
 
 async def test_a_5xx_answer_is_retried(kinesis: aiokinesis.Client, server: ScriptedH2Server) -> None:
     task = asyncio.ensure_future(subscribe(kinesis))
-    first = await server.requests.get()
+    first = await server.next_request()
     first.respond(503, end=True)
-    second = await server.requests.get()
+    second = await server.next_request()
     second.respond()
     second.send(event("7"))
     async with (await task).event_stream as events:
