@@ -211,10 +211,15 @@ class Http2Connection:
 
     def start(self, headers: list[tuple[str, str]], body: bytes, what: str) -> Http2Stream:
         """Open a stream and send its headers now (the slot is taken in the same step as `has_room`)."""
-        stream_id = self._h2.get_next_available_stream_id()
+        try:
+            stream_id = self._h2.get_next_available_stream_id()
+            self._h2.send_headers(stream_id, headers, end_stream=not body)
+        except h2.exceptions.H2Error as exc:  # the server lowered MAX_CONCURRENT_STREAMS, stream ids ran out
+            self.goaway = True  # take no more here; the retry goes to another connection
+            self._on_change(self)
+            raise ConnectionLostError(f"{what}: no new HTTP/2 stream on {self.host}: {exc!r}") from exc
         stream = Http2Stream(self, stream_id, what, self._read_timeout)
         self._streams[stream_id] = stream
-        self._h2.send_headers(stream_id, headers, end_stream=not body)
         self._flush()
         return stream
 

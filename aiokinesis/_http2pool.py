@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .config import HttpConfig
-from .errors import ClientClosedError, ConnectError, ConnectionLostError, KinesisError
+from .errors import ClientClosedError, ConnectError, ConnectionLostError, KinesisError, RequestTimeoutError
 
 if TYPE_CHECKING:
     from ._http2 import Http2Connection, Http2Stream
@@ -136,7 +136,11 @@ class Http2Pool:
             stream = connection.start(headers, body, what)
         try:
             await connection.send_body(stream, body)
-            await stream.answered()
+            try:
+                async with asyncio.timeout(self._config.read_timeout):
+                    await stream.answered()
+            except TimeoutError:
+                raise RequestTimeoutError(f"{what}: no answer from {host} in time") from None
         except BaseException:
             stream.close()
             raise

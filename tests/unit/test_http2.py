@@ -195,6 +195,15 @@ async def test_a_connection_that_answers_its_ping_stays(server: ScriptedH2Server
     await pool.close()
 
 
+async def test_a_server_that_never_answers_times_out(server: ScriptedH2Server) -> None:
+    pool = Http2Pool(HttpConfig(read_timeout=0.01), sleep=Sleeps().sleep)
+    with pytest.raises(aiokinesis.RequestTimeoutError, match="no answer"):
+        await request(pool, server.url)
+    await server.connections[0].round_trip()
+    assert server.connections[0].resets == [(1, ErrorCodes.CANCEL)]  # the stream is given up, not left open
+    await pool.close()
+
+
 async def test_a_reader_that_does_not_read_holds_the_server_at_the_window(
     server: ScriptedH2Server, pool: Http2Pool
 ) -> None:
