@@ -20,7 +20,9 @@ import orjson
 
 from ._credentials import CredentialSource, RegionSource
 from ._diagnose import request_misfit, response_misfit
-from ._endpoints import EndpointResolver
+from ._endpoints import Endpoint, EndpointResolver
+from ._http2pool import MISSING_H2, Http2Pool, h2_available, read_error_body, request_headers, tls_context
+from ._invoker import BodyStream
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
 from ._runtime import Runtime
@@ -94,6 +96,8 @@ class Session:
         # Responses whose body is being read: closing aiohttp's pool drops their connections
         # without a word to the readers (they would wait forever), so close() fails them itself.
         self._live: set[aiohttp.ClientResponse] = set()
+        self._h2: Http2Pool | None = None
+        self._h2_decided = False
 
     @property
     def closed(self) -> bool:
@@ -177,9 +181,11 @@ class Session:
             self._signer = SigV4Signer(region, service.signing_name, unsigned, content_type=service.content_type)
             if self._http is None:
                 config = self._http_config
+                verify = config.verify
+                tls = verify if isinstance(verify, bool) else tls_context(verify, http2=False)
                 self._http = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(
-                        limit=config.max_connections, keepalive_timeout=config.keepalive_timeout
+                        limit=config.max_connections, keepalive_timeout=config.keepalive_timeout, ssl=tls
                     ),
                     timeout=aiohttp.ClientTimeout(
                         total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
@@ -198,6 +204,8 @@ class Session:
         siblings, self._siblings = self._siblings, []
         for sibling in siblings:
             await sibling.close()
+        if self._h2 is not None:
+            await self._h2.close()
         if self._owns_http and self._http is not None:
             await self._http.close()
 
@@ -245,21 +253,68 @@ class Session:
         except Exception as exc:  # any failure to parse is the answer's fault
             raise response_misfit(spec.name, answer, exc, shapes=self._service.shapes) from exc
 
-    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> ResponseStream:
+    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> BodyStream:
         """Send an operation whose answer is a stream; the caller reads and closes it.
 
-        Retries cover getting the stream, never a stream already being read."""
+        Over HTTP/2 (a stream of a shared connection) when it can be, else HTTP/1.1 (a connection
+        of its own). Retries cover getting the stream, never a stream already being read."""
         endpoint = (await self._ready()).resolve(spec, body)
         try:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
+        pool = self._http2_pool()
+        if pool is not None:
+            stream = await self._with_retries(lambda: self._request_h2(pool, spec, endpoint, payload))
+            if stream is not None:
+                if self._state is _State.CLOSED:  # closed as the answer came in
+                    stream.close()
+                    raise ClientClosedError(f"{spec.name}: the client was closed during the call")
+                return stream
         response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
         self._live.add(response)  # until the stream is closed
         if self._state is _State.CLOSED:  # closed as the answer came in
             response.close()
             raise ClientClosedError(f"{spec.name}: the client was closed during the call")
         return ResponseStream(response, spec.name, endpoint.host, self)
+
+    @property
+    def http2(self) -> Http2Pool | None:
+        """The HTTP/2 pool of streamed calls, once the first one made it (for tests and figures)."""
+        return self._h2
+
+    def _http2_pool(self) -> Http2Pool | None:
+        """The HTTP/2 pool, made on first use; None for HTTP/1.1: HttpConfig.http2 off, an aiohttp
+        session given (its proxy and TLS settings are HTTP/1.1's), or h2 missing (said once)."""
+        if not self._h2_decided:
+            self._h2_decided = True
+            config = self._http_config
+            if config.http2 and self._owns_http:
+                if h2_available():
+                    self._h2 = Http2Pool(config)
+                else:
+                    MISSING_H2.give()
+        return self._h2
+
+    async def _request_h2(
+        self, pool: Http2Pool, spec: OperationSpec, endpoint: Endpoint, payload: bytes
+    ) -> BodyStream | None:
+        """One HTTP/2 attempt: a 2xx stream unread, None if the host speaks HTTP/1.1 only, else raised."""
+        assert self._signer is not None
+        creds = await self._credentials.get()
+        if self._state is _State.CLOSED:  # closed while the credentials were fetched
+            raise ClientClosedError(f"{spec.name}: the client is closed")
+        url, host = endpoint.url, endpoint.host
+        stream = await pool.request(
+            url,
+            host,
+            request_headers(url, host, self._signer.headers(host, spec.target, payload, creds, self._clock()), payload),
+            payload,
+            spec.name,
+        )
+        if stream is None or stream.status < 300:
+            return stream
+        raise parse_error(stream.status, stream.headers, await read_error_body(stream), self._service.errors)
 
     async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
         response = await self._request(spec, url, host, payload)

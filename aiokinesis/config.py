@@ -113,7 +113,7 @@ def _choice(config: object, field: str, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpConfig:
-    """The aiohttp connection pool and its timeouts."""
+    """The connection pools (aiohttp's, and HTTP/2's for streamed operations), their timeouts and TLS."""
 
     max_connections: int = 100
     """Connections kept open at most, across all hosts; requests beyond wait for one. At least 1
@@ -124,11 +124,37 @@ class HttpConfig:
     """Seconds to open a connection before ConnectError; > 0."""
     read_timeout: float = 30.0
     """Seconds to wait for each read of the answer before RequestTimeoutError; > 0."""
+    verify: bool | str = True
+    """TLS certificate verification, as botocore's `verify`: True checks against the system's trust
+    store, a string is the path of a CA bundle to trust instead, False checks nothing (local servers
+    with self-signed certificates only)."""
+    http2: bool = True
+    """Carry streamed operations (SubscribeToShard) over HTTP/2 when the optional `h2` package is
+    installed (`pip install aiokinesis[http2]`): many subscriptions share one connection. Without h2,
+    with False, with an aiohttp session given to the Client (its settings govern HTTP/1.1 only), or
+    against a server that does not speak HTTP/2, each subscription holds an HTTP/1.1 connection."""
+    max_streams_per_connection: int = 100
+    """Streams multiplexed on one HTTP/2 connection at most (fewer if the server's
+    MAX_CONCURRENT_STREAMS says so); a new connection takes the streams beyond. 1 to 1000."""
+    ping_interval: float = 30.0
+    """Seconds without anything arriving on an HTTP/2 connection before it is sent a PING; > 0."""
+    ping_timeout: float = 10.0
+    """Seconds an HTTP/2 connection has to answer a PING before it is closed and its streams fail
+    with ConnectionLostError; > 0."""
 
     def __post_init__(self) -> None:
         _number(self, "max_connections", low=1, integer=True)
-        for field in ("keepalive_timeout", "connect_timeout", "read_timeout"):
+        for field in ("keepalive_timeout", "connect_timeout", "read_timeout", "ping_interval", "ping_timeout"):
             _seconds(self, field, above=True)
+        _flag(self, "http2")
+        _number(self, "max_streams_per_connection", low=1, high=1000, integer=True)
+        verify: object = self.verify
+        if not isinstance(verify, bool | str):
+            raise TypeError(
+                f"HttpConfig.verify must be True, False or a CA bundle path, not {verify!r} ({type(verify).__name__})"
+            )
+        if verify == "":
+            raise ValueError("HttpConfig.verify must be True, False or a CA bundle path, not ''")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,6 +53,8 @@ def make_client(fake_time: FakeTime, **kwargs: object) -> aiokinesis.Client:
         "clock": fake_time.clock,
         "sleep": fake_time.sleep,
         "rand": lambda: 1.0,
+        # aioresponses stands in for aiohttp only: streamed calls must not try HTTP/2 for real.
+        "http": aiokinesis.HttpConfig(http2=False),
     }
     options.update(kwargs)
     return aiokinesis.Client(**options)  # type: ignore[arg-type]

@@ -22,6 +22,10 @@ OUT_OF_RANGE: list[tuple[type, str, Any, str]] = [
     (HttpConfig, "keepalive_timeout", 0, "> 0 seconds"),
     (HttpConfig, "connect_timeout", -1, "> 0 seconds"),
     (HttpConfig, "read_timeout", 0.0, "> 0 seconds"),
+    (HttpConfig, "max_streams_per_connection", 0, "between 1 and 1000"),
+    (HttpConfig, "max_streams_per_connection", 1001, "between 1 and 1000"),
+    (HttpConfig, "ping_interval", 0, "> 0 seconds"),
+    (HttpConfig, "ping_timeout", -1, "> 0 seconds"),
     (RetryConfig, "max_attempts", 0, "between 1 and 100"),
     (RetryConfig, "max_attempts", 101, "between 1 and 100"),
     (RetryConfig, "base_delay", -0.1, ">= 0 seconds"),
@@ -104,6 +108,8 @@ CONTRADICTIONS: list[tuple[type, dict[str, Any], str, str]] = [
 # Values on the edge of each range, and the other fields they need: all accepted.
 BOUNDARIES: list[tuple[type, dict[str, Any]]] = [
     (HttpConfig, {"max_connections": 1, "keepalive_timeout": 0.001, "connect_timeout": 1e-3, "read_timeout": 0.05}),
+    (HttpConfig, {"max_streams_per_connection": 1, "ping_interval": 1e-3, "ping_timeout": 1e-3, "verify": False}),
+    (HttpConfig, {"max_streams_per_connection": 1000, "http2": False, "verify": "/etc/ssl/certs/ca.pem"}),
     (RetryConfig, {"max_attempts": 1, "base_delay": 0, "throttle_base_delay": 0, "max_delay": 0}),
     (RetryConfig, {"max_attempts": 100, "quota": 0, "retry_cost": 0, "throttle_retry_cost": 0, "success_refund": 0}),
     (RetryConfig, {"base_delay": 20.0, "throttle_base_delay": 20, "max_delay": 20}),
@@ -211,6 +217,19 @@ def test_when_full_refuses_a_non_string() -> None:
         ProducerConfig(when_full=1)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value", [1, None, b"/ca.pem"])
+def test_verify_refuses_anything_but_a_flag_or_a_path(value: Any) -> None:
+    with pytest.raises(
+        TypeError, match=rf"^HttpConfig\.verify must be True, False or a CA bundle path, not {re.escape(repr(value))}"
+    ):
+        HttpConfig(verify=value)
+
+
+def test_verify_refuses_an_empty_path() -> None:
+    with pytest.raises(ValueError, match=r"^HttpConfig\.verify must be True, False or a CA bundle path, not ''$"):
+        HttpConfig(verify="")
+
+
 def test_the_consumer_s_reader_must_be_a_reader_config() -> None:
     with pytest.raises(TypeError, match=r"^ConsumerConfig\.reader must be a ReaderConfig, not \{'limit': 5\} \(dict\)"):
         ConsumerConfig(reader={"limit": 5})  # type: ignore[arg-type]
@@ -234,6 +253,7 @@ def test_every_field_has_a_range_case() -> None:
         (ProducerConfig, "when_full"),
         (ConsumerConfig, "reader"),
         (ConsumerConfig, "fan_out"),
+        (HttpConfig, "verify"),
     }
     every = {(cls, f.name) for cls in CLASSES for f in dataclasses.fields(cls)}
     assert every - covered == set()
