@@ -15,12 +15,16 @@ from tests.fakes import FakeTime
 SHARD = "shardId-000000000000"
 
 
-@pytest.fixture
-async def setup(fake_time: FakeTime) -> AsyncIterator[tuple[KinesisServer, aiokinesis.Client, str]]:
+@pytest.fixture(params=["HTTP/1.1", "HTTP/2"])
+async def setup(
+    fake_time: FakeTime, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[KinesisServer, aiokinesis.Client, str]]:
+    """Every case over both transports: the server serves h2c on the same port as HTTP/1.1."""
+    http = aiokinesis.HttpConfig(http2=request.param == "HTTP/2")
     async with (
         KinesisServer(streams={"s": 1}, clock=fake_time.clock) as server,
         aiokinesis.Client(
-            endpoint_url=server.endpoint_url, clock=fake_time.clock, sleep=fake_time.sleep, **KEYS
+            endpoint_url=server.endpoint_url, clock=fake_time.clock, sleep=fake_time.sleep, http=http, **KEYS
         ) as kinesis,
     ):
         arn = server.backend.streams["s"].arn
@@ -160,7 +164,7 @@ async def test_a_connection_dropped_mid_event_is_a_lost_connection(
 
 
 async def test_a_silent_subscription_stays_open_until_the_client_closes_it(
-    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime
+    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime, request: pytest.FixtureRequest
 ) -> None:
     server, kinesis, consumer = setup
     server.inject(Fault(kind=FaultKind.SILENT, operation="SubscribeToShard"))
@@ -168,7 +172,7 @@ async def test_a_silent_subscription_stays_open_until_the_client_closes_it(
     await kinesis.put_record(stream_name="s", data=b"never sent", partition_key="k")
     fake_time.advance(400)
     (state,) = server.subscriptions
-    assert state.protocol == "HTTP/1.1"
+    assert state.protocol == request.node.callspec.params["setup"]  # each transport is the one asked for
     assert state.events_sent == 0
     out.event_stream.close()
     for _ in range(1000):  # the server sees the client go at its next poll
