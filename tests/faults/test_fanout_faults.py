@@ -10,6 +10,7 @@ until a test moves the clock. Each test is bounded by asyncio.timeout.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis import StartingPosition
-from aiokinesis.testing import Fault, FaultKind, KinesisServer
+from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import VirtualTime
 from tests.faults.test_consumer import assert_key_order, consume, put_direct
@@ -359,3 +360,47 @@ async def test_a_split_and_a_merge_mid_subscription_with_limits_on(
         assert saved.ended, parent
     children = [s for s in stream.shards if s.parent is not None]
     assert all(progress[s.shard_id].records == len(s.records) for s in children)
+
+
+async def test_a_user_who_stops_taking_batches_stops_the_subscription_not_fills_memory(shared: SharedTime) -> None:
+    """The consumer reads a subscription only while it has room for a batch: once the user stops
+    asking, the client stops reading, the socket fills, and the server's write waits (bytes_waiting)
+    while records keep arriving; the consumer holds no more than its max_buffered_batches."""
+    big = base64.b64encode(b"x" * 100_000).decode()
+
+    def put(count: int, first: int) -> None:
+        entries = [{"Data": big, "PartitionKey": f"k{first + i}"} for i in range(count)]
+        server.backend.PutRecords({"StreamName": "s", "Records": entries})
+
+    config = aiokinesis.ConsumerConfig(max_buffered_batches=2)
+    async with (
+        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False), clock=shared.clock) as server,
+        aiokinesis.Client(
+            endpoint_url=server.endpoint_url, clock=shared.clock, sleep=shared.sleep, **LOCAL_KEYS
+        ) as kinesis,
+        kinesis.consumer("s", start=TRIM, enhanced_fan_out="app", config=config) as consumer,
+    ):
+        put(1, 0)
+        got = list(await anext(consumer))
+        put_so_far = 1
+        for _ in range(100):  # 50 MB at most: far more than the socket buffers hold
+            if server.subscriptions and server.subscriptions[0].bytes_waiting:
+                break
+            put(5, put_so_far)
+            put_so_far += 5
+            await asyncio.sleep(0.01)
+        (subscription,) = server.subscriptions
+        assert subscription.bytes_waiting > 0  # the server cannot write: nobody reads
+        sent = subscription.events_sent
+        for _ in range(10):
+            put(5, put_so_far)
+            put_so_far += 5
+            await asyncio.sleep(0.01)
+        assert subscription.events_sent == sent  # records keep coming, events do not
+        assert progress_of(consumer, "shardId-000000000000").pending <= 3  # 2 buffered, 1 in hand
+        async with asyncio.timeout(30):
+            async for batch in consumer:  # the user comes back: everything arrives, once
+                got += batch.records
+                if len(got) >= put_so_far:
+                    break
+    assert sorted(int(r.partition_key[1:]) for r in got) == list(range(put_so_far))
