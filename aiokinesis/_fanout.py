@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ._generated.errors import ResourceInUseException, ResourceNotFoundException
 from ._generated.models import ConsumerStatus, StartingPosition
 from ._subscription import SubscriptionSource
-from .errors import WaiterError
+from .errors import ClientClosedError, WaiterError
 from .waiters import Waiters
 
 if TYPE_CHECKING:
@@ -120,12 +120,21 @@ class FanOutSources:
         )
 
     async def aclose(self) -> None:
-        """With deregister_on_close, deregister the stream consumer (one already gone is no error)."""
+        """With deregister_on_close, deregister the stream consumer (one already gone is no error).
+
+        A client closed first cannot deregister it: that is logged, not raised, so leaving the
+        consumer's `async with` does not fail again with the error its iteration already raised."""
         if not self._deregister_on_close or self.consumer_arn is None:
             return
         try:
             await self._kinesis.deregister_stream_consumer(consumer_arn=self.consumer_arn)
         except ResourceNotFoundException:
             log.info("stream consumer %s was already deregistered", self.consumer_arn)
+        except ClientClosedError:
+            log.warning(
+                "stream consumer %s is still registered: the client was closed before the consumer, "
+                "so deregister_on_close could not deregister it",
+                self.consumer_arn,
+            )
         else:
             log.info("deregistered stream consumer %s", self.consumer_arn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 
 from ._backend import Backend
-from ._faults import Fault, FaultKind, Faults
+from ._faults import SUBSCRIPTION_FAULTS, Fault, FaultKind, Faults
 from ._state import ApiError, Shard, Subscription
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -98,6 +98,8 @@ class Dispatcher:
             try:
                 subscription = self.backend.subscribe(payload)
             except ApiError as error:
+                if fault is not None and fault.kind in SUBSCRIPTION_FAULTS:
+                    fault.fired -= 1  # it strikes an open subscription: this one never opened
                 return error_answer(error)
             return Subscribed(subscription, fault, str(uuid.uuid4()))
         try:

@@ -5,8 +5,9 @@ A fault fires on the next `times` matching requests (None: every one), each time
 
 The subscription faults (GOAWAY to EXCEPTION_EVENT) match a SubscribeToShard request like any
 other (operation="SubscribeToShard", stream, shard: the consumer's stream and the ShardId) and
-strike its event stream; those that need HTTP/2 (GOAWAY, RST_STREAM) never fire on an HTTP/1.1
-request: they wait, pending, for one over HTTP/2.
+strike its event stream (one refused, by the 5-second rule say, leaves them pending); those
+that need HTTP/2 (GOAWAY, RST_STREAM) never fire on an HTTP/1.1 request: they wait, pending,
+for one over HTTP/2.
 """
 
 from __future__ import annotations

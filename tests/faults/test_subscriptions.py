@@ -235,3 +235,28 @@ async def test_injected_refusals_of_a_subscription(setup: tuple[KinesisServer, a
             await kinesis.subscribe_to_shard(
                 consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
             )
+
+
+async def test_a_subscription_fault_waits_for_a_subscription_that_opens(
+    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime
+) -> None:
+    server, kinesis, consumer = setup
+    first = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+    )
+    async with first.event_stream:
+        fault = server.inject(Fault(kind=FaultKind.EXCEPTION_EVENT, operation="SubscribeToShard", shard=SHARD))
+        with pytest.raises(aiokinesis.ResourceInUseException):  # within 5 s: refused, so nothing to strike
+            await kinesis.subscribe_to_shard(
+                consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+            )
+        assert fault.fired == 0
+    fake_time.advance(5)
+    again = await kinesis.subscribe_to_shard(
+        consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
+    )
+    async with again.event_stream as events, asyncio.timeout(10):
+        with pytest.raises(aiokinesis.InternalFailureException, match="Injected fault"):
+            async for _ in events:
+                pass
+    assert fault.fired == 1
