@@ -362,10 +362,14 @@ async def test_a_split_and_a_merge_mid_subscription_with_limits_on(
     assert all(progress[s.shard_id].records == len(s.records) for s in children)
 
 
-async def test_a_user_who_stops_taking_batches_stops_the_subscription_not_fills_memory(shared: SharedTime) -> None:
+@pytest.mark.parametrize("http2", [False, True], ids=["HTTP/1.1", "HTTP/2"])
+async def test_a_user_who_stops_taking_batches_stops_the_subscription_not_fills_memory(
+    shared: SharedTime, http2: bool
+) -> None:
     """The consumer reads a subscription only while it has room for a batch: once the user stops
-    asking, the client stops reading, the socket fills, and the server's write waits (bytes_waiting)
-    while records keep arriving; the consumer holds no more than its max_buffered_batches."""
+    asking, the client stops reading, the socket (or the HTTP/2 stream window) fills, and the
+    server's write waits (bytes_waiting) while records keep arriving; the consumer holds no more
+    than its max_buffered_batches."""
     big = base64.b64encode(b"x" * 100_000).decode()
 
     def put(count: int, first: int) -> None:
@@ -376,16 +380,27 @@ async def test_a_user_who_stops_taking_batches_stops_the_subscription_not_fills_
     async with (
         KinesisServer(streams={"s": 1}, limits=Limits(enabled=False), clock=shared.clock) as local,
         aiokinesis.Client(
-            endpoint_url=local.endpoint_url, clock=shared.clock, sleep=shared.sleep, **LOCAL_KEYS
+            endpoint_url=local.endpoint_url,
+            clock=shared.clock,
+            sleep=shared.sleep,
+            http=aiokinesis.HttpConfig(http2=http2),
+            **LOCAL_KEYS,
         ) as kinesis,
         kinesis.consumer("s", start=TRIM, enhanced_fan_out="app", config=config) as consumer,
     ):
         put(1, 0)
         got = list(await anext(consumer))
         put_so_far = 1
-        for _ in range(100):  # 50 MB at most: far more than the socket buffers hold
-            if local.subscriptions and local.subscriptions[0].bytes_waiting:
+        # Until the server's write has waited through 5 polls with no event getting out: a window
+        # can be full for a moment while the consumer still has room and is about to read.
+        still = 0
+        last = -1
+        for _ in range(200):  # 100 MB at most: far more than the socket buffers and windows hold
+            state = local.subscriptions[0] if local.subscriptions else None
+            still = still + 1 if state is not None and state.bytes_waiting and state.events_sent == last else 0
+            if still == 5:
                 break
+            last = state.events_sent if state is not None else -1
             put(5, put_so_far)
             put_so_far += 5
             await asyncio.sleep(0.01)

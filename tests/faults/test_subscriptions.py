@@ -246,6 +246,7 @@ async def test_a_subscription_fault_waits_for_a_subscription_that_opens(
     )
     async with first.event_stream:
         fault = server.inject(Fault(kind=FaultKind.EXCEPTION_EVENT, operation="SubscribeToShard", shard=SHARD))
+        fake_time.advance(1)  # past the one-call-a-second rule, which would answer LimitExceeded instead
         with pytest.raises(aiokinesis.ResourceInUseException):  # within 5 s: refused, so nothing to strike
             await kinesis.subscribe_to_shard(
                 consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST")
