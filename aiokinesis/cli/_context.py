@@ -20,6 +20,7 @@ from rich.console import Console
 import aiokinesis
 
 INTERRUPTED = 130
+_PIPED_WIDTH = 4096
 
 
 class Stop:
@@ -66,6 +67,8 @@ class Context:
         self.json = args.output == "json"
         self.out = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        if not self.out.is_terminal:  # piped: tables as wide as they need, never cut to 80 columns
+            self.out.width = _PIPED_WIDTH
 
     def client(self) -> aiokinesis.Client:
         args = self.args
