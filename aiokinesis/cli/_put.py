@@ -135,6 +135,9 @@ async def put(context: Context) -> int:
     lines = Lines(fd)
     context.stop.graceful = True
     context.stop.callbacks.append(lines.stop)
+    context.stop.callbacks.append(
+        lambda: context.warn("stopping: sending what was read (Ctrl-C again to give up on it)")
+    )
     tally = _Tally(context)
     started = time.monotonic()
     retries = 0

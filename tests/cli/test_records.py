@@ -15,6 +15,7 @@ import threading
 from collections.abc import AsyncIterator
 
 import aiokinesis
+from aiokinesis.testing import Fault, FaultKind, KinesisServer
 from tests.cli.conftest import BOUND, cli_env, run_cli
 
 
@@ -55,7 +56,7 @@ async def test_put_lines_then_tail_them_in_every_decoding(kinesis: aiokinesis.Cl
     )
     head, *body = pretty.stdout.splitlines()
     assert re.fullmatch(r"# shardId-00000000000[01] \d+ key=k[012]", head)
-    assert body[0] == "{" and body[1].startswith('  "n": ') and body[-1] == "}"
+    assert (body[0], body[1][:7], body[-1]) == ("{", '  "n": ', "}")
 
 
 async def test_a_record_that_cannot_be_put_is_reported_and_the_others_are_sent(
@@ -95,6 +96,8 @@ class Terminal:
         self.master, self.slave = pty.openpty()
         self.shown = ""
         self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._loop = asyncio.get_running_loop()
+        self._more = asyncio.Event()
 
     def _drain(self) -> None:
         while True:
@@ -105,6 +108,7 @@ class Terminal:
             if not chunk:
                 return
             self.shown += re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", chunk.decode(errors="replace"))
+            self._loop.call_soon_threadsafe(self._more.set)
 
     def start(self) -> None:
         os.close(self.slave)
@@ -113,7 +117,9 @@ class Terminal:
     async def wait_for(self, pattern: str) -> str:
         async with asyncio.timeout(BOUND):
             while not re.search(pattern, self.shown):
-                await asyncio.sleep(0.05)
+                self._more.clear()
+                if not re.search(pattern, self.shown):
+                    await self._more.wait()
         return self.shown
 
     def close(self) -> None:
@@ -149,7 +155,8 @@ async def spawn(*args: str, terminal: Terminal | None = None) -> AsyncIterator[a
 async def test_put_shows_a_progress_bar_on_a_terminal_and_ctrl_c_sends_what_was_read(endpoint: list[str]) -> None:
     terminal = Terminal()
     async with spawn("put", "orders", *endpoint, terminal=terminal) as process:
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         process.stdin.write(b"".join(b"line %d\n" % i for i in range(5)))
         await process.stdin.drain()
         shown = await terminal.wait_for(r"\b5 records +\d[\d,]* records/s +[\d.]+ MiB/s +0 retries")
@@ -168,7 +175,8 @@ async def test_put_shows_a_progress_bar_on_a_terminal_and_ctrl_c_sends_what_was_
 
 async def test_ctrl_c_stops_tail_follow_after_its_first_record(kinesis: aiokinesis.Client, endpoint: list[str]) -> None:
     async with spawn("tail", "one", "--follow", "--from", "trim-horizon", "--output", "json", *endpoint) as process:
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         await kinesis.put_record(stream_name="one", data=b"hello", partition_key="k")
         async with asyncio.timeout(BOUND):
             first = json.loads(await process.stdout.readline())
@@ -184,7 +192,7 @@ async def test_ctrl_c_stops_tail_follow_after_its_first_record(kinesis: aiokines
 async def test_tail_follow_keeps_following_new_records(kinesis: aiokinesis.Client, endpoint: list[str]) -> None:
     async with spawn("tail", "orders", "-f", "-n", "3", *endpoint) as process:
         assert process.stdout is not None
-        got = []
+        got: list[str] = []
         async with asyncio.timeout(BOUND):
             while len(got) < 3:  # put until the tail (started at latest) has seen three records
                 await kinesis.put_record(stream_name="orders", data=f"r{len(got)}".encode(), partition_key="k")
@@ -195,3 +203,28 @@ async def test_tail_follow_keeps_following_new_records(kinesis: aiokinesis.Clien
     assert code == 0
     assert len(got) == 3
     assert all(line.startswith("r") for line in got)
+
+
+async def test_a_second_ctrl_c_abandons_the_flush_and_reports_what_was_not_sent(
+    server: KinesisServer, endpoint: list[str]
+) -> None:
+    server.inject(Fault(kind=FaultKind.THROTTLE, operation="PutRecords", times=None))  # nothing ever lands
+    terminal = Terminal()
+    async with spawn("put", "orders", *endpoint, terminal=terminal) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write(b"".join(b"line %d\n" % i for i in range(5)))
+        await process.stdin.drain()
+        await terminal.wait_for(r"\b0 records .* [1-9][\d,]* retries")
+        process.send_signal(signal.SIGINT)  # stop reading; the flush goes on retrying
+        await terminal.wait_for(r"stopping: sending what was read \(Ctrl-C again to give up on it\)")
+        process.send_signal(signal.SIGINT)  # give up on it
+        async with asyncio.timeout(BOUND):
+            out = await process.stdout.read()
+            code = await process.wait()
+    assert code == 130
+    assert re.fullmatch(
+        r"interrupted: put 0 of 5 records to orders \(0\.00 MiB\) in [\d.]+ s, 0 records/s, [1-9][\d,]* retries; "
+        r"5 not sent; the rest of the input was not read\n",
+        out.decode(),
+    )
