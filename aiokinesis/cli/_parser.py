@@ -10,7 +10,7 @@ import argparse
 import os
 from datetime import UTC, datetime
 
-from .._version import __version__
+from .. import __version__
 
 DESCRIPTION = """\
 Amazon Kinesis Data Streams from the shell: list, describe, create and delete streams, put
@@ -35,7 +35,14 @@ POSITIONS = "latest, trim-horizon, an ISO 8601 timestamp (UTC unless it says) or
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
-    """Descriptions and epilogs keep their line breaks (examples stay examples)."""
+    """Descriptions and epilogs keep their line breaks (examples stay examples), and the list of
+    commands goes without argparse's line naming their metavar."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        text = super()._format_action(action)
+        if action.nargs == argparse.PARSER:
+            return text.partition("\n")[2]
+        return text
 
 
 def _endpoint(service: str) -> str | None:
@@ -104,7 +111,7 @@ def build() -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
             help=summary,
-            description=f"{summary[0].upper()}{summary[1:]}.{' ' if description else ''}{description}",
+            description=f"{summary[0].upper()}{summary[1:]}.{chr(10) * 2 if description else ''}{description}",
             parents=common,
             formatter_class=Formatter,
         )
@@ -147,7 +154,11 @@ def build() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="lines are JSON objects; the partition key is this field's value (a line without it fails)",
     )
-    keys.add_argument("--partition-key", metavar="KEY", help="one partition key for every record (one shard, in order)")
+    keys.add_argument(
+        "--partition-key",
+        metavar="KEY",
+        help="one partition key for every record (one shard, in order); default: a random key per record",
+    )
     put.add_argument("--aggregate", action="store_true", help="pack records into KPL aggregates")
     put.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import aiokinesis
 from aiokinesis.cli import INSTALL
 from aiokinesis.cli._parser import build
-from tests.cli.conftest import cli_env, run_cli
+from tests.cli.conftest import BOUND, cli_env, run_cli
 
 COMMANDS = ["ls", "describe", "create", "delete", "put", "tail", "leases", "lag", "testing-server"]
 
@@ -136,3 +137,40 @@ async def test_without_rich_the_command_says_how_to_install_it(endpoint: list[st
     assert process.returncode == 1
     assert err.decode() == f"aiokinesis: the command line needs the rich library: {INSTALL}\n"
     assert INSTALL == "pip install 'aiokinesis[cli]'"
+
+
+async def test_ctrl_c_interrupts_a_command_waiting_for_an_answer() -> None:
+    connected = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        connected.set()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiokinesis",
+        "ls",
+        "--endpoint-url",
+        f"http://127.0.0.1:{port}",
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(),
+    )
+    try:
+        async with asyncio.timeout(BOUND):
+            await connected.wait()
+            process.send_signal(signal.SIGINT)
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+    assert process.returncode == 130
+    assert err.decode() == "aiokinesis ls: interrupted\n"
