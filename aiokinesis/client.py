@@ -208,8 +208,7 @@ class Client(Operations):
                 checkpoints if checkpoints is not None else MemoryCheckpoints(), stream_name, position
             )
         else:
-            if isinstance(leases, DynamoDBTable):  # a DynamoDB table, with this client's credentials
-                leases.attach(self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url))
+            self.attach_leases(leases)
             # Leases measure durations: on the wall clock (which can jump) they use the monotonic one.
             clock = time.monotonic if self._runtime.clock is time.time else self._runtime.clock
             store = LeaseCoordinator(
@@ -233,6 +232,13 @@ class Client(Operations):
                 runtime=self._runtime,
             )
         return StreamConsumer(self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime)
+
+    def attach_leases(self, leases: LeaseStore) -> None:
+        """Give a DynamoDB lease table this client's credentials, to read it outside a consumer
+        (`await leases.prepare()`, then `await leases.list_leases()`); `consumer(leases=...)` does
+        this itself. Other stores need nothing: they are left as they are."""
+        if isinstance(leases, DynamoDBTable):
+            leases.attach(self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url))
 
     def producer(
         self,

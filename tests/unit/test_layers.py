@@ -4,7 +4,7 @@ Every module of aiokinesis/ is placed in a layer below; a new module fails this 
 placed. Imports under `if TYPE_CHECKING:` count too: a type that names an upper layer is the same
 inversion, only hidden from the interpreter. The layers, bottom up, are those of the design:
 values and policies, the JSON wire format, the generated models, the session, the operations,
-the shard reader, the consumer and producer, and the client that wires them for the user.
+the shard reader, the consumer and producer, the client that wires them for the user, and the command line on top.
 `aiokinesis.testing` sits beside the SDK and may use only its lower layers.
 """
 
@@ -79,6 +79,18 @@ LAYERS: dict[str, list[str]] = {
         "producer",
     ],
     "client": ["client", ""],
+    "command line": [
+        "cli",
+        "cli._parser",
+        "cli._context",
+        "cli._run",
+        "cli._streams",
+        "cli._lines",
+        "cli._put",
+        "cli._tail",
+        "cli._leases",
+        "__main__",
+    ],
 }
 BESIDE = "testing"
 """aiokinesis.testing and its modules: a local Kinesis, built on the layers up to the models only

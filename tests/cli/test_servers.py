@@ -1,0 +1,64 @@
+"""The command against the other local servers: its own testing-server, and kinesis-mock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+import pytest
+
+from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.local_server import free_port
+
+
+async def test_testing_server_serves_until_interrupted() -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiokinesis",
+        "testing-server",
+        "--port",
+        str(port),
+        "--stream",
+        "audit:3",
+        stdout=asyncio.subprocess.PIPE,
+        env=cli_env(),
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(BOUND):
+            ready = await process.stdout.readline()
+        assert ready.decode() == f"aiokinesis.testing listening on http://127.0.0.1:{port}\n"
+        listed = await run_cli("ls", "--endpoint-url", f"http://127.0.0.1:{port}", "--output", "json")
+        assert [(s["name"], s["open_shards"]) for s in json.loads(listed.stdout)["streams"]] == [("audit", 3)]
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(BOUND):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.integration
+async def test_ls_describe_put_tail_against_kinesis_mock(kinesis_mock_url: str, stream_name: str) -> None:
+    endpoint = ["--endpoint-url", kinesis_mock_url]
+    created = await run_cli("create", stream_name, "--shards", "2", *endpoint)
+    assert created.code == 0, created.stderr
+    listed = await run_cli("ls", *endpoint, "--output", "json")
+    assert stream_name in {s["name"] for s in json.loads(listed.stdout)["streams"]}
+    described = await run_cli("describe", stream_name, *endpoint)
+    assert described.code == 0, described.stderr
+    assert f"shards of {stream_name}" in described.stdout
+    assert "shardId-000000000001  open  keys 50.0%-100.0%" in described.stdout
+
+    lines = b"".join(b"record %d\n" % i for i in range(20))
+    put = await run_cli("put", stream_name, *endpoint, stdin=lines)
+    assert put.code == 0, put.stderr
+    assert put.stdout.startswith(f"put 20 of 20 records to {stream_name} ")
+    tailed = await run_cli("tail", stream_name, *endpoint)
+    assert tailed.code == 0, tailed.stderr
+    assert sorted(tailed.stdout.splitlines()) == sorted(f"record {i}" for i in range(20))
