@@ -9,7 +9,8 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
-    """Per-shard limits the server enforces; AWS's values by default. `enabled=False` turns all off."""
+    """Limits the server enforces; AWS's values by default. `enabled=False` turns the per-shard rates
+    off (the sizes and the shard limit still hold)."""
 
     enabled: bool = True
     write_records_per_second: float = 1000
