@@ -2,9 +2,10 @@
 
 Pure logic on an injected clock, no I/O: each operation takes the request's JSON object
 and returns the answer's, or raises ApiError with the code, message and status AWS uses.
-The families: _streams (streams, shards listing, settings), _records (put, iterators, get),
-_resharding (split, merge, shard count), _consumers (consumers, SubscribeToShard); the
-state they share is in _state.
+The families: _streams (streams, shards listing, limits), _settings (a stream's settings),
+_records (put, iterators, get), _resharding (split, merge, shard count), _consumers (consumers,
+SubscribeToShard); the state they share is in _state. Requests (not direct calls) are first
+checked against the model's constraints (_validate), and handled in the region they were signed for.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from .._shardmap import hash_key_of
 from ._consumers import ConsumerOperations
 from ._records import RecordOperations
 from ._resharding import ReshardingOperations
-from ._state import Json, Shard, Stream
+from ._settings import SettingsOperations
+from ._state import Json, Shard, Stream, Subscription
 from ._streams import StreamOperations
+from ._validate import model_checker
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/kinesis/aws4_request")
 
 
-class Backend(StreamOperations, RecordOperations, ReshardingOperations, ConsumerOperations):
+def signed_region(authorization: str | None) -> str | None:
+    """The region of a SigV4 Authorization header's credential scope (AKID/date/REGION/kinesis/aws4_request)."""
+    found = _SCOPE.search(authorization) if authorization else None
+    return found.group(1) if found else None
+
+
+class Backend(StreamOperations, SettingsOperations, RecordOperations, ReshardingOperations, ConsumerOperations):
     """All state of one server; every public method named like an operation handles it."""
 
     def scope(self, operation: str, request: Json) -> tuple[str | None, set[str]]:
@@ -50,9 +61,23 @@ class Backend(StreamOperations, RecordOperations, ReshardingOperations, Consumer
         return (name if isinstance(name, str) else None), shards
 
     def operation(self, name: str) -> Callable[[Json], Json] | None:
-        """The handler of an operation by its wire name, if this server has it."""
+        """The handler of an operation by its wire name, if this server has it: the request is
+        checked against the model first, as AWS does."""
         handler = getattr(self, name, None)
-        return handler if name[:1].isupper() and callable(handler) else None
+        if not name[:1].isupper() or not callable(handler):
+            return None
+        checker = model_checker()
+
+        def checked(request: Json) -> Json:
+            checker.check(name, request)
+            answer: Json = handler(request)
+            return answer
+
+        return checked
+
+    def subscribe(self, request: Json) -> Subscription:
+        model_checker().check("SubscribeToShard", request)
+        return super().subscribe(request)
 
 
 def _shard_for(stream: Stream, entry: object) -> Shard | None:

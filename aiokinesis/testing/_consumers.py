@@ -118,7 +118,8 @@ class ConsumerOperations(BackendState):
     def subscription_error(self, subscription: Subscription) -> ApiError | None:
         """Why an open subscription must end now with an exception event, if it must."""
         stream, consumer = subscription.stream, subscription.consumer
-        if self.streams.get(stream.name) is not stream or stream.consumers.get(consumer.name) is not consumer:
+        current = self.streams_in(stream.region).get(stream.name)
+        if current is not stream or stream.consumers.get(consumer.name) is not consumer:
             # AWS's behaviour is not documented; this is what a new SubscribeToShard would get.
             return ApiError("ResourceNotFoundException", f"Consumer {consumer.arn} not found.")
         if subscription.taken_over:

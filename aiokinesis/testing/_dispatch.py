@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ._backend import Backend
+from ._backend import Backend, signed_region
 from ._faults import SUBSCRIPTION_FAULTS, Fault, FaultKind, Faults
 from ._state import ApiError, Shard, Subscription
 
@@ -73,8 +73,10 @@ class Dispatcher:
         self.backend = backend
         self.faults = faults
 
-    async def handle(self, target: str, raw: bytes, *, http2: bool) -> Outcome:
+    async def handle(self, target: str, raw: bytes, *, http2: bool, authorization: str | None = None) -> Outcome:
+        """Serve one request in the region its SigV4 Authorization header was signed for."""
         operation = target.rpartition(".")[2]
+        region = signed_region(authorization)
         try:
             payload = orjson.loads(raw) if raw else {}
         except orjson.JSONDecodeError:
@@ -86,7 +88,8 @@ class Dispatcher:
             return error_answer(ApiError("UnknownOperationException", f"Operation {operation!r} is not supported."))
         fault = None
         if self.faults.pending:
-            stream, shards = self.backend.scope(operation, payload)
+            with self.backend.in_region(region):
+                stream, shards = self.backend.scope(operation, payload)
             fault = self.faults.take(operation, stream, shards, http2=http2)
         if fault is not None:
             if fault.kind is FaultKind.GOAWAY:
@@ -96,7 +99,8 @@ class Dispatcher:
                 return error_answer(refusal)
         if handler is None:  # SubscribeToShard: an event stream, not one JSON answer
             try:
-                subscription = self.backend.subscribe(payload)
+                with self.backend.in_region(region):
+                    subscription = self.backend.subscribe(payload)
             except ApiError as error:
                 if fault is not None and fault.kind in SUBSCRIPTION_FAULTS:
                     fault.fired -= 1  # it strikes an open subscription: this one never opened
@@ -105,7 +109,8 @@ class Dispatcher:
         try:
             if fault is not None and operation == "PutRecords":
                 self.backend.entry_fault = self._entry_fault(fault)
-            answer = handler(payload)
+            with self.backend.in_region(region):
+                answer = handler(payload)
         except ApiError as error:
             return error_answer(error)
         finally:

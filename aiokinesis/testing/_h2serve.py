@@ -184,7 +184,9 @@ class H2Protocol(asyncio.Protocol):
                 )
                 return
             target = stream.headers.get("x-amz-target", "")
-            outcome = await self._dispatcher.handle(target, bytes(stream.body), http2=True)
+            outcome = await self._dispatcher.handle(
+                target, bytes(stream.body), http2=True, authorization=stream.headers.get("authorization")
+            )
             if isinstance(outcome, GoAway):
                 self._go_away(stream.stream_id)
             elif isinstance(outcome, Answer):

@@ -13,6 +13,7 @@ import bisect
 import re
 
 from .._shardmap import hash_key_of
+from ._limits import MIB
 from ._state import (
     HASH_KEY,
     HASH_SPACE,
@@ -33,46 +34,82 @@ _SEQUENCE = re.compile(r"0|[1-9]\d{0,128}")
 class RecordOperations(BackendState):
     """Writing records to shards and reading them back through shard iterators."""
 
-    def _route(self, stream: Stream, entry: Json, field_prefix: str) -> tuple[Shard, bytes, str, int]:
-        """Check one record as AWS does and pick its shard; also its size (data and key)."""
+    def _route(self, stream: Stream, entry: Json, field_prefix: str) -> tuple[Shard, bytes, str | None, int]:
+        """Check one record as AWS does and pick its shard; also its size (data and key).
+
+        On an AUTO stream a record needs no key, and keys and ExplicitHashKey are ignored: the
+        records go round the open shards. Elsewhere the key (or ExplicitHashKey) routes it.
+        """
         key = entry.get("PartitionKey")
-        if not isinstance(key, str) or not 1 <= len(key) <= 256:
+        auto = stream.distribution == "AUTO"
+        if key is None and not auto:
+            raise ApiError(
+                "ValidationException",
+                f"1 validation error detected: Value null at '{field_prefix}partitionKey' failed to satisfy "
+                f"constraint: Member must not be null (stream {stream.name} is routed by partition key: "
+                "RecordDistributionStrategy USER_PARTITION_KEY)",
+            )
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 256):
             raise validation_error(f"{field_prefix}partitionKey", key, "Member must have length between 1 and 256")
         try:
             data = binascii.a2b_base64(entry.get("Data", ""), strict_mode=True)
         except (binascii.Error, TypeError, ValueError) as exc:
             raise ApiError("SerializationException", f"{field_prefix}data is not valid base64") from exc
-        size = len(data) + len(key.encode())
-        if size > stream.max_record_size_kib * 1024:
+        key_bytes = len(key.encode()) if key is not None else 0
+        size = len(data) + key_bytes
+        limit = stream.max_record_size_kib * 1024
+        if len(data) > limit:
             raise validation_error(
-                f"{field_prefix}data",
-                "...",
-                f"Member must have length less than or equal to {stream.max_record_size_kib * 1024}",
+                f"{field_prefix}data", "...", f"Member must have length less than or equal to {limit}"
+            )
+        if size > limit:  # the data fits alone, not with its key (AWS's exact answer is not documented)
+            raise ApiError(
+                "InvalidArgumentException",
+                f"The size of {field_prefix}data and {field_prefix}partitionKey together ({len(data)} + "
+                f"{key_bytes} bytes) exceeds the maximum record size of stream {stream.name}: {limit} bytes.",
             )
         explicit = entry.get("ExplicitHashKey")
-        if explicit is not None:
-            if not isinstance(explicit, str) or HASH_KEY.fullmatch(explicit) is None or int(explicit) >= HASH_SPACE:
-                raise ApiError("InvalidArgumentException", f"Invalid ExplicitHashKey. ExplicitHashKey: {explicit}")
-            point = int(explicit)
-        else:
-            point = hash_key_of(key)
+        if explicit is not None and (
+            not isinstance(explicit, str) or HASH_KEY.fullmatch(explicit) is None or int(explicit) >= HASH_SPACE
+        ):
+            raise ApiError(
+                "InvalidArgumentException",
+                "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+                f"Specified value was {explicit}",
+            )
+        if auto:
+            return self._spread(stream), data, key, size
+        point = int(explicit) if explicit is not None else hash_key_of(key or "")
         shard = stream.open_shard_at(point)
         if shard is None:
             raise ApiError("InternalFailureException", "no open shard covers the hash key", 500)
         return shard, data, key, size
 
+    @staticmethod
+    def _spread(stream: Stream) -> Shard:
+        """AUTO: the open shards in turn, so every shard's rate is used."""
+        shards = stream.open_shards()
+        shard = shards[stream.spread % len(shards)]
+        stream.spread += 1
+        return shard
+
     def _admit(self, shard: Shard, size: int) -> bool:
-        """Whether the shard's write limits let a record of this size in now (counted if not)."""
+        """Whether the shard's write limits let a record of this size in now (spent if so, counted if not).
+
+        AWS lets a shard burst to take one record larger than a second of its rate (a large record,
+        up to 10 MiB) while it averages 1 MiB/s: such a record goes once the byte bucket is full and
+        spends it into debt, which the shard's writes then wait out.
+        """
         if shard.write_records is None or shard.write_bytes is None:
             return True
-        if shard.write_records.available(1) and shard.write_bytes.available(size):
+        if shard.write_records.available(1) and shard.write_bytes.available(min(size, shard.write_bytes.capacity)):
             shard.write_records.take(1)
-            shard.write_bytes.take(size)
+            shard.write_bytes.spend(size)
             return True
         self.throttled += 1
         return False
 
-    def _append(self, stream: Stream, shard: Shard, data: bytes, key: str, now: float) -> StoredRecord:
+    def _append(self, stream: Stream, shard: Shard, data: bytes, key: str | None, now: float) -> StoredRecord:
         record = StoredRecord(stream.next_sequence, data, key, now)
         stream.next_sequence += 1
         shard.records.append(record)
@@ -96,12 +133,13 @@ class RecordOperations(BackendState):
                 len(entries) if isinstance(entries, list) else entries,
                 f"Member must have length between 1 and {self.limits.max_put_records_entries}",
             )
-        routed = [self._route(stream, entry, f"records.{i}.member.") for i, entry in enumerate(entries)]
+        routed = [self._route(stream, entry, f"records.{i}.member.") for i, entry in enumerate(entries, 1)]
         total = sum(size for *_, size in routed)
         if total > self.limits.max_put_records_request_bytes:
             raise ApiError(
                 "InvalidArgumentException",
-                f"Records size exceeds {self.limits.max_put_records_request_bytes} bytes: {total}",
+                f"Records size exceeds {self.limits.max_put_records_request_bytes // MIB} MiB limit: "
+                f"{total} bytes of data and partition keys",
             )
         results: list[Json] = []
         failed = 0
@@ -224,7 +262,7 @@ def take(shard: Shard, position: int, limit: int, max_bytes: int) -> tuple[list[
     chosen: list[StoredRecord] = []
     size = 0
     for record in shard.records[position : position + limit]:
-        record_size = len(record.data) + len(record.partition_key.encode())
+        record_size = record.size
         if chosen and size + record_size > max_bytes:
             break
         chosen.append(record)
@@ -240,12 +278,15 @@ def millis_behind(shard: Shard, position: int, now: float) -> int:
 
 
 def records_json(records: list[StoredRecord]) -> list[Json]:
-    return [
-        {
+    """Records as GetRecords and SubscribeToShard answer them; a keyless record has no PartitionKey."""
+    answer: list[Json] = []
+    for r in records:
+        record: Json = {
             "SequenceNumber": str(r.sequence),
             "ApproximateArrivalTimestamp": r.arrival,
             "Data": base64.b64encode(r.data).decode(),
-            "PartitionKey": r.partition_key,
         }
-        for r in records
-    ]
+        if r.partition_key is not None:
+            record["PartitionKey"] = r.partition_key
+        answer.append(record)
+    return answer

@@ -17,6 +17,7 @@ class ReshardingOperations(BackendState):
             raise ApiError("ResourceInUseException", f"Shard {shard.shard_id} is closed.")
         if not shard.start_hash < at <= shard.end_hash:
             raise ApiError("InvalidArgumentException", f"NewStartingHashKey {at} is not inside shard {shard.shard_id}.")
+        self._check_shard_limit(1)
         stream.close(shard)
         low = self._new_shard(stream, shard.start_hash, at - 1, parent=shard.shard_id)
         high = self._new_shard(stream, at, shard.end_hash, parent=shard.shard_id)
@@ -61,10 +62,17 @@ class ReshardingOperations(BackendState):
         current = len(stream.open_shards())
         if not isinstance(target, int) or target < 1:
             raise validation_error("targetShardCount", target, "Member must have value greater than or equal to 1")
+        if stream.mode == "ON_DEMAND":
+            raise ApiError(
+                "InvalidArgumentException",
+                f"UpdateShardCount is not supported for stream {stream.name} under account {self.account}: "
+                "its capacity mode is ON_DEMAND.",
+            )
         if not current / 2 <= target <= current * 2:
             raise ApiError(
                 "ValidationException", f"TargetShardCount {target} must be between 50% and 200% of {current}."
             )
+        self._check_shard_limit(target - current)
         for shard in stream.open_shards():
             stream.close(shard)
         parents = [s.shard_id for s in stream.shards if not s.is_open and not s.children]

@@ -137,7 +137,12 @@ class KinesisServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        outcome = await self._dispatcher.handle(request.headers.get("X-Amz-Target", ""), raw, http2=False)
+        outcome = await self._dispatcher.handle(
+            request.headers.get("X-Amz-Target", ""),
+            raw,
+            http2=False,
+            authorization=request.headers.get("Authorization"),
+        )
         if isinstance(outcome, Subscribed):
             return await self._subscribe(request, outcome)
         assert isinstance(outcome, Answer), "HTTP/2-only faults never fire over HTTP/1.1"

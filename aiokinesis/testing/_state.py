@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,20 @@ def check_name(field_name: str, name: object) -> None:
         )
 
 
+def check_distribution(mode: str, distribution: str) -> None:
+    """AWS: a record distribution strategy is an on-demand stream's setting."""
+    if mode != "ON_DEMAND" and distribution != "USER_PARTITION_KEY":
+        raise ApiError(
+            "InvalidArgumentException",
+            f"RecordDistributionStrategy {distribution} is only supported for streams in ON_DEMAND mode.",
+        )
+
+
+def warm_throughput(stream: Stream) -> Json:
+    """WarmThroughput as DescribeStreamSummary reports it (reached at once: no scaling here)."""
+    return {"TargetMiBps": stream.warm_throughput_mibps, "CurrentMiBps": stream.warm_throughput_mibps}
+
+
 def page_of(names: Iterable[str], after: object, limit: int) -> tuple[list[str], bool]:
     """One page of names in order, after `after` (exclusive) if given, and whether more follow."""
     ordered = sorted(names)
@@ -65,8 +80,14 @@ def page_of(names: Iterable[str], after: object, limit: int) -> tuple[list[str],
 class StoredRecord:
     sequence: int
     data: bytes
-    partition_key: str
+    partition_key: str | None
+    """None: a keyless record of an AUTO stream (no PartitionKey was given or kept)."""
     arrival: float
+
+    @property
+    def size(self) -> int:
+        """What counts against a record's limits and a shard's rates: data and partition key."""
+        return len(self.data) + (len(self.partition_key.encode()) if self.partition_key is not None else 0)
 
 
 @dataclass
@@ -120,12 +141,19 @@ class Stream:
     arn: str
     created: float
     shards: list[Shard]
+    region: str = "us-east-1"
     status: str = "ACTIVE"
     retention_hours: int = 24
     mode: str = "PROVISIONED"
     encryption: str = "NONE"
     key_id: str | None = None
     max_record_size_kib: int = 1024
+    distribution: str = "USER_PARTITION_KEY"
+    """RecordDistributionStrategy: USER_PARTITION_KEY (keys route) or AUTO (records spread, on-demand only)."""
+    warm_throughput_mibps: int | None = None
+    """WarmThroughputMiBps asked for (on-demand only); reached at once here."""
+    spread: int = 0
+    """How many records AUTO placed: the next goes to the open shard after the last one's."""
     metrics: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     consumers: dict[str, Consumer] = field(default_factory=dict)
@@ -219,9 +247,13 @@ class BackendState:
     ) -> None:
         self.clock = clock
         self.limits = limits
+        self.default_region = region
+        """Where unsigned requests (and direct calls, between requests) go."""
         self.region = region
+        """The region of the request being handled (its SigV4 credential scope's): see `in_region`."""
         self.account = account
-        self.streams: dict[str, Stream] = {}
+        self._regions: dict[str, dict[str, Stream]] = {region: {}}
+        """The streams of each region, by name: AWS keeps streams per account and region."""
         self.tokens = Tokens()
         """Seals shard iterators and NextTokens: they describe themselves, so none is kept here."""
         self._iterator_serial = 0
@@ -239,6 +271,29 @@ class BackendState:
         """The newest subscription of each (consumer ARN, shard id), while it is streamed."""
         self.entry_fault: Callable[[Shard], str | None] | None = None
         """Set by the server for one PutRecords: the error code an entry for that shard fails with."""
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The streams of the current region (the default one outside a request)."""
+        streams = self._regions.get(self.region)
+        if streams is None:
+            streams = self._regions[self.region] = {}
+        return streams
+
+    def streams_in(self, region: str) -> dict[str, Stream]:
+        """The streams of one region (none yet: an empty map, not kept)."""
+        return self._regions.get(region, {})
+
+    @contextmanager
+    def in_region(self, region: str | None) -> Iterator[None]:
+        """Handle one request in `region` (None: the default region); requests are handled
+        synchronously, so no other request sees the region while it is set."""
+        before = self.region
+        self.region = region or self.default_region
+        try:
+            yield
+        finally:
+            self.region = before
 
     def _arn(self, name: str) -> str:
         return f"arn:aws:kinesis:{self.region}:{self.account}:stream/{name}"
@@ -285,6 +340,17 @@ class BackendState:
             self._new_shard(stream, low + i * step, high if i == count - 1 else low + (i + 1) * step - 1)
             for i in range(count)
         ]
+
+    def _check_shard_limit(self, more: int) -> None:
+        """AWS's account shard limit in a region: opening `more` shards must stay within it."""
+        open_now = sum(len(s.open_shards()) for s in self.streams.values())
+        if open_now + more > self.limits.shard_limit:
+            raise ApiError(
+                "LimitExceededException",
+                f"This request would exceed the shard limit for the account {self.account} in {self.region}. "
+                f"Current shard count for the account: {open_now}. Limit: {self.limits.shard_limit}. "
+                f"Number of additional shards that would have resulted from this request: {more}.",
+            )
 
     def _throttled_message(self, stream: Stream, shard: Shard) -> str:
         return f"Rate exceeded for shard {shard.shard_id} in stream {stream.name} under account {self.account}."

@@ -1,20 +1,61 @@
-"""Stream operations: create, delete, describe, list streams and shards, and a stream's settings."""
+"""Stream operations: create, delete, describe, list streams and shards, and the account's limits."""
 
 from __future__ import annotations
 
-from ._state import ApiError, BackendState, Json, Shard, Stream, check_name, page_of, validation_error
+from ._state import (
+    ApiError,
+    BackendState,
+    Json,
+    Shard,
+    Stream,
+    check_distribution,
+    check_name,
+    page_of,
+    validation_error,
+    warm_throughput,
+)
 from ._tokens import NextTokenState
+
+ON_DEMAND_STREAMS = 50
+"""AWS's default limit of on-demand streams per account and region (DescribeLimits reports it)."""
 
 
 class StreamOperations(BackendState):
-    """CreateStream to DescribeLimits: everything about streams but their records and resharding."""
+    """CreateStream to DescribeLimits: streams themselves (their settings are in _settings)."""
 
-    def create_stream(self, name: str, shard_count: int = 1) -> Stream:
-        """Direct creation (pre-created streams, test set-up): ACTIVE at once."""
+    def create_stream(
+        self,
+        name: str,
+        shard_count: int = 1,
+        *,
+        mode: str = "PROVISIONED",
+        max_record_size_kib: int = 1024,
+        distribution: str = "USER_PARTITION_KEY",
+    ) -> Stream:
+        """Direct creation (pre-created streams, test set-up): ACTIVE at once, in the current region."""
         check_name("streamName", name)
         if name in self.streams:
             raise ApiError("ResourceInUseException", f"Stream {name} under account {self.account} already exists.")
-        stream = Stream(name=name, arn=self._arn(name), created=self.clock(), shards=[])
+        if not 1024 <= max_record_size_kib <= 10240:
+            raise ValueError(f"max_record_size_kib is from 1024 to 10240, not {max_record_size_kib}")
+        check_distribution(mode, distribution)
+        self._check_shard_limit(shard_count)
+        if mode == "ON_DEMAND" and sum(s.mode == "ON_DEMAND" for s in self.streams.values()) >= ON_DEMAND_STREAMS:
+            raise ApiError(
+                "LimitExceededException",
+                f"This request would exceed the limit of {ON_DEMAND_STREAMS} on-demand streams "
+                f"under account {self.account}.",
+            )
+        stream = Stream(
+            name=name,
+            arn=self._arn(name),
+            created=self.clock(),
+            shards=[],
+            region=self.region,
+            mode=mode,
+            max_record_size_kib=max_record_size_kib,
+            distribution=distribution,
+        )
         self._even_shards(stream, shard_count)
         self.streams[name] = stream
         return stream
@@ -26,8 +67,17 @@ class StreamOperations(BackendState):
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise validation_error("shardCount", count, "Member must have value greater than or equal to 1")
         check_name("streamName", name)
-        stream = self.create_stream(str(name), count)
-        stream.mode = mode
+        warm = request.get("WarmThroughputMiBps")
+        if warm is not None and mode != "ON_DEMAND":
+            raise ApiError("InvalidArgumentException", "WarmThroughputMiBps is only supported for ON_DEMAND streams.")
+        stream = self.create_stream(
+            str(name),
+            count,
+            mode=mode,
+            max_record_size_kib=request.get("MaxRecordSizeInKiB", 1024),
+            distribution=request.get("RecordDistributionStrategy", "USER_PARTITION_KEY"),
+        )
+        stream.warm_throughput_mibps = warm
         stream.tags.update(request.get("Tags") or {})
         return {}
 
@@ -51,7 +101,10 @@ class StreamOperations(BackendState):
             "OpenShardCount": len(stream.open_shards()),
             "ConsumerCount": len(stream.consumers),
             "MaxRecordSizeInKiB": stream.max_record_size_kib,
+            "RecordDistributionStrategy": stream.distribution,
         }
+        if stream.warm_throughput_mibps is not None:
+            summary["WarmThroughput"] = warm_throughput(stream)
         if stream.key_id:
             summary["KeyId"] = stream.key_id
         return summary
@@ -151,91 +204,10 @@ class StreamOperations(BackendState):
             return shards
         raise validation_error("shardFilter.type", kind, "Member must satisfy enum value set")
 
-    # -- stream settings -------------------------------------------------------------------
-
-    def IncreaseStreamRetentionPeriod(self, request: Json) -> Json:
-        stream = self._active_stream(request)
-        return self._set_retention(stream, request.get("RetentionPeriodHours"), stream.retention_hours, 8760)
-
-    def DecreaseStreamRetentionPeriod(self, request: Json) -> Json:
-        stream = self._active_stream(request)
-        return self._set_retention(stream, request.get("RetentionPeriodHours"), 24, stream.retention_hours)
-
-    @staticmethod
-    def _set_retention(stream: Stream, hours: object, low: int, high: int) -> Json:
-        if not isinstance(hours, int) or not low <= hours <= high:
-            raise ApiError(
-                "InvalidArgumentException", f"RetentionPeriodHours {hours} must be between {low} and {high}."
-            )
-        stream.retention_hours = hours
-        return {}
-
-    def AddTagsToStream(self, request: Json) -> Json:
-        stream = self._stream(request)
-        tags = request.get("Tags") or {}
-        if len({**stream.tags, **tags}) > 50:
-            raise ApiError("InvalidArgumentException", "A stream cannot have more than 50 tags.")
-        stream.tags.update(tags)
-        return {}
-
-    def RemoveTagsFromStream(self, request: Json) -> Json:
-        stream = self._stream(request)
-        for key in request.get("TagKeys") or []:
-            stream.tags.pop(key, None)
-        return {}
-
-    def ListTagsForStream(self, request: Json) -> Json:
-        stream = self._stream(request)
-        page, more = page_of(stream.tags, request.get("ExclusiveStartTagKey"), request.get("Limit", 50))
-        return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": more}
-
-    def EnableEnhancedMonitoring(self, request: Json) -> Json:
-        return self._monitoring(request, enable=True)
-
-    def DisableEnhancedMonitoring(self, request: Json) -> Json:
-        return self._monitoring(request, enable=False)
-
-    def _monitoring(self, request: Json, *, enable: bool) -> Json:
-        stream = self._active_stream(request)
-        before = list(stream.metrics)
-        asked = request.get("ShardLevelMetrics") or []
-        every = [
-            "IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
-            "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
-        ]  # fmt: skip
-        named = every if "ALL" in asked else asked
-        if enable:
-            stream.metrics = [m for m in every if m in set(before) | set(named)]
-        else:
-            stream.metrics = [m for m in before if m not in named]
-        return {
-            "StreamName": stream.name,
-            "StreamARN": stream.arn,
-            "CurrentShardLevelMetrics": before,
-            "DesiredShardLevelMetrics": list(stream.metrics),
-        }
-
-    def StartStreamEncryption(self, request: Json) -> Json:
-        stream = self._active_stream(request)
-        stream.encryption = str(request.get("EncryptionType"))
-        stream.key_id = request.get("KeyId")
-        return {}
-
-    def StopStreamEncryption(self, request: Json) -> Json:
-        stream = self._active_stream(request)
-        stream.encryption = "NONE"
-        stream.key_id = None
-        return {}
-
-    def UpdateStreamMode(self, request: Json) -> Json:
-        stream = self._active_stream(request)
-        stream.mode = (request.get("StreamModeDetails") or {}).get("StreamMode", stream.mode)
-        return {}
-
     def DescribeLimits(self, request: Json) -> Json:
         return {
-            "ShardLimit": 500,
+            "ShardLimit": self.limits.shard_limit,
             "OpenShardCount": sum(len(s.open_shards()) for s in self.streams.values()),
             "OnDemandStreamCount": sum(s.mode == "ON_DEMAND" for s in self.streams.values()),
-            "OnDemandStreamCountLimit": 50,
+            "OnDemandStreamCountLimit": ON_DEMAND_STREAMS,
         }

@@ -17,7 +17,7 @@ from tests.fakes import VirtualTime
 FAST = ProducerConfig(linger=0.005, retry_base_delay=0.002, retry_max_delay=0.02)
 
 
-def stored(server: KinesisServer, stream: str = "s") -> list[tuple[str, str, bytes, str]]:
+def stored(server: KinesisServer, stream: str = "s") -> list[tuple[str, str, bytes, str | None]]:
     """(shard, sequence, data, key) of every record the server holds, in shard order."""
     return [
         (shard.shard_id, str(r.sequence), r.data, r.partition_key)
@@ -26,9 +26,9 @@ def stored(server: KinesisServer, stream: str = "s") -> list[tuple[str, str, byt
     ]
 
 
-def assert_key_order(records: list[tuple[str, str, bytes, str]]) -> None:
+def assert_key_order(records: list[tuple[str, str, bytes, str | None]]) -> None:
     """Values 'v<n>' went in increasing per key; each key's stored values never go back (repeats allowed)."""
-    by_key: dict[str, list[int]] = {}
+    by_key: dict[str | None, list[int]] = {}
     for _, _, data, key in sorted(records, key=lambda r: int(r[1])):
         by_key.setdefault(key, []).append(int(data.decode()[1:]))
     for key, values in by_key.items():

@@ -1,5 +1,6 @@
-"""Large records end to end against kinesis-mock (the local test server lacks UpdateMaxRecordSize):
-put through the producer, read back byte-identical and in order by the reader and the consumer.
+"""Large records end to end against kinesis-mock (tests/faults/test_producer_large.py does the same
+against aiokinesis.testing): put through the producer, read back byte-identical and in order by
+the reader and the consumer.
 
 kinesis-mock stores 10 MiB records but answers HTTP 500 to a GetRecords that would return one
 (measured: 8 MiB reads fine), so the largest record here is 8 MiB; 10 MiB pages are read on

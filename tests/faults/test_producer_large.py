@@ -1,0 +1,166 @@
+"""The producer on large-record and AUTO streams of aiokinesis.testing (now that it has them): paced
+within a shard's burst, full 10 MiB requests, limits changed while it runs, keyless records."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+
+import aiokinesis
+from aiokinesis import ProducerConfig
+from aiokinesis.testing import KinesisServer, Limits
+from tests.conftest import LOCAL_KEYS as KEYS
+from tests.fakes import VirtualTime
+
+MIB = 1024 * 1024
+ON_DEMAND = aiokinesis.StreamModeDetails(stream_mode=aiokinesis.StreamMode.ON_DEMAND)
+
+
+async def test_large_records_mixed_with_small_ones_are_paced_within_the_shards_burst() -> None:
+    # AWS's limits on, virtual time on both sides: records of 1 MiB + 1 to 10 MiB among small ones
+    # go without a throttle, and the shard never takes more than its rate, its bucket and one record.
+    virtual = VirtualTime()
+    sizes = [100, MIB + 1, 50, 2 * MIB, 5 * MIB, 10, 10 * MIB - 1, 300, 200, MIB + 1, 20]
+    async with (
+        KinesisServer(clock=virtual.clock) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url,
+            retry=aiokinesis.RetryConfig(max_attempts=1),
+            clock=virtual.clock,
+            sleep=virtual.sleep,
+            **KEYS,
+        ) as client,
+    ):
+        local.backend.create_stream("big", 1, max_record_size_kib=10240)
+        started = virtual.now
+        config = ProducerConfig(linger=0.01, rate_limit=1.0)
+        async with client.producer("big", config=config) as producer:
+            receipts = [await producer.put(bytes([i % 256]) * size, partition_key="k") for i, size in enumerate(sizes)]
+            flushing = asyncio.create_task(producer.flush())
+            for _ in range(4000):  # 40 virtual seconds at most
+                if flushing.done():
+                    break
+                if producer.stats.in_flight == 0:
+                    virtual.advance(0.01)
+                await asyncio.sleep(0.001)
+            await flushing
+        elapsed = virtual.now - started
+        records = local.backend.streams["big"].shards[0].records
+    assert all(r.exception() is None for r in receipts)
+    assert producer.stats.throttles == 0
+    assert local.backend.throttled == 0
+    assert [len(r.data) for r in records] == sizes  # one key: in order
+    stored = sum(r.size for r in records)
+    assert stored <= MIB * elapsed + MIB + 10 * MIB  # the shard's average, its bucket and one burst
+
+
+def spy_on_requests(server: KinesisServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bytes (data and keys) of each PutRecords the server is sent."""
+    sizes: list[int] = []
+    original = server.backend.PutRecords
+
+    def put_records(request: dict[str, Any]) -> dict[str, Any]:
+        entries = request["Records"]
+        sizes.append(sum(len(base64.b64decode(e["Data"])) + len(e.get("PartitionKey", "").encode()) for e in entries))
+        return original(request)
+
+    monkeypatch.setattr(server.backend, "PutRecords", put_records)
+    return sizes
+
+
+@pytest.mark.parametrize(("record_kib", "request_limit"), [(1024, 5 * MIB), (10240, 10 * MIB)])
+async def test_requests_fill_to_10_mib_on_large_record_streams_and_5_mib_on_others(
+    record_kib: int, request_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with KinesisServer(limits=Limits(enabled=False)) as local:
+        local.backend.create_stream("s", 1, max_record_size_kib=record_kib)
+        sizes = spy_on_requests(local, monkeypatch)
+        async with (
+            aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+            client.producer("s", config=ProducerConfig(linger=0.05, rate_limit=0, max_batch_bytes=None)) as producer,
+        ):
+            receipts = [await producer.put(b"x" * (900 * 1024), partition_key=f"k{i}") for i in range(24)]
+            await producer.flush()
+    assert all(r.exception() is None for r in receipts)
+    assert max(sizes) <= request_limit
+    assert max(sizes) > request_limit - MIB  # filled, not split early
+
+
+async def test_the_limit_raised_and_lowered_while_the_producer_runs() -> None:
+    async with (
+        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        arn = local.backend.streams["s"].arn
+        async with client.producer("s", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
+            assert producer.max_record_bytes == MIB
+            await (await producer.put(b"small", partition_key="k"))
+            await client.update_max_record_size(stream_arn=arn, max_record_size_in_ki_b=4096)
+            await asyncio.sleep(1.05)  # the producer reads the stream's limits again at most once a second
+            landed = await (await producer.put(b"L" * (3 * MIB), partition_key="k"))
+            assert producer.max_record_bytes == 4 * MIB
+            await client.update_max_record_size(stream_arn=arn, max_record_size_in_ki_b=1024)
+            with pytest.raises((aiokinesis.ParamValidationError, aiokinesis.ValidationException)):
+                await (await producer.put(b"L" * (3 * MIB), partition_key="k"))
+            await (await producer.put(b"small again", partition_key="k"))
+    stored = [len(r.data) for r in local.backend.streams["s"].shard(landed.shard_id).records]
+    assert stored == [5, 3 * MIB, 11]
+
+
+async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_stream() -> None:
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("keyed", 2)
+        local.backend.create_stream("auto", 4, mode="ON_DEMAND", distribution="AUTO")
+        one = await client.put_record(stream_name="auto", data=b"one")
+        batch = await client.put_records(
+            stream_name="auto", records=[aiokinesis.PutRecordsRequestEntry(data=b"b") for _ in range(3)]
+        )
+        assert batch.failed_record_count == 0
+        async with client.producer("auto", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
+            receipts = [await producer.put(f"p{i}".encode()) for i in range(40)]
+        assert all(r.exception() is None for r in receipts)
+        async with client.producer("keyed", config=ProducerConfig(linger=0.01)) as producer:
+            with pytest.raises(aiokinesis.ParamValidationError, match="partition_key"):
+                await producer.put(b"no key")
+        stream = local.backend.streams["auto"]
+        counts = [len(s.records) for s in stream.shards]
+    assert sum(counts) == 44
+    assert min(counts) >= 10  # spread over every shard
+    assert all(r.partition_key is None for s in stream.shards for r in s.records)
+    assert one.shard_id in {s.shard_id for s in stream.shards}
+    assert not any(s.records for s in local.backend.streams["keyed"].shards)
+
+
+async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer() -> None:
+    # AUTO ignores keys: an aggregate lands on any shard, whatever its user records' keys hash to;
+    # the reader's filter of user records outside a shard's hash range must not drop them.
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("auto", 4, mode="ON_DEMAND", distribution="AUTO")
+        config = ProducerConfig(linger=0.02, rate_limit=0, aggregate=True)
+        async with client.producer("auto", config=config) as producer:
+            receipts = [await producer.put(f"v{i}".encode(), partition_key=f"key-{i}") for i in range(200)]
+        assert all(r.exception() is None for r in receipts)
+        seen: set[bytes] = set()
+        reader = aiokinesis.ReaderConfig(min_interval=0.01, idle_interval=0.01)
+        async with (
+            asyncio.timeout(30),
+            client.consumer(
+                "auto",
+                start=aiokinesis.StartingPosition.trim_horizon(),
+                config=aiokinesis.ConsumerConfig(reader=reader),
+            ) as consumer,
+        ):
+            async for batch in consumer:
+                seen |= {r.data for r in batch.records}
+                if len(seen) == 200:
+                    break
+    assert seen == {f"v{i}".encode() for i in range(200)}
