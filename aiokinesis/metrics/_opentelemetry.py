@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from opentelemetry import metrics
 
-from .._metrics import BYTES_BUCKETS, RECORDS_BUCKETS, SECONDS_BUCKETS
+from .._metrics import BYTES_BUCKETS, RECORDS_BUCKETS, SECONDS_BUCKETS, latency_samples
 from .._version import __version__
 
 
@@ -30,18 +30,16 @@ class OpenTelemetryMetrics:
         self._errors = m.create_counter("aiokinesis.api.errors", "{call}", "API calls that failed, by error code")
         self._retries = m.create_counter("aiokinesis.api.retries", "{attempt}", "failed attempts retried, by code")
         self._throttles = m.create_counter("aiokinesis.api.throttles", "{attempt}", "attempts refused as throttled")
-        self._sent = m.create_counter("aiokinesis.producer.records.sent", "{record}", "records sent in PutRecords")
-        self._sent_bytes = m.create_counter("aiokinesis.producer.bytes.sent", "By", "bytes sent in PutRecords")
         self._batch_records = m.create_histogram(
             "aiokinesis.producer.batch.records",
             "{record}",
-            "records per PutRecords",
+            "records per PutRecords (its sum: records sent)",
             explicit_bucket_boundaries_advisory=RECORDS_BUCKETS,
         )
         self._batch_bytes = m.create_histogram(
             "aiokinesis.producer.batch.size",
             "By",
-            "bytes per PutRecords",
+            "bytes per PutRecords (its sum: bytes sent)",
             explicit_bucket_boundaries_advisory=BYTES_BUCKETS,
         )
         self._buffered = m.create_gauge("aiokinesis.producer.buffered.records", "{record}", "admitted, not resolved")
@@ -51,7 +49,7 @@ class OpenTelemetryMetrics:
         self._latency = m.create_histogram(
             "aiokinesis.producer.put.latency",
             "s",
-            "put() to receipt, per record landed",
+            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._retried = m.create_counter(
@@ -94,8 +92,6 @@ class OpenTelemetryMetrics:
         in_flight: int,
     ) -> None:
         attributes = {"stream": stream}
-        self._sent.add(records, attributes)
-        self._sent_bytes.add(bytes, attributes)
         self._batch_records.record(records, attributes)
         self._batch_bytes.record(bytes, attributes)
         self._buffered.set(buffered_records, attributes)
@@ -115,7 +111,7 @@ class OpenTelemetryMetrics:
             self._put.add(records, {"stream": stream, "shard": shard})
         attributes = {"stream": stream}
         record = self._latency.record
-        for seconds in latencies:
+        for seconds in latency_samples(latencies):
             record(seconds, attributes)
         for code, records in retried.items():
             self._retried.add(records, {"stream": stream, "error_code": code})

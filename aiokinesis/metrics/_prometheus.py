@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-from .._metrics import BYTES_BUCKETS, RECORDS_BUCKETS, SECONDS_BUCKETS
+from .._metrics import BYTES_BUCKETS, RECORDS_BUCKETS, SECONDS_BUCKETS, latency_samples
 
 _API = ("operation", "stream")
 _STREAM = ("stream",)
@@ -40,16 +40,21 @@ class PrometheusMetrics:
         self._errors = counter("api_errors", "API calls that failed, by error code", (*_API, "error_code"))
         self._retries = counter("api_retries", "failed attempts retried, by error code", (*_API, "error_code"))
         self._throttles = counter("api_throttles", "attempts refused as throttled", _API)
-        self._sent = counter("producer_records_sent", "records sent in PutRecords", _STREAM)
-        self._sent_bytes = counter("producer_sent_bytes", "bytes sent in PutRecords", _STREAM)
-        self._batch_records = histogram("producer_batch_records", "records per PutRecords", _STREAM, RECORDS_BUCKETS)
-        self._batch_bytes = histogram("producer_batch_bytes", "bytes per PutRecords", _STREAM, BYTES_BUCKETS)
+        self._batch_records = histogram(
+            "producer_batch_records", "records per PutRecords (_sum: sent)", _STREAM, RECORDS_BUCKETS
+        )
+        self._batch_bytes = histogram(
+            "producer_batch_bytes", "bytes per PutRecords (_sum: sent)", _STREAM, BYTES_BUCKETS
+        )
         self._buffered = gauge("producer_buffered_records", "records admitted and not resolved", _STREAM)
         self._buffered_bytes = gauge("producer_buffered_bytes", "bytes admitted and not resolved", _STREAM)
         self._in_flight = gauge("producer_in_flight_requests", "PutRecords under way", _STREAM)
         self._put = counter("producer_records_put", "records landed, by shard", _SHARD)
         self._latency = histogram(
-            "producer_put_latency_seconds", "put() to receipt, per record landed", _STREAM, SECONDS_BUCKETS
+            "producer_put_latency_seconds",
+            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
+            _STREAM,
+            SECONDS_BUCKETS,
         )
         self._retried = counter("producer_records_retried", "records sent again, by entry error code", _CODE)
         self._failed = counter("producer_records_failed", "receipts failed, by code", _CODE)
@@ -87,8 +92,6 @@ class PrometheusMetrics:
         buffered_bytes: int,
         in_flight: int,
     ) -> None:
-        self._sent.labels(stream).inc(records)
-        self._sent_bytes.labels(stream).inc(bytes)
         self._batch_records.labels(stream).observe(records)
         self._batch_bytes.labels(stream).observe(bytes)
         self._buffered.labels(stream).set(buffered_records)
@@ -108,7 +111,7 @@ class PrometheusMetrics:
             self._put.labels(stream, shard).inc(records)
         if latencies:
             observe = self._latency.labels(stream).observe
-            for seconds in latencies:
+            for seconds in latency_samples(latencies):
                 observe(seconds)
         for code, records in retried.items():
             self._retried.labels(stream, code).inc(records)
