@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 
 from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate
+from ._produce_metrics import ProduceReport
 from ._produce_model import (
     MIB,
     BufferFullError,
@@ -58,6 +59,8 @@ class ProduceBuffer:
         self._next_spread = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
+        self.report: ProduceReport | None = None
+        """Where failed records are counted by code (the client's metrics); None: nowhere."""
 
     def follow(self, max_record_bytes: int, max_batch_bytes: int, auto: bool) -> None:
         """Follow the stream's limits: build no aggregate or request larger than it takes; on an AUTO
@@ -172,6 +175,8 @@ class ProduceBuffer:
         if not self._release(item):
             return
         self.stats.failed += 1
+        if self.report is not None:
+            self.report.failed(error)
         if not item.future.done():
             item.future.set_exception(error)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._generated.models import ShardFilter, ShardFilterType
 from ._generated.operations import _PutRecords
+from ._produce_metrics import ProduceReport
 from ._produce_model import Item, ProducerClosedError, PutResult, RecordFailedError, Unit, expired_error
 from ._produce_pacing import ShardPacer
 from ._shardmap import ShardMap
@@ -76,6 +77,8 @@ class Sender:
         self._group: asyncio.TaskGroup | None = None
         self.closing = False
         self.flushing = 0
+        self.report: ProduceReport | None = None
+        """Where each request's figures go (the client's metrics); None: nowhere."""
 
     @property
     def shard_ids(self) -> list[str]:
@@ -116,6 +119,8 @@ class Sender:
                     if units:
                         await self._slots.acquire()
                         stats.in_flight += 1
+                        if self.report is not None:
+                            self.report.sent(units, stats)
                         group.create_task(self._send(units), name=f"aiokinesis-put-records-{self.stream_name}")
                         continue
                 if self.closing and not stats.buffered_records and not stats.in_flight:
@@ -192,12 +197,16 @@ class Sender:
         finally:
             self._buffer.done_with(units)
             self.stats.in_flight -= 1
+            if self.report is not None:
+                self.report.flush()
             self._slots.release()
             self._wake.set()
 
     def _succeeded(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
         aggregated = len(unit.items) > 1
         succeed = self._buffer.succeed
+        if self.report is not None:
+            self.report.landed(unit, shard_id)
         for sub, item in enumerate(unit.items):
             item.attempts += 1
             succeed(item, PutResult(shard_id, sequence_number, sub if aggregated else None, item.attempts))
@@ -207,6 +216,8 @@ class Sender:
         now = self._clock()
         self.stats.retries += 1
         self.stats.throttles += throttled
+        if self.report is not None:
+            self.report.retried(code, len(unit.items))
         config = self._config
         again: list[Item] = []
         for item in unit.items:

@@ -23,6 +23,7 @@ from ._diagnose import request_misfit, response_misfit
 from ._endpoints import Endpoint, EndpointResolver
 from ._http2pool import MISSING_H2, Http2Pool, h2_available, read_error_body, request_headers, tls_context
 from ._invoker import BodyStream
+from ._metrics import GuardedSink, measured
 from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
 from ._runtime import Runtime
@@ -98,6 +99,8 @@ class Session:
         self._live: set[aiohttp.ClientResponse] = set()
         self._h2: Http2Pool | None = None
         self._h2_decided = False
+        self.metrics: GuardedSink | None = None
+        """Where calls are reported (the client's metrics=); None: nowhere, at no cost."""
 
     @property
     def closed(self) -> bool:
@@ -146,6 +149,7 @@ class Session:
             http_session=None if self._owns_http else self._http,
             runtime=self._runtime,
         )
+        sibling.metrics = self.metrics
         self._siblings = [*(s for s in self._siblings if not s.closed), sibling]
         return sibling
 
@@ -245,7 +249,11 @@ class Session:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:  # a lone surrogate, a 65-bit integer: named by field
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
-        answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
+        if self.metrics is None:
+            answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
+        else:  # the same, each attempt's failure and the call's outcome reported
+            attempt = lambda: self._send(spec, endpoint.url, endpoint.host, payload)  # noqa: E731
+            answer = await measured(self.metrics, spec.name, body, self._with_retries, attempt)
         try:
             return parse(answer)
         except (KinesisError, MemoryError):

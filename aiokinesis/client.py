@@ -24,6 +24,7 @@ from ._credentials import CredentialSource, RegionSource
 from ._fanout import FanOutSources, check_consumer_name
 from ._generated.models import StartingPosition, SubscribeToShardInput
 from ._generated.operations import Operations
+from ._metrics import MetricsSink, guarded
 from ._recordsource import PollingSources, RecordSources
 from ._runtime import Runtime
 from ._service import KINESIS
@@ -51,6 +52,8 @@ class Client(Operations):
     Use it as `async with Client(region="eu-west-1") as kinesis:`, or call `aclose()`.
     It opens on first use (resolving region and credentials off the event loop) and
     cannot be reopened once closed. A given `http_session` is used but never closed.
+    `metrics` (a MetricsSink, such as aiokinesis.metrics.OpenTelemetryMetrics()) is told of every
+    API call, and of the producers', consumers' and leases' batches; None (the default) costs nothing.
     """
 
     def __init__(
@@ -70,8 +73,11 @@ class Client(Operations):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._runtime = runtime = Runtime(clock=clock, sleep=sleep, rand=rand)
+        # Durations on the monotonic clock, unless a test gave its own.
+        self._metrics = guarded(metrics, time.perf_counter if clock is time.time else clock)
         self._session = Session(
             service=KINESIS,
             region=RegionSource(region, profile),
@@ -90,6 +96,7 @@ class Client(Operations):
             http_session=http_session,
             runtime=runtime,
         )
+        self._session.metrics = self._metrics
 
     def __repr__(self) -> str:
         state = "closed" if self._session.closed else "open"
@@ -217,6 +224,8 @@ class Client(Operations):
                 start=position,
                 config=config,
                 runtime=dataclasses.replace(self._runtime, clock=clock),
+                metrics=self._metrics,
+                stream=stream_name,
             )
         sources: RecordSources
         if enhanced_fan_out is None:
@@ -231,7 +240,9 @@ class Client(Operations):
                 config=config.fan_out,
                 runtime=self._runtime,
             )
-        return StreamConsumer(self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime)
+        return StreamConsumer(
+            self, stream_name, sources=sources, store=store, config=config, runtime=self._runtime, metrics=self._metrics
+        )
 
     def attach_leases(self, leases: LeaseStore) -> None:
         """Give a DynamoDB lease table this client's credentials, to read it outside a consumer
@@ -257,7 +268,7 @@ class Client(Operations):
             config = dataclasses.replace(config, linger=linger)
         if aggregate is not None:
             config = dataclasses.replace(config, aggregate=aggregate)
-        return Producer(self, self._session, stream_name, config=config, runtime=self._runtime)
+        return Producer(self, self._session, stream_name, config=config, runtime=self._runtime, metrics=self._metrics)
 
     def _dynamodb(
         self,

@@ -30,6 +30,7 @@ from .records import ShardRecord
 
 if TYPE_CHECKING:
     from ._generated.operations import Operations
+    from ._metrics import MetricsSink
     from ._recordsource import RecordSources
     from ._runtime import Runtime
     from ._shardstore import ShardStore
@@ -99,8 +100,10 @@ class StreamConsumer:
         store: ShardStore,
         config: ConsumerConfig,
         runtime: Runtime,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._paginate = Paginators(kinesis)
+        self._metrics = metrics
         self.stream_name = stream_name
         self._sources = sources
         self._store = store
@@ -219,6 +222,8 @@ class StreamConsumer:
                 raise
             if generation == shard.generation:
                 shard.checkpointed = position
+            if self._metrics is not None:
+                self._metrics.consumer_checkpoint(self.stream_name, shard.shard_id)
 
     async def _flush_checkpoints(self) -> None:
         for shard in list(self._shards.values()):
@@ -394,6 +399,11 @@ class StreamConsumer:
         arrival = records[-1].approximate_arrival_timestamp
         if arrival is not None:
             shard.last_arrival = arrival.timestamp()
+        if self._metrics is not None:
+            age = None if arrival is None else self._runtime.clock() - arrival.timestamp()
+            self._metrics.consumer_batch(
+                self.stream_name, shard.shard_id, records=len(records), millis_behind_latest=millis_behind, age=age
+            )
         shard.drained.clear()
         self._ready.put_nowait(Batch(self, shard, records, millis_behind))
 

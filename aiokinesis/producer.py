@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Self
 
 from ._produce_buffer import ProduceBuffer
 from ._produce_limits import LARGEST_RECORD, StreamLimits
+from ._produce_metrics import ProduceReport
 from ._produce_model import (
     BufferFullError,
     Item,
@@ -48,6 +49,7 @@ from .errors import ParamValidationError
 if TYPE_CHECKING:
     from ._generated.operations import Operations
     from ._invoker import Invoker
+    from ._metrics import MetricsSink
     from ._runtime import Runtime
 
 __all__ = ["BufferFullError", "Producer", "ProducerClosedError", "ProducerStats", "PutResult", "RecordFailedError"]
@@ -67,6 +69,7 @@ class Producer:
         *,
         config: ProducerConfig,
         runtime: Runtime,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._kinesis = kinesis
         self.stream_name = stream_name
@@ -81,6 +84,8 @@ class Producer:
         self._closing = False
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
+        report = None if metrics is None else ProduceReport(metrics, stream_name, config.record_ttl, runtime.clock)
+        self._report = self._buffer.report = self._sender.report = report
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -113,6 +118,8 @@ class Producer:
             raise
         finally:
             self._closed = True
+            if self._report is not None:  # what failed with the close, or expired since the last request
+                self._report.flush()
 
     def _follow(self, limits: StreamLimits) -> None:
         self._buffer.follow(limits.max_record_bytes, limits.max_batch_bytes, limits.auto)

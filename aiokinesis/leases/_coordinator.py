@@ -27,6 +27,7 @@ from ._taker import Taker
 from ._view import TableView
 
 if TYPE_CHECKING:
+    from .._metrics import MetricsSink
     from .._runtime import Runtime
     from ..config import ConsumerConfig
     from ._store import LeaseStore
@@ -60,6 +61,8 @@ class LeaseCoordinator:
         start: StartingPosition,
         config: ConsumerConfig,
         runtime: Runtime,
+        metrics: MetricsSink | None = None,
+        stream: str = "",
     ) -> None:
         sentinel = _SENTINEL_OF.get(start.type)
         if sentinel is None:
@@ -80,6 +83,8 @@ class LeaseCoordinator:
             clock=runtime.clock,
             sleep=runtime.sleep,
             changed=self._notify,
+            metrics=metrics,
+            stream=stream,
         )
         self._taker = Taker(
             leases,
@@ -90,6 +95,8 @@ class LeaseCoordinator:
             max_steal=config.max_leases_to_steal,
             clock=runtime.clock,
             rand=runtime.rand,
+            metrics=metrics,
+            stream=stream,
         )
         self._syncer = ShardSyncer(leases, self._view, worker_id=worker_id, start=sentinel, clock=runtime.clock)
         self._changed: Callable[[], None] = _nothing

@@ -14,10 +14,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import LeaseLostError
 from ._lease import Lease
 from ._store import LeaseStore, Lost
+
+if TYPE_CHECKING:
+    from .._metrics import MetricsSink
 
 log = logging.getLogger("aiokinesis.leases")
 
@@ -45,6 +49,8 @@ class Renewer:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         changed: Callable[[], None],
+        metrics: MetricsSink | None = None,
+        stream: str = "",
     ) -> None:
         self._store = store
         self._me = worker_id
@@ -54,10 +60,17 @@ class Renewer:
         self._sleep = sleep
         self._changed = changed
         self._held: dict[str, _Held] = {}
+        self._metrics = metrics
+        self._stream = stream
 
     def add(self, lease: Lease, sent_at: float) -> None:
         """A lease this worker just took, with its clock from before the take was sent."""
         self._held[lease.key] = _Held(lease, sent_at)
+        self._report_held()
+
+    def _report_held(self) -> None:
+        if self._metrics is not None:
+            self._metrics.leases_held(self._stream, len(self._held))
 
     def keys(self) -> list[str]:
         return list(self._held)
@@ -75,6 +88,9 @@ class Renewer:
         held = self._held.pop(key, None)
         if held is not None:
             log.info("worker %s lost the lease of %s (counter %d): %s", self._me, key, held.lease.counter, reason)
+            if self._metrics is not None:
+                self._metrics.lease_lost(self._stream, key)
+            self._report_held()
             self._changed()
 
     def saw(self, leases: list[Lease]) -> None:
@@ -156,6 +172,7 @@ class Renewer:
         held = self._held.pop(key, None)
         if held is None:
             return None
+        self._report_held()
         async with held.lock:
             try:
                 result = await self._store.release(held.lease)

@@ -23,6 +23,7 @@ from ._lease import Lease, names_a_shard
 from ._store import LeaseStore, Lost
 
 if TYPE_CHECKING:
+    from .._metrics import MetricsSink
     from ._renewer import Renewer
     from ._view import TableView
 
@@ -103,6 +104,8 @@ class Taker:
         max_steal: int,
         clock: Callable[[], float],
         rand: Callable[[], float],
+        metrics: MetricsSink | None = None,
+        stream: str = "",
     ) -> None:
         self._store = store
         self._view = view
@@ -112,6 +115,8 @@ class Taker:
         self._max_steal = max_steal
         self._clock = clock
         self._rand = rand
+        self._metrics = metrics
+        self._stream = stream
 
     async def round(self, *, may_steal: bool) -> int:
         """Scan the table and take this worker's share; how many leases it took."""
@@ -147,6 +152,8 @@ class Taker:
             return False
         self._view.note(result, self._clock())
         self._renewer.add(result, sent)
+        if self._metrics is not None:
+            self._metrics.lease_taken(self._stream, lease.key, stolen=take.stolen_from is not None)
         if take.stolen_from is not None:
             log.info(
                 "worker %s stole the lease of %s from %s (counter %d)",

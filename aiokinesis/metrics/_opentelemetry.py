@@ -1,0 +1,141 @@
+"""The SDK's hooks as OpenTelemetry instruments (opentelemetry-api; an SDK or the user's exporter reads them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from opentelemetry import metrics
+
+from .._metrics import BYTES_BUCKETS, RECORDS_BUCKETS, SECONDS_BUCKETS, latency_samples
+from .._version import __version__
+
+
+def _api(operation: str, stream: str | None) -> dict[str, str]:
+    return {"operation": operation} if stream is None else {"operation": operation, "stream": stream}
+
+
+class OpenTelemetryMetrics:
+    """Counters, histograms and gauges named `aiokinesis.*`, with attributes operation, stream, shard
+    and error_code; from `meter`, or the global meter provider's meter "aiokinesis" if none."""
+
+    def __init__(self, meter: metrics.Meter | None = None) -> None:
+        m = meter if meter is not None else metrics.get_meter("aiokinesis", __version__)
+        self._calls = m.create_counter("aiokinesis.api.calls", "{call}", "API calls, retries included in each")
+        self._duration = m.create_histogram(
+            "aiokinesis.api.call.duration",
+            "s",
+            "API call duration, retries and their waits included",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        )
+        self._errors = m.create_counter("aiokinesis.api.errors", "{call}", "API calls that failed, by error code")
+        self._retries = m.create_counter("aiokinesis.api.retries", "{attempt}", "failed attempts retried, by code")
+        self._throttles = m.create_counter("aiokinesis.api.throttles", "{attempt}", "attempts refused as throttled")
+        self._batch_records = m.create_histogram(
+            "aiokinesis.producer.batch.records",
+            "{record}",
+            "records per PutRecords (its sum: records sent)",
+            explicit_bucket_boundaries_advisory=RECORDS_BUCKETS,
+        )
+        self._batch_bytes = m.create_histogram(
+            "aiokinesis.producer.batch.size",
+            "By",
+            "bytes per PutRecords (its sum: bytes sent)",
+            explicit_bucket_boundaries_advisory=BYTES_BUCKETS,
+        )
+        self._buffered = m.create_gauge("aiokinesis.producer.buffered.records", "{record}", "admitted, not resolved")
+        self._buffered_bytes = m.create_gauge("aiokinesis.producer.buffered.size", "By", "admitted, not resolved")
+        self._in_flight = m.create_gauge("aiokinesis.producer.in_flight", "{request}", "PutRecords under way")
+        self._put = m.create_counter("aiokinesis.producer.records.put", "{record}", "records landed, by shard")
+        self._latency = m.create_histogram(
+            "aiokinesis.producer.put.latency",
+            "s",
+            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
+        )
+        self._retried = m.create_counter(
+            "aiokinesis.producer.records.retried", "{record}", "records sent again, by entry error code"
+        )
+        self._failed = m.create_counter("aiokinesis.producer.records.failed", "{record}", "receipts failed, by code")
+        self._read = m.create_counter("aiokinesis.consumer.records", "{record}", "records handed out, by shard")
+        self._behind = m.create_gauge("aiokinesis.consumer.millis_behind_latest", "ms", "shard lag behind its tip")
+        self._age = m.create_gauge("aiokinesis.consumer.record.age", "s", "since the last record handed out arrived")
+        self._checkpoints = m.create_counter("aiokinesis.consumer.checkpoints", "{checkpoint}", "checkpoints written")
+        self._held = m.create_gauge("aiokinesis.leases.held", "{lease}", "leases this worker holds")
+        self._taken = m.create_counter("aiokinesis.leases.taken", "{lease}", "leases taken (stolen: from a live one)")
+        self._lost = m.create_counter("aiokinesis.leases.lost", "{lease}", "leases lost to another worker or time")
+
+    def api_call(self, operation: str, stream: str | None, seconds: float, error: str | None) -> None:
+        attributes = _api(operation, stream)
+        self._calls.add(1, attributes)
+        self._duration.record(seconds, attributes)
+        if error is not None:
+            self._errors.add(1, {**attributes, "error_code": error})
+
+    def api_attempt_failed(
+        self, operation: str, stream: str | None, error: str, *, throttled: bool, retried: bool
+    ) -> None:
+        attributes = _api(operation, stream)
+        if throttled:
+            self._throttles.add(1, attributes)
+        if retried:
+            self._retries.add(1, {**attributes, "error_code": error})
+
+    def producer_sent(
+        self,
+        stream: str,
+        *,
+        records: int,
+        bytes: int,
+        entries: int,
+        buffered_records: int,
+        buffered_bytes: int,
+        in_flight: int,
+    ) -> None:
+        attributes = {"stream": stream}
+        self._batch_records.record(records, attributes)
+        self._batch_bytes.record(bytes, attributes)
+        self._buffered.set(buffered_records, attributes)
+        self._buffered_bytes.set(buffered_bytes, attributes)
+        self._in_flight.set(in_flight, attributes)
+
+    def producer_settled(
+        self,
+        stream: str,
+        *,
+        landed: Mapping[str, int],
+        latencies: Sequence[float],
+        retried: Mapping[str, int],
+        failed: Mapping[str, int],
+    ) -> None:
+        for shard, records in landed.items():
+            self._put.add(records, {"stream": stream, "shard": shard})
+        attributes = {"stream": stream}
+        record = self._latency.record
+        for seconds in latency_samples(latencies):
+            record(seconds, attributes)
+        for code, records in retried.items():
+            self._retried.add(records, {"stream": stream, "error_code": code})
+        for code, records in failed.items():
+            self._failed.add(records, {"stream": stream, "error_code": code})
+
+    def consumer_batch(
+        self, stream: str, shard: str, *, records: int, millis_behind_latest: int | None, age: float | None
+    ) -> None:
+        attributes = {"stream": stream, "shard": shard}
+        self._read.add(records, attributes)
+        if millis_behind_latest is not None:
+            self._behind.set(millis_behind_latest, attributes)
+        if age is not None:
+            self._age.set(age, attributes)
+
+    def consumer_checkpoint(self, stream: str, shard: str) -> None:
+        self._checkpoints.add(1, {"stream": stream, "shard": shard})
+
+    def leases_held(self, stream: str, count: int) -> None:
+        self._held.set(count, {"stream": stream})
+
+    def lease_taken(self, stream: str, shard: str, *, stolen: bool) -> None:
+        self._taken.add(1, {"stream": stream, "shard": shard, "stolen": stolen})
+
+    def lease_lost(self, stream: str, shard: str) -> None:
+        self._lost.add(1, {"stream": stream, "shard": shard})
