@@ -183,12 +183,16 @@ class Dispatcher:
         deadline = self.backend.clock() + wait
         loop = asyncio.get_running_loop()
         real_deadline = loop.time() + wait
-        while not answer["QueueRecords"] and not self.closing.is_set():
-            if self.backend.clock() >= deadline or loop.time() >= real_deadline:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), QUEUE_POLL)
-            answer = run()
+        self.backend.receives_waiting += 1
+        try:
+            while not answer["QueueRecords"] and not self.closing.is_set():
+                if self.backend.clock() >= deadline or loop.time() >= real_deadline:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), QUEUE_POLL)
+                answer = run()
+        finally:
+            self.backend.receives_waiting -= 1
         return answer
 
     def _entry_fault(self, fault: Fault) -> Callable[[Shard], str | None]:

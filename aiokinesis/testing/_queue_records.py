@@ -79,10 +79,11 @@ class Queue:
         for sequence, delivery in list(self.deliveries.items()):
             if delivery.record.arrival <= cutoff:
                 del self.deliveries[sequence]
-            elif delivery.handles and delivery.visible_at <= now:
+                continue
+            if delivery.handles and delivery.visible_at <= now:
                 delivery.handles.clear()
-                if not delivery.dead and self.max_receive_count is not None:
-                    delivery.dead = delivery.receive_count >= self.max_receive_count
+            if not delivery.handles and not delivery.dead and self.max_receive_count is not None:
+                delivery.dead = delivery.receive_count >= self.max_receive_count
 
     def expire_all(self, now: float) -> None:
         """Every record in flight becomes visible now (the EXPIRED_RECEIPT_HANDLE fault)."""

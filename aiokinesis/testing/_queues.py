@@ -70,6 +70,8 @@ class QueueOperations(BackendState):
         self.queues: dict[str, Queue] = {}
         self.queue_fault: QueueFault | None = None
         """Set by the server for one queue request: the fault that strikes it."""
+        self.receives_waiting = 0
+        """Receives long-polling now (no record was visible yet): tests see a wait without timing it."""
         self._serial = 0
 
     def queue_stream(self, request: Json) -> str | None:
