@@ -4,8 +4,9 @@ Pure logic on an injected clock, no I/O: each operation takes the request's JSON
 and returns the answer's, or raises ApiError with the code, message and status AWS uses.
 The families: _streams (streams, shards listing, limits), _settings (a stream's settings),
 _records (put, iterators, get), _resharding (split, merge, shard count), _consumers (consumers,
-SubscribeToShard); the state they share is in _state. Requests (not direct calls) are first
-checked against the model's constraints (_validate), and handled in the region they were signed for.
+SubscribeToShard), _queues (queues, their records in _queue_records); the state they share is in
+_state. Requests (not direct calls) are first checked against the model's constraints (_validate),
+and handled in the region they were signed for.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 from .._shardmap import hash_key_of
 from ._consumers import ConsumerOperations
+from ._queues import QueueOperations
 from ._records import RecordOperations
 from ._resharding import ReshardingOperations
 from ._settings import SettingsOperations
@@ -31,7 +33,9 @@ def signed_region(authorization: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-class Backend(StreamOperations, SettingsOperations, RecordOperations, ReshardingOperations, ConsumerOperations):
+class Backend(
+    StreamOperations, SettingsOperations, RecordOperations, ReshardingOperations, ConsumerOperations, QueueOperations
+):
     """All state of one server; every public method named like an operation handles it."""
 
     def scope(self, operation: str, request: Json) -> tuple[str | None, set[str]]:
@@ -41,6 +45,8 @@ class Backend(StreamOperations, SettingsOperations, RecordOperations, Resharding
         if name is None and isinstance(arn, str):
             found = re.search(r":stream/([a-zA-Z0-9_.-]+)", arn)
             name = found.group(1) if found else None
+        if name is None:
+            name = self.queue_stream(request)
         shards = {
             value
             for key in ("ShardId", "ShardToSplit", "ShardToMerge", "AdjacentShardToMerge")

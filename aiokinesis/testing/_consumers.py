@@ -51,8 +51,8 @@ class ConsumerOperations(BackendState):
         check_name("consumerName", name)
         if name in stream.consumers:
             raise ApiError("ResourceInUseException", f"Consumer {name} already exists on stream {stream.name}.")
-        if len(stream.consumers) >= 20:
-            raise ApiError("LimitExceededException", "A stream can have at most 20 consumers.")
+        if len(stream.consumers) + len(stream.queues) >= 20:  # AWS: a queue counts as a registered consumer
+            raise ApiError("LimitExceededException", "A stream can have at most 20 consumers (queues included).")
         consumer = Consumer(str(name), f"{stream.arn}/consumer/{name}:{int(self.clock())}", self.clock())
         stream.consumers[consumer.name] = consumer
         return {"Consumer": self._describe_consumer(stream, consumer)}

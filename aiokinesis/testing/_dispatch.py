@@ -3,11 +3,17 @@
 Both transports (aiohttp for HTTP/1.1, _h2serve for HTTP/2) hand the X-Amz-Target and the raw
 body here and act on what comes back: a JSON answer (maybe to be broken by a fault on the way
 out), an opened subscription to stream, or a GOAWAY (HTTP/2 only).
+
+A queue receive long-polls here: its handler runs again every QUEUE_POLL of real time until a
+record is visible, or WaitTimeSeconds have passed on the backend's clock, or as many of real
+time (so a test on a fake clock that does not move is not held longer than AWS would hold it),
+or the server closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,13 +22,18 @@ import orjson
 
 from ._backend import Backend, signed_region
 from ._faults import SUBSCRIPTION_FAULTS, Fault, FaultKind, Faults
-from ._state import ApiError, Shard, Subscription
+from ._queues import QUEUE_DATA, RECEIVES, QueueFault
+from ._state import ApiError, Json, Shard, Subscription
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
 DATA_PLANE = frozenset({"PutRecord", "PutRecords", "GetRecords", "GetShardIterator"})
 BROKEN = frozenset({FaultKind.RESET_BEFORE_RESPONSE, FaultKind.RESET_MID_RESPONSE, FaultKind.TRUNCATED_BODY})
 """Faults that break a JSON answer on the wire (the request was processed all the same)."""
+QUEUE_ONLY = frozenset({FaultKind.DUPLICATE_DELIVERY, FaultKind.EXPIRED_RECEIPT_HANDLE})
+"""Faults that only a queue request can strike: on any other they stay pending."""
+QUEUE_POLL = 0.01
+"""Real seconds between a long-polling receive's looks at its queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +80,11 @@ def error_answer(error: ApiError) -> Answer:
 class Dispatcher:
     """Runs operations on the backend, with the faults they match."""
 
-    def __init__(self, backend: Backend, faults: Faults) -> None:
+    def __init__(self, backend: Backend, faults: Faults, closing: asyncio.Event | None = None) -> None:
         self.backend = backend
         self.faults = faults
+        self.closing = closing or asyncio.Event()
+        """Set when the server closes: long polls end at once."""
 
     async def handle(self, target: str, raw: bytes, *, http2: bool, authorization: str | None = None) -> Outcome:
         """Serve one request in the region its SigV4 Authorization header was signed for."""
@@ -106,15 +119,32 @@ class Dispatcher:
                     fault.fired -= 1  # it strikes an open subscription: this one never opened
                 return error_answer(error)
             return Subscribed(subscription, fault, str(uuid.uuid4()))
+        queue_fault = None
+        if fault is not None and (
+            fault.kind in QUEUE_ONLY or (fault.kind is FaultKind.PARTIAL_FAILURE and operation in QUEUE_DATA)
+        ):
+            queue_fault = QueueFault(fault, self.faults.random.random)
+        checked = handler
+
+        def run() -> Json:
+            """One synchronous pass of the handler, with this request's faults set around it only."""
+            try:
+                if fault is not None and operation == "PutRecords":
+                    self.backend.entry_fault = self._entry_fault(fault)
+                self.backend.queue_fault = queue_fault
+                with self.backend.in_region(region):
+                    return checked(payload)
+            finally:
+                self.backend.entry_fault = None
+                self.backend.queue_fault = None
+
         try:
-            if fault is not None and operation == "PutRecords":
-                self.backend.entry_fault = self._entry_fault(fault)
-            with self.backend.in_region(region):
-                answer = handler(payload)
+            answer = await self._long_poll(run, payload) if operation in RECEIVES else run()
         except ApiError as error:
             return error_answer(error)
         finally:
-            self.backend.entry_fault = None
+            if queue_fault is not None:
+                queue_fault.settle()
         return Answer(
             status=200,
             body=orjson.dumps(answer),
@@ -127,6 +157,8 @@ class Dispatcher:
         kind = fault.kind
         if kind is FaultKind.THROTTLE and operation != "PutRecords":
             code = "ProvisionedThroughputExceededException" if operation in DATA_PLANE else "LimitExceededException"
+            if operation in QUEUE_DATA:
+                code = "ThrottlingException"
             return ApiError(code, "Rate exceeded (injected fault).")
         if kind is FaultKind.LIMIT_EXCEEDED:
             return ApiError("LimitExceededException", "Rate exceeded (injected fault).")
@@ -143,6 +175,25 @@ class Dispatcher:
         elif kind is FaultKind.EXPIRED_ITERATOR:
             self.backend.expire_iterators()
         return None
+
+    async def _long_poll(self, run: Callable[[], Json], payload: Json) -> Json:
+        """A receive's answer: at once if a record is visible, else when one is or the wait ends."""
+        answer = run()  # checks the request (WaitTimeSeconds 1-20) before any wait
+        wait = payload.get("WaitTimeSeconds", 9)
+        deadline = self.backend.clock() + wait
+        loop = asyncio.get_running_loop()
+        real_deadline = loop.time() + wait
+        self.backend.receives_waiting += 1
+        try:
+            while not answer["QueueRecords"] and not self.closing.is_set():
+                if self.backend.clock() >= deadline or loop.time() >= real_deadline:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), QUEUE_POLL)
+                answer = run()
+        finally:
+            self.backend.receives_waiting -= 1
+        return answer
 
     def _entry_fault(self, fault: Fault) -> Callable[[Shard], str | None]:
         if fault.kind is FaultKind.THROTTLE:

@@ -20,9 +20,14 @@ from enum import StrEnum
 class FaultKind(StrEnum):
     THROTTLE = "throttle"
     """ProvisionedThroughputExceededException (data plane), LimitExceededException (control
-    plane); on PutRecords, the matching entries fail with that code, as AWS reports it."""
+    plane, queue control operations), ThrottlingException (queue data operations: receive,
+    acknowledge, visibility, restore); on PutRecords, the matching entries fail with that code,
+    as AWS reports it."""
     PARTIAL_FAILURE = "partial_failure"
-    """PutRecords entries fail with `error_code` (InternalFailure by default), `share` of them."""
+    """PutRecords entries fail with `error_code` (InternalFailure by default), `share` of them; on the
+    queue batch operations (Acknowledge, UpdateVisibility, Restore, and their DeadLetter forms)
+    `share` of the entries are listed in Failed with `error_code` (the default becomes
+    InternalFailureException there, AWS's code for queue entries) and are left as they were."""
     INTERNAL_FAILURE = "internal_failure"
     """HTTP 500 InternalFailureException."""
     SERVICE_UNAVAILABLE = "service_unavailable"
@@ -61,6 +66,16 @@ class FaultKind(StrEnum):
     EXCEPTION_EVENT = "exception_event"
     """After the initial-response and `events` events, an exception event (`:message-type`
     exception, `:exception-type` = `exception_type`, a JSON message), then the stream ends."""
+    DUPLICATE_DELIVERY = "duplicate_delivery"
+    """A ReceiveQueueRecords (or ReceiveDeadLetterQueueRecords) answer starts with a record that is
+    in flight, received again while its earlier delivery is still invisible (AWS: on rare occasions
+    a queue delivers a record more than once): a new receipt handle, ReceiveCount one higher, and
+    the earlier handle still valid. With no record in flight the fault does not fire: it waits."""
+    EXPIRED_RECEIPT_HANDLE = "expired_receipt_handle"
+    """Every record in flight in the request's queue (dead letters too) becomes visible now, as if
+    its visibility timeout had passed (those at MaxReceiveCount become dead letters), before the
+    request is handled: acknowledging or changing their visibility by those handles then fails
+    per entry with InvalidArgumentException, AWS's answer for an expired receipt handle."""
 
 
 HTTP2_ONLY = frozenset({FaultKind.GOAWAY, FaultKind.RST_STREAM})
@@ -86,7 +101,7 @@ class Fault:
     share: float = 1.0
     """For PARTIAL_FAILURE and THROTTLE on PutRecords: the share of matching entries that fail."""
     error_code: str = "InternalFailure"
-    """For PARTIAL_FAILURE: the ErrorCode of the failed PutRecords entries."""
+    """For PARTIAL_FAILURE: the ErrorCode of the failed PutRecords (or queue batch) entries."""
     events: int = 0
     """For RST_STREAM, DROP_MID_EVENT, SILENT and EXCEPTION_EVENT: the SubscribeToShardEvents sent first."""
     exception_type: str = "InternalFailureException"

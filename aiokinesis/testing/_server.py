@@ -63,7 +63,7 @@ class KinesisServer:
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._closing = asyncio.Event()
-        self._dispatcher = Dispatcher(self.backend, self.faults)
+        self._dispatcher = Dispatcher(self.backend, self.faults, self._closing)
         self._feeds = Feeds(self.backend, self._closing)
         self._h2_connections: set[H2Protocol] = set()
         self.http2 = False

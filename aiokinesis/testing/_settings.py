@@ -91,7 +91,10 @@ class SettingsOperations(BackendState):
 
     def UpdateStreamMode(self, request: Json) -> Json:
         stream = self._active_stream(request)
-        stream.mode = (request.get("StreamModeDetails") or {}).get("StreamMode", stream.mode)
+        mode = (request.get("StreamModeDetails") or {}).get("StreamMode", stream.mode)
+        if stream.queues and mode != "ON_DEMAND":  # AWS: delete every queue first
+            raise ApiError("ResourceInUseException", f"Stream {stream.name} has queues: it stays ON_DEMAND.")
+        stream.mode = mode
         if stream.mode != "ON_DEMAND":  # settings of on-demand streams only (AWS's exact rule is unknown)
             stream.distribution = "USER_PARTITION_KEY"
             stream.warm_throughput_mibps = None

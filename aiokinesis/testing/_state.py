@@ -157,6 +157,8 @@ class Stream:
     metrics: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     consumers: dict[str, Consumer] = field(default_factory=dict)
+    queues: set[str] = field(default_factory=set)
+    """The ARNs of the queues on the stream (the queues themselves are kept by _queues)."""
     policy: str | None = None
     next_sequence: int = SEQUENCE_BASE
     next_shard: int = 0

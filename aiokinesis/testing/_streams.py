@@ -85,6 +85,8 @@ class StreamOperations(BackendState):
         stream = self._stream(request)
         if stream.consumers and not request.get("EnforceConsumerDeletion"):
             raise ApiError("ResourceInUseException", f"Stream {stream.name} has registered consumers.")
+        if stream.queues:  # AWS: delete every queue on a stream before the stream
+            raise ApiError("ResourceInUseException", f"Stream {stream.name} has {len(stream.queues)} queues.")
         del self.streams[stream.name]
         return {}
 
@@ -100,6 +102,7 @@ class StreamOperations(BackendState):
             "EncryptionType": stream.encryption,
             "OpenShardCount": len(stream.open_shards()),
             "ConsumerCount": len(stream.consumers),
+            "QueueCount": len(stream.queues),
             "MaxRecordSizeInKiB": stream.max_record_size_kib,
             "RecordDistributionStrategy": stream.distribution,
         }

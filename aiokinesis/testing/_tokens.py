@@ -1,4 +1,5 @@
-"""Shard iterators and ListShards NextTokens that describe themselves, sealed with this server's key.
+"""Shard iterators, ListShards NextTokens and queue receipt handles that describe themselves, sealed
+with this server's key.
 
 A token carries what the server needs to answer it (stream, shard, position, when it was
 issued) and an HMAC, so the server keeps no table of the tokens it issued: a long test run
@@ -21,6 +22,8 @@ _ITERATOR = struct.Struct(">QdQ")  # serial, issued, position; then "stream/shar
 _NEXT_TOKEN = struct.Struct(">d")  # issued; then "stream/last shard id"
 _ITERATOR_PURPOSE = b"shard-iterator\0"
 _NEXT_TOKEN_PURPOSE = b"list-shards-next-token\0"
+_RECEIPT = struct.Struct(">QB")  # delivery serial, dead letter; then "queue id/sequence number"
+_RECEIPT_PURPOSE = b"queue-receipt-handle\0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,18 @@ class NextTokenState:
     stream: str
     after: str
     issued: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptState:
+    """Which delivery of which queue record a receipt handle names."""
+
+    queue_id: str
+    sequence: int
+    serial: int
+    """Counts up per delivery, so a handle from an earlier delivery of the record is told apart."""
+    dead_letter: bool
+    """Issued by ReceiveDeadLetterQueueRecords (True) or ReceiveQueueRecords (False)."""
 
 
 class Tokens:
@@ -76,6 +91,19 @@ class Tokens:
         (issued,) = _NEXT_TOKEN.unpack_from(payload)
         stream, _, after = payload[_NEXT_TOKEN.size :].decode().partition("/")
         return NextTokenState(stream, after, issued)
+
+    def receipt_handle(self, state: ReceiptState) -> str:
+        header = _RECEIPT.pack(state.serial, state.dead_letter)
+        return self._seal(_RECEIPT_PURPOSE, header + f"{state.queue_id}/{state.sequence}".encode())
+
+    def open_receipt_handle(self, token: str) -> ReceiptState | None:
+        """The handle's delivery, or None if this server did not issue it."""
+        payload = self._open(_RECEIPT_PURPOSE, token)
+        if payload is None or len(payload) < _RECEIPT.size:
+            return None
+        serial, dead = _RECEIPT.unpack_from(payload)
+        queue_id, _, sequence = payload[_RECEIPT.size :].decode().partition("/")
+        return ReceiptState(queue_id, int(sequence), serial, bool(dead))
 
     def _mac(self, purpose: bytes, payload: bytes) -> bytes:
         return hmac.new(self._key, purpose + payload, hashlib.sha256).digest()[:_MAC_BYTES]
