@@ -30,11 +30,14 @@ from tests.faults.test_fanout_faults import SHARD0, TRIM, assert_once, until, va
 
 @contextlib.asynccontextmanager
 async def serving(
-    shards: int, clock: ServerClock | None = None, **server: int
+    shards: int, clock: ServerClock | None = None, *, max_concurrent_streams: int = 100
 ) -> AsyncIterator[tuple[KinesisServer, aiokinesis.Client]]:
     async with (
         KinesisServer(
-            streams={"s": shards}, limits=Limits(enabled=False), clock=clock or ServerClock(), **server
+            streams={"s": shards},
+            limits=Limits(enabled=False),
+            clock=clock or ServerClock(),
+            max_concurrent_streams=max_concurrent_streams,
         ) as local,
         aiokinesis.Client(endpoint_url=local.endpoint_url, **LOCAL_KEYS) as kinesis,
     ):
