@@ -228,3 +228,27 @@ async def test_a_consumer_gone_leaves_no_stream_on_the_shared_connection_and_the
             assert streams_per_connection(kinesis) == [8]
         assert pool_of(kinesis).opened == 1
     assert_once(got, 400)
+
+
+async def test_the_same_consumer_code_polling_and_with_enhanced_fan_out_gives_the_same_records() -> None:
+    """Across a split and a merge: per shard, the same records in the same order either way."""
+
+    async def read(kinesis: aiokinesis.Client, count: int, fan_out: str | None = None) -> dict[str, list[str]]:
+        async with kinesis.consumer("s", start=TRIM, config=FAST, enhanced_fan_out=fan_out) as consumer:
+            got = await consume(consumer, count)
+        shards: dict[str, list[str]] = {}
+        for record in got:
+            shards.setdefault(record.shard_id, []).append(record.sequence_number)
+        return shards
+
+    async with serving(4) as (server, kinesis):
+        put_direct(server, values(0, 200), keys=16)
+        stream = server.backend.streams["s"]
+        shard0 = stream.shard(SHARD0)
+        server.backend.split_shard(stream, shard0, (shard0.start_hash + shard0.end_hash) // 2)
+        server.backend.merge_shards(stream, stream.shard("shardId-000000000002"), stream.shard("shardId-000000000003"))
+        put_direct(server, values(200, 400), keys=16)
+        polled = await read(kinesis, 400)
+        pushed = await read(kinesis, 400, "app")
+    assert len(polled) == 7
+    assert pushed == polled
