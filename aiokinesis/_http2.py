@@ -352,9 +352,10 @@ class Http2Connection:
     def _goaway(self, last_stream_id: int, error_code: ErrorCodes | int | None) -> None:
         """No new streams here; those above last_stream_id were never processed: they fail as retryable."""
         self.goaway = True
-        # h2 closes its state machine on any GOAWAY, so the DATA of the streams the server still
-        # finishes would be refused as a protocol error; RFC 9113 6.8 lets them complete. Reopen it:
-        # nothing new is started here (`goaway` keeps the pool off), only those streams are read.
+        # h2 (4.4.1; python-hyper/h2#1181) closes its state machine on any GOAWAY and has no setting
+        # against it, so the DATA of the streams the server still finishes would be refused as a
+        # protocol error; RFC 9113 6.8 lets them complete. Reopen it: nothing new starts here (`goaway`
+        # keeps the pool off), only those streams are read. tests/unit/test_h2_goaway.py pins this.
         if self._h2.state_machine.state is h2.connection.ConnectionState.CLOSED:
             self._h2.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
         for stream_id in [i for i in self._streams if i > last_stream_id]:

@@ -41,6 +41,7 @@ class BodyStream(Protocol):
 
 
 class StreamOpener(Protocol):
-    """Sends an operation whose answer is a stream (SubscribeToShard); retries cover opening it only."""
+    """Sends an operation whose answer is a stream (SubscribeToShard); retries cover opening it only,
+    and only with `retries=True`: a caller with its own backoff and pacing passes False."""
 
-    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> BodyStream: ...
+    async def open_stream(self, spec: OperationSpec, body: dict[str, Any], *, retries: bool = True) -> BodyStream: ...

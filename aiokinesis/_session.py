@@ -242,6 +242,9 @@ class Session:
             self.retry.succeeded(spent)
             return result
 
+    async def _attempts(self, attempt_once: Callable[[], Awaitable[T]], retries: bool) -> T:
+        return await (self._with_retries(attempt_once) if retries else attempt_once())
+
     async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
         """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
         endpoint = (await self._ready()).resolve(spec, body)
@@ -261,11 +264,14 @@ class Session:
         except Exception as exc:  # any failure to parse is the answer's fault
             raise response_misfit(spec.name, answer, exc, shapes=self._service.shapes) from exc
 
-    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> BodyStream:
+    async def open_stream(self, spec: OperationSpec, body: dict[str, Any], *, retries: bool = True) -> BodyStream:
         """Send an operation whose answer is a stream; the caller reads and closes it.
 
         Over HTTP/2 (a stream of a shared connection) when it can be, else HTTP/1.1 (a connection
-        of its own). Retries cover getting the stream, never a stream already being read."""
+        of its own). Retries cover getting the stream, never a stream already being read; with
+        `retries=False` one attempt is made, for a caller that paces its own (SubscribeToShard:
+        AWS refuses a shard's second call within a second, so the session's quick retries would
+        only be refused)."""
         endpoint = (await self._ready()).resolve(spec, body)
         try:
             payload = orjson.dumps(body)
@@ -273,13 +279,13 @@ class Session:
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
         pool = self._http2_pool()
         if pool is not None:
-            stream = await self._with_retries(lambda: self._request_h2(pool, spec, endpoint, payload))
+            stream = await self._attempts(lambda: self._request_h2(pool, spec, endpoint, payload), retries)
             if stream is not None:
                 if self._state is _State.CLOSED:  # closed as the answer came in
                     stream.close()
                     raise ClientClosedError(f"{spec.name}: the client was closed during the call")
                 return stream
-        response = await self._with_retries(lambda: self._request(spec, endpoint.url, endpoint.host, payload))
+        response = await self._attempts(lambda: self._request(spec, endpoint.url, endpoint.host, payload), retries)
         self._live.add(response)  # until the stream is closed
         if self._state is _State.CLOSED:  # closed as the answer came in
             response.close()

@@ -155,7 +155,8 @@ class SubscriptionSource:
             consumer_arn=self._consumer_arn, shard_id=self.shard_id, starting_position=self._position
         )
         try:
-            events = await subscribe(self._opener, request, self._decode)
+            # One attempt: the session's quick retries would go beneath the one-call-a-second pacing.
+            events = await subscribe(self._opener, request, self._decode, retries=False)
         except (ServiceError, TransportError) as exc:
             await self._failed(exc)
             return

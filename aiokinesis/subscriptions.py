@@ -163,11 +163,16 @@ class SubscribeToShardOutput:
 
 
 async def subscribe(
-    opener: StreamOpener, request: SubscribeToShardInput, parse: Callable[[dict[str, Any]], T]
+    opener: StreamOpener,
+    request: SubscribeToShardInput,
+    parse: Callable[[dict[str, Any]], T],
+    *,
+    retries: bool = True,
 ) -> Events[T]:
     """Send SubscribeToShard (checked against the model first) and return its events, each parsed by
-    `parse`; returns once Kinesis accepts the subscription, raising its error if it refuses."""
-    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
+    `parse`; returns once Kinesis accepts the subscription, raising its error if it refuses.
+    `retries=False` makes one attempt: the caller's own backoff and pacing govern every call."""
+    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request), retries=retries)
     return Events(stream, parse)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import aiokinesis
 from tests.dynamodb_local.launch import dynamodb_local
-from tests.kinesis_local.launch import kinesis_mock
+from tests.kinesis_local.launch import kinesis_mock_endpoints
 
 LOCAL_KEYS: dict[str, Any] = {
     "region": "us-east-1",
@@ -21,9 +21,21 @@ LOCAL_KEYS: dict[str, Any] = {
 
 
 @pytest.fixture(scope="session")
-def kinesis_mock_url() -> Iterator[str]:
-    with kinesis_mock() as url:
-        yield url
+def kinesis_mock_endpoints_() -> Iterator[tuple[str, str]]:
+    """One kinesis-mock for the run: its plain URL and its TLS one."""
+    with kinesis_mock_endpoints() as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def kinesis_mock_url(kinesis_mock_endpoints_: tuple[str, str]) -> str:
+    return kinesis_mock_endpoints_[0]
+
+
+@pytest.fixture(scope="session")
+def kinesis_mock_tls_url(kinesis_mock_endpoints_: tuple[str, str]) -> str:
+    """https://127.0.0.1:PORT: TLS with kinesis-mock's self-signed certificate, ALPN h2."""
+    return kinesis_mock_endpoints_[1]
 
 
 @pytest.fixture(scope="session")

@@ -173,7 +173,14 @@ def build() -> argparse.ArgumentParser:
     tail.add_argument("stream", metavar="STREAM")
     tail.add_argument("-f", "--follow", action="store_true", help="keep following new records until Ctrl-C")
     tail.add_argument("--from", dest="start", type=position, metavar="POSITION", help=f"where to start: {POSITIONS}")
-    tail.add_argument("--shard", metavar="SHARD_ID", help="read this shard only (not its children)")
+    source = tail.add_mutually_exclusive_group()
+    source.add_argument("--shard", metavar="SHARD_ID", help="read this shard only (not its children)")
+    source.add_argument(
+        "--enhanced-fan-out",
+        metavar="NAME",
+        help="read every shard through the enhanced fan-out consumer NAME (SubscribeToShard; "
+        "registered if missing and left registered) instead of GetRecords",
+    )
     tail.add_argument(
         "--decode",
         choices=("text", "json", "hex"),

@@ -1,5 +1,6 @@
-"""tail: a stream's records through the consumer (every shard, parents before children), or one
-shard through its reader; KPL aggregates come out split.
+"""tail: a stream's records through the consumer (every shard, parents before children; polling, or
+pushed through an enhanced fan-out consumer), or one shard through its reader; KPL aggregates come
+out split.
 
 Without --follow it stops once it has printed what the stream holds: every shard is read to its
 end, or its last read came back caught up (MillisBehindLatest 0) with every batch printed. With
@@ -64,7 +65,7 @@ async def _batches(
                 children = ", ".join(c.shard_id for c in reader.child_shards or ()) or "none"
                 context.warn(f"{args.shard} has ended; its children: {children}")
             return
-        async with kinesis.consumer(args.stream, start=start) as consumer:
+        async with kinesis.consumer(args.stream, start=start, enhanced_fan_out=args.enhanced_fan_out) as consumer:
 
             async def next_batch() -> aiokinesis.Batch | None:
                 return await anext(consumer, None)

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 import aiokinesis
+from aiokinesis._generated.models import SubscribeToShardInput
+from aiokinesis.subscriptions import subscribe
 from aiokinesis.testing import Fault, FaultKind, KinesisServer
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import FakeTime
@@ -261,3 +263,22 @@ async def test_a_subscription_fault_waits_for_a_subscription_that_opens(
             async for _ in events:
                 pass
     assert fault.fired == 1
+
+
+async def test_the_clients_subscribe_to_shard_still_retries_a_500_while_the_consumers_does_not(
+    setup: tuple[KinesisServer, aiokinesis.Client, str], fake_time: FakeTime
+) -> None:
+    """Client.subscribe_to_shard keeps the session's retries (a caller with no pacing of its own);
+    open_stream(retries=False), what the fan-out consumer uses, makes one attempt."""
+    server, kinesis, consumer = setup
+    fault = server.inject(Fault(kind=FaultKind.INTERNAL_FAILURE, operation="SubscribeToShard", shard=SHARD))
+    out = await kinesis.subscribe_to_shard(consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST"))
+    async with out.event_stream:
+        assert fault.fired == 1
+        assert len(fake_time.sleeps) == 1  # the session's backoff before its second attempt
+    fake_time.advance(6)
+    server.inject(Fault(kind=FaultKind.INTERNAL_FAILURE, operation="SubscribeToShard", shard=SHARD))
+    request = SubscribeToShardInput(consumer_arn=consumer, shard_id=SHARD, starting_position=position("LATEST"))
+    with pytest.raises(aiokinesis.InternalFailureException):
+        await subscribe(kinesis._session, request, dict, retries=False)
+    assert len(fake_time.sleeps) == 1

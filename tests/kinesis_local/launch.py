@@ -35,26 +35,42 @@ DURATIONS = (
 )
 
 
+# The self-signed certificate of its TLS port (CN "Unknown", no subjectAltName), in server.json.
+CERTIFICATE = PACKAGE / "server.json"
+
+
 @contextlib.contextmanager
 def kinesis_mock(duration: str = "20ms", startup_timeout: float = 60.0) -> Iterator[str]:
     """Run kinesis-mock for the duration of the block; yields its http://127.0.0.1:PORT URL."""
+    with kinesis_mock_endpoints(duration, startup_timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def kinesis_mock_endpoints(duration: str = "20ms", startup_timeout: float = 60.0) -> Iterator[tuple[str, str]]:
+    """Run kinesis-mock for the duration of the block; yields its plain URL (HTTP/1.1 and h2c) and
+    its TLS one (https://127.0.0.1:PORT, ALPN h2, the self-signed CERTIFICATE)."""
     node = shutil.which("node")
     if node is None or not (PACKAGE / "main.js").exists():
         raise RuntimeError(f"kinesis-mock needs node and `npm ci` in {HERE} (the test script does both)")
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     env = {
         **os.environ,
         "KINESIS_MOCK_PLAIN_PORT": str(port),
-        "KINESIS_MOCK_TLS_PORT": str(free_port()),
+        "KINESIS_MOCK_TLS_PORT": str(tls_port),
         "LOG_LEVEL": "WARN",
         "AWS_REGION": "us-east-1",
         "AWS_ACCOUNT_ID": "000000000000",
         "SHARD_LIMIT": "1000",
         **dict.fromkeys(DURATIONS, duration),
     }
+
     # SIGKILL after 3 s: after serving a subscription it may ignore SIGTERM.
-    with serve("kinesis-mock", [node, "main.js"], port=port, ready=listens, cwd=PACKAGE, env=env, grace=3.0) as url:
-        yield url
+    def ready(port: int) -> bool:
+        return listens(port) and listens(tls_port)
+
+    with serve("kinesis-mock", [node, "main.js"], port=port, ready=ready, cwd=PACKAGE, env=env, grace=3.0) as url:
+        yield url, f"https://127.0.0.1:{tls_port}"
 
 
 def main() -> int:

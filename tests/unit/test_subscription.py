@@ -132,8 +132,9 @@ class FakeOpener:
         self.answers = deque(answers)
         self.calls: list[tuple[float, dict[str, Any]]] = []
 
-    async def open_stream(self, spec: OperationSpec, body: dict[str, Any]) -> FakeStream:
+    async def open_stream(self, spec: OperationSpec, body: dict[str, Any], *, retries: bool = True) -> FakeStream:
         assert spec.name == "SubscribeToShard"
+        assert not retries, "the source paces its own retries"
         self.calls.append((self.time.now, body))
         assert self.answers, "more subscriptions than the test scripted"
         answer = self.answers.popleft()
