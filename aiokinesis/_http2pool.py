@@ -34,7 +34,7 @@ _FORBIDDEN = frozenset({"host", "connection", "transfer-encoding", "keep-alive",
 
 
 def h2_available() -> bool:
-    """True if the optional `h2` package imports (`pip install aiokinesis[http2]`)."""
+    """True if the optional `h2` package imports (`pip install 'aiokinesis-sdk[http2]'`)."""
     try:
         importlib.import_module("h2.connection")
     except ImportError:
@@ -52,7 +52,7 @@ class MissingH2Notice:
         if not self.given:
             self.given = True
             logger.info(
-                "h2 is not installed (pip install aiokinesis[http2]): enhanced fan-out uses HTTP/1.1, "
+                "h2 is not installed (pip install 'aiokinesis-sdk[http2]'): enhanced fan-out uses HTTP/1.1, "
                 "one connection per subscription"
             )
 

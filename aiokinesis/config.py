@@ -130,7 +130,7 @@ class HttpConfig:
     with self-signed certificates only)."""
     http2: bool = True
     """Carry streamed operations (SubscribeToShard) over HTTP/2 when the optional `h2` package is
-    installed (`pip install aiokinesis[http2]`): many subscriptions share one connection. Without h2,
+    installed (`pip install 'aiokinesis-sdk[http2]'`): many subscriptions share one connection. Without h2,
     with False, with an aiohttp session given to the Client (its settings govern HTTP/1.1 only), or
     against a server that does not speak HTTP/2, each subscription holds an HTTP/1.1 connection."""
     max_streams_per_connection: int = 100

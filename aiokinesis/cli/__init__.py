@@ -1,7 +1,7 @@
 """The `aiokinesis` command (also `python -m aiokinesis`): streams, records and lease tables from the shell.
 
 The grammar lives in _parser (stdlib only); each command in its own module, imported when run,
-with its terminal output through rich, the optional extra `aiokinesis[cli]`. Errors the SDK
+with its terminal output through rich, the optional extra `aiokinesis-sdk[cli]`. Errors the SDK
 raises become one line on stderr and exit code 1; argparse's usage errors exit 2; Ctrl-C 130.
 """
 
@@ -16,7 +16,7 @@ from ._parser import build
 
 __all__ = ["INSTALL", "main"]
 
-INSTALL = "pip install 'aiokinesis[cli]'"
+INSTALL = "pip install 'aiokinesis-sdk[cli]'"
 """How to get the optional terminal library: the one place that names the extra."""
 
 

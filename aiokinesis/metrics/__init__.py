@@ -42,5 +42,5 @@ def __getattr__(name: str) -> Any:
         if exc.name is None or exc.name.split(".")[0] != library:
             raise
         raise ImportError(
-            f"aiokinesis.metrics.{name} needs {library}: pip install 'aiokinesis[{extra}]'", name=exc.name
+            f"aiokinesis.metrics.{name} needs {library}: pip install 'aiokinesis-sdk[{extra}]'", name=exc.name
         ) from exc

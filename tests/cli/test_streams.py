@@ -136,7 +136,7 @@ async def test_without_rich_the_command_says_how_to_install_it(endpoint: list[st
     _, err = await process.communicate()
     assert process.returncode == 1
     assert err.decode() == f"aiokinesis: the command line needs the rich library: {INSTALL}\n"
-    assert INSTALL == "pip install 'aiokinesis[cli]'"
+    assert INSTALL == "pip install 'aiokinesis-sdk[cli]'"
 
 
 async def test_ctrl_c_interrupts_a_command_waiting_for_an_answer() -> None:
