@@ -77,6 +77,13 @@ LAYERS: dict[str, list[str]] = {
         "_produce_buffer",
         "_produce_sender",
         "producer",
+        "queues",
+        "queues._message",
+        "queues._acker",
+        "queues._receiver",
+        "queues._extender",
+        "queues._deadletters",
+        "queues._worker",
     ],
     "client": ["client", ""],
     "command line": [
