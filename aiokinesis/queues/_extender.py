@@ -63,15 +63,17 @@ class Extender:
         while True:
             self._wake.clear()
             now = clock()
-            soonest: float | None = None
-            for message in list(self._held.values()):
-                if message.extending or message.settled or message.state is State.DONE:
-                    continue
+            keep = [m for m in self._held.values() if not (m.extending or m.settled or m.state is State.DONE)]
+            for message in keep:
                 if message.visible_until <= now:
                     self._lapsed(message)
-                    continue
-                due = max(message.visible_until - self._lead, message.retry_at)
-                if due <= now + self._lead / 2 and message.retry_at <= now:
+            keep = [m for m in keep if m.state is not State.DONE]
+            # Once one is due, those due within half a lead go along in the same calls.
+            due_now = any(self._due(m) <= now and self._seconds(m, now) is not None for m in keep)
+            soonest: float | None = None
+            for message in keep:
+                due = self._due(message)
+                if due_now and due <= now + self._lead / 2 and message.retry_at <= now:
                     seconds = self._seconds(message, now)
                     if seconds is not None:
                         self._extend(message, now, seconds)
@@ -82,6 +84,9 @@ class Extender:
                 await self._wake.wait()
             else:
                 await self._runtime.wait(self._wake, max(0.0, soonest - now))
+
+    def _due(self, message: QueueMessage) -> float:
+        return max(message.visible_until - self._lead, message.retry_at)
 
     def _seconds(self, message: QueueMessage, now: float) -> int | None:
         """The visibility to set now, or None if max_processing_time allows no later deadline."""
