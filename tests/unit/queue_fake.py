@@ -214,7 +214,7 @@ class FakeQueue:
         self, *, queue_arn: str, entries: list[UpdateQueueRecordsVisibilityRequestEntry]
     ) -> UpdateQueueRecordsVisibilityOutput:
         handles = [(e.receipt_handle, e.visibility_timeout_seconds) for e in entries]
-        self._enter("visibility", queue_arn=queue_arn, entries=handles)
+        self._enter("visibility", queue_arn=queue_arn, entries=handles, at=self.time.now)
         await asyncio.sleep(0)
         ok, failed = self._apply("visibility", handles, "ready")
         return UpdateQueueRecordsVisibilityOutput(

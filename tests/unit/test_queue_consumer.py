@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 import pytest
+from aioresponses import CallbackResult, aioresponses
 
 import aiokinesis
 from aiokinesis import QueueConfig, QueueConsumer, QueueEntryError, QueueMessage
 from aiokinesis._runtime import Runtime
 from aiokinesis.errors import service_error
-from tests.fakes import VirtualTime
+from tests.fakes import FROZEN_NOW, FakeTime, VirtualTime
 
+from .conftest import ANY_URL
 from .queue_fake import ARN, NAME, FakeQueue
 
 if TYPE_CHECKING:
@@ -131,6 +134,22 @@ async def test_a_slow_handler_is_extended_before_its_visibility_runs_out(fake: F
         await finish(vt, message.ack())
     assert fake.records[message.record_id].receive_count == 1  # never delivered again
     assert fake.records[message.record_id].state == "acked"
+
+
+async def test_a_new_delivery_does_not_make_held_messages_extend_early(fake: FakeQueue, vt: VirtualTime) -> None:
+    """Regression: the leaser, woken by a delivery, extended every message due within half a lead
+    (at 16 s one due at 20 s), though none was due yet; now only alongside one that is due."""
+    fake.put(1)
+    async with consumer(fake, extend_before=10) as queue:
+        (first,) = await take(queue, 1)
+        await advance(vt, 16, step=0.5)
+        fake.put(1)
+        (second,) = await finish(vt, take(queue, 1))
+        await advance(vt, 6, step=0.5)
+        calls = fake.of("visibility")
+        assert [c["entries"] for c in calls] == [[(first.receipt_handle, 30)]]
+        assert calls[0]["at"] >= FROZEN_NOW + 20  # when it came due, not at the delivery at 16 s
+        assert second.record_id == "r0001"
 
 
 async def test_extensions_stop_at_max_processing_time(fake: FakeQueue, vt: VirtualTime) -> None:
@@ -385,3 +404,25 @@ async def test_queue_config_refuses_bad_values() -> None:
         3,
         8,
     )
+
+
+async def test_wait_queue_active_polls_describe_queue_until_active(
+    kinesis: aiokinesis.Client, http: aioresponses, fake_time: FakeTime
+) -> None:
+    def answer(status: str) -> CallbackResult:
+        description = {
+            "QueueName": NAME,
+            "QueueARN": ARN,
+            "QueueStatus": status,
+            "QueueCreationTimestamp": 1,
+            "StreamConfigurationList": [{"StreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"}],
+        }
+        return CallbackResult(status=200, body=orjson.dumps({"QueueDescription": description}))
+
+    statuses = iter(["CREATING", "UPDATING", "ACTIVE", "DELETING"])
+    http.post(ANY_URL, callback=lambda url, **kwargs: answer(next(statuses)), repeat=True)
+    found = await kinesis.wait.queue_active(queue_arn=ARN)
+    assert found.queue_status == "ACTIVE"
+    assert fake_time.sleeps == [5, 5]
+    with pytest.raises(aiokinesis.WaiterError, match="it is DELETING"):
+        await kinesis.wait.queue_active(queue_arn=ARN)
