@@ -15,7 +15,15 @@ from ._version import __version__ as __version__
 from .aggregation import UserRecord
 from .checkpoints import Checkpoint, Checkpoints, MemoryCheckpoints, SqliteCheckpoints
 from .client import Client
-from .config import ConsumerConfig, FanOutConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
+from .config import (
+    ConsumerConfig,
+    FanOutConfig,
+    HttpConfig,
+    ProducerConfig,
+    QueueConfig,
+    ReaderConfig,
+    RetryConfig,
+)
 from .consumer import Batch, StreamConsumer
 from .errors import (
     ClientClosedError,
@@ -36,6 +44,15 @@ from .errors import (
 from .leases import InMemoryLeases, LeaseStore
 from .paginators import Paginators
 from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
+from .queues import (
+    DeadLetterRecord,
+    DeadLetters,
+    QueueClosedError,
+    QueueConsumer,
+    QueueEntryError,
+    QueueMessage,
+    QueueStats,
+)
 from .reader import ReadBatch, ShardReader
 from .records import ShardRecord
 from .subscriptions import EventStream, SubscribeToShardOutput
@@ -56,6 +73,8 @@ __all__ = [
     "ConnectionLostError",
     "ConsumerConfig",
     "ConsumerDeletedError",
+    "DeadLetterRecord",
+    "DeadLetters",
     "DynamoDBLeases",
     "EventStream",
     "FanOutConfig",
@@ -74,6 +93,12 @@ __all__ = [
     "ProducerStats",
     "ProtocolError",
     "PutResult",
+    "QueueClosedError",
+    "QueueConfig",
+    "QueueConsumer",
+    "QueueEntryError",
+    "QueueMessage",
+    "QueueStats",
     "ReadBatch",
     "ReaderConfig",
     "RecordFailedError",

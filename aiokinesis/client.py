@@ -31,13 +31,14 @@ from ._service import KINESIS
 from ._session import Session
 from ._shardstore import CheckpointStore
 from .checkpoints import Checkpoints, MemoryCheckpoints
-from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ProducerConfig, QueueConfig, ReaderConfig, RetryConfig
 from .consumer import StreamConsumer
 from .leases import LeaseStore
 from .leases._coordinator import LeaseCoordinator, default_worker_id
 from .leases._store import DynamoDBTable
 from .paginators import Paginators
 from .producer import Producer
+from .queues import QueueConsumer
 from .reader import ShardReader
 from .subscriptions import SubscribeToShardOutput, subscribe_to_shard
 from .waiters import Waiters
@@ -269,6 +270,26 @@ class Client(Operations):
         if aggregate is not None:
             config = dataclasses.replace(config, aggregate=aggregate)
         return Producer(self, self._session, stream_name, config=config, runtime=self._runtime, metrics=self._metrics)
+
+    def queue_consumer(
+        self,
+        queue: str,
+        *,
+        concurrency: int | None = None,
+        visibility_timeout: int | None = None,
+        config: QueueConfig = QueueConfig(),  # noqa: B008 - frozen
+    ) -> QueueConsumer:
+        """A queue's records as messages: `async with kinesis.queue_consumer("orders-work") as queue:`.
+
+        `queue` is a queue's name (looked up when it opens) or ARN. Iterate it and `await
+        message.ack()` each message, or `await queue.run(handler)`; `concurrency` and
+        `visibility_timeout` override the same fields of `config`. Bad arguments raise here.
+        """
+        if concurrency is not None:
+            config = dataclasses.replace(config, concurrency=concurrency)
+        if visibility_timeout is not None:
+            config = dataclasses.replace(config, visibility_timeout=visibility_timeout)
+        return QueueConsumer(self, queue, config=config, runtime=self._runtime)
 
     def _dynamodb(
         self,

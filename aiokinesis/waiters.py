@@ -1,4 +1,4 @@
-"""`client.wait.<state>(...)`: poll until a stream, consumer or channel reaches a state, or give up.
+"""`client.wait.<state>(...)`: poll until a stream, consumer, channel or queue reaches a state, or give up.
 
 Each waiter is a WaiterSpec written the way botocore's waiters-2.json writes its own (operation,
 delay, attempts, acceptors), so a test holds them to botocore's; where ours differ on purpose the
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._generated.models import ChannelDescription, ConsumerDescription, StreamDescriptionSummary
+from ._generated.models import ChannelDescription, ConsumerDescription, QueueDescription, StreamDescriptionSummary
 from .errors import ServiceError, WaiterError
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def _error(state: State, code: str) -> Acceptor:
 _STREAM_STATUS = "stream_description_summary.stream_status"
 _CHANNEL_STATUS = "channel_description.channel_status"
 _CONSUMER_STATUS = "consumer_description.consumer_status"
+_QUEUE_STATUS = "queue_description.queue_status"
 
 STREAM_EXISTS = WaiterSpec(
     operation="DescribeStreamSummary",
@@ -93,13 +94,25 @@ CONSUMER_ACTIVE = WaiterSpec(
     max_attempts=37,
     acceptors=(_path("success", _CONSUMER_STATUS, "ACTIVE"), _path("failure", _CONSUMER_STATUS, "DELETING")),
 )
+QUEUE_ACTIVE = WaiterSpec(
+    operation="DescribeQueue",
+    delay=5,
+    max_attempts=37,
+    acceptors=(
+        _path("success", _QUEUE_STATUS, "ACTIVE"),
+        _path("retry", _QUEUE_STATUS, "CREATING"),
+        _path("retry", _QUEUE_STATUS, "UPDATING"),
+        _path("failure", _QUEUE_STATUS, "DELETING"),
+    ),
+)
 WAITERS: dict[str, WaiterSpec] = {
     "StreamExists": STREAM_EXISTS,
     "StreamNotExists": STREAM_NOT_EXISTS,
     "ChannelActive": CHANNEL_ACTIVE,
     "ConsumerActive": CONSUMER_ACTIVE,
+    "QueueActive": QUEUE_ACTIVE,
 }
-"""Every waiter, by botocore's name for it (ConsumerActive is ours: botocore has none)."""
+"""Every waiter, by botocore's name for it (ConsumerActive and QueueActive are ours: botocore has none)."""
 
 
 def _value(answer: Any, argument: str) -> Any:
@@ -109,7 +122,8 @@ def _value(answer: Any, argument: str) -> Any:
 
 
 class Waiters:
-    """Reached as `client.wait`; the model's StreamExists, StreamNotExists and ChannelActive, and ConsumerActive."""
+    """Reached as `client.wait`; the model's StreamExists, StreamNotExists and ChannelActive, and
+    ConsumerActive and QueueActive."""
 
     def __init__(self, client: Operations, runtime: Runtime) -> None:
         self._client = client
@@ -217,6 +231,25 @@ class Waiters:
         )
         assert out is not None  # success is a path acceptor: an answer met it
         return out.consumer_description
+
+    async def queue_active(
+        self,
+        *,
+        queue_arn: str,
+        delay: float = QUEUE_ACTIVE.delay,
+        max_wait: float = QUEUE_ACTIVE.max_wait,
+    ) -> QueueDescription:
+        """Wait until a queue is ACTIVE (CreateQueue returns it CREATING, UpdateQueue makes it
+        UPDATING) and return its description; WaiterError at once if it is DELETING."""
+        out = await self._wait(
+            f"queue {queue_arn} to be ACTIVE",
+            QUEUE_ACTIVE,
+            lambda: self._client.describe_queue(queue_arn=queue_arn),
+            delay,
+            max_wait,
+        )
+        assert out is not None  # success is a path acceptor: an answer met it
+        return out.queue_description
 
 
 def _meets(acceptor: Acceptor, answer: Any) -> bool:

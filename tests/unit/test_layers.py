@@ -79,6 +79,13 @@ LAYERS: dict[str, list[str]] = {
         "_produce_buffer",
         "_produce_sender",
         "producer",
+        "queues",
+        "queues._message",
+        "queues._acker",
+        "queues._receiver",
+        "queues._extender",
+        "queues._deadletters",
+        "queues._worker",
     ],
     "client": ["client", "", "metrics", "metrics._opentelemetry", "metrics._prometheus"],
     "command line": [

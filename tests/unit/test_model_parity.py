@@ -76,8 +76,8 @@ def test_each_botocore_waiter_has_ours_alike(name: str) -> None:
     assert {**got, "acceptors": ours.acceptors} == ours_expected(name, BOTO_WAITERS[name])
 
 
-def test_ours_beyond_botocore_are_the_consumer_waiter_only() -> None:
-    assert set(WAITERS) - set(BOTO_WAITERS) == {"ConsumerActive"}
+def test_ours_beyond_botocore_are_the_consumer_and_queue_waiters_only() -> None:
+    assert set(WAITERS) - set(BOTO_WAITERS) == {"ConsumerActive", "QueueActive"}
 
 
 def serve(http: aioresponses, reply: Any) -> list[tuple[str, dict[str, Any]]]:
