@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x bench/.venv/bin/python ] || "$python" -m venv bench/.venv
-bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt -e .
+bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt -e '.[http2]'
 exec bench/.venv/bin/python bench/run.py "$@"
