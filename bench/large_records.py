@@ -100,7 +100,8 @@ async def one_shard(records: int) -> dict[str, float]:
         ) as client,
     ):
         local.backend.create_stream("large", 1, max_record_size_kib=10240)
-        config = aiokinesis.ProducerConfig(linger=0.01, rate_limit=1.0)
+        # Paced at the shard's rate exactly; at 5 s a record, the last waits ~500 s: a TTL above that.
+        config = aiokinesis.ProducerConfig(linger=0.01, rate_limit=1.0, record_ttl=10.0 * records + 60)
         async with client.producer("large", config=config) as producer:
             started = virtual.now
 
