@@ -47,3 +47,10 @@ class TokenBucket:
     def in_debt(self) -> bool:
         self._refill()
         return self._tokens < 0
+
+    def owe(self, amount: float) -> None:
+        """Spend amount from nothing: whatever the bucket held is forfeited, so it is in debt for
+        amount / rate seconds (GetRecords beyond a second's worth: AWS bars the shard's next reads
+        for that long, 5 s after 10 MiB at 2 MiB/s)."""
+        self._refill()
+        self._tokens = min(self._tokens, 0.0) - amount

@@ -27,7 +27,8 @@ class Decoded:
 
     records: list[ShardRecord]
     size: int
-    """Bytes of data, aggregates counted whole: what the shard's read limit counts."""
+    """Bytes of data and partition keys, aggregates counted whole: what the shard's read limit counts
+    (a record's size is its data and key; 10 MiB read so counted bars the next 5 s)."""
     last_sequence_number: str | None
     dropped: int
     """User records of aggregates dropped as outside the hash range."""
@@ -47,7 +48,8 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
     dropped = 0
     for wire in wires:
         data = a2b_base64(wire["Data"])
-        size += len(data)
+        key = wire.get("PartitionKey")
+        size += len(data) if key is None else len(data) + len(key.encode())
         sequence = wire["SequenceNumber"]
         stamp = wire.get("ApproximateArrivalTimestamp")
         arrival = None if stamp is None else _ts(stamp)
@@ -55,7 +57,7 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
         if inner is None:
             item = _new(ShardRecord)
             item.data = data
-            item.partition_key = wire.get("PartitionKey")  # None: a keyless record (AUTO stream)
+            item.partition_key = key  # None: a keyless record (AUTO stream)
             item.sequence_number = sequence
             item.sub_sequence_number = 0
             item.approximate_arrival_timestamp = arrival

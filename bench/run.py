@@ -69,9 +69,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def stub_server(shards: int, records_per_get: int) -> Iterator[str]:
+def stub_server(shards: int, records_per_get: int, max_record_size_kib: int | None = None) -> Iterator[str]:
     port = free_port()
     command = [PYTHON, str(HERE / "stub_server.py"), "--port", str(port), "--shards", str(shards)]
+    if max_record_size_kib is not None:
+        command += ["--max-record-size-kib", str(max_record_size_kib)]
     process = subprocess.Popen([*command, "--records-per-get", str(records_per_get)])
     try:
         deadline = time.monotonic() + 20

@@ -21,7 +21,7 @@ _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 _TARGET = re.compile(rb"\r\nx-amz-target:\s*([^\r]+)", re.IGNORECASE)
 
 
-def bodies(records_per_get: int, shards: int) -> dict[str, object]:
+def bodies(records_per_get: int, shards: int, max_record_size_kib: int | None = None) -> dict[str, object]:
     records = [
         {
             "SequenceNumber": f"{int(SEQUENCE) + i}",
@@ -56,6 +56,7 @@ def bodies(records_per_get: int, shards: int) -> dict[str, object]:
                 "StreamCreationTimestamp": 1_700_000_000,
                 "EnhancedMonitoring": [],
                 "OpenShardCount": shards,
+                **({} if max_record_size_kib is None else {"MaxRecordSizeInKiB": max_record_size_kib}),
             }
         },
     }
@@ -114,8 +115,9 @@ class StubProtocol(asyncio.Protocol):
                 self._transport.write(self._answers.get(operation, self._default))
 
 
-async def serve(port: int, records_per_get: int, shards: int) -> None:
-    answers = {name.encode(): http_response(body) for name, body in bodies(records_per_get, shards).items()}
+async def serve(port: int, records_per_get: int, shards: int, max_record_size_kib: int | None = None) -> None:
+    stubbed = bodies(records_per_get, shards, max_record_size_kib)
+    answers = {name.encode(): http_response(body) for name, body in stubbed.items()}
     default = http_response({})
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: StubProtocol(answers, default), "127.0.0.1", port)
@@ -128,8 +130,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--records-per-get", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--max-record-size-kib", type=int, default=None, help="MaxRecordSizeInKiB to report")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.records_per_get, args.shards))
+    asyncio.run(serve(args.port, args.records_per_get, args.shards, args.max_record_size_kib))
 
 
 if __name__ == "__main__":

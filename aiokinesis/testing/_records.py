@@ -12,6 +12,7 @@ import binascii
 import bisect
 import re
 
+from .._buckets import TokenBucket
 from .._shardmap import hash_key_of
 from ._limits import MIB
 from ._state import (
@@ -201,7 +202,7 @@ class RecordOperations(BackendState):
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
         chosen, size = take(shard, state.position, limit, self.limits.max_get_records_bytes)
         if shard.read_bytes is not None:
-            shard.read_bytes.spend(size)
+            spend_read(shard.read_bytes, size)
         position = state.position + len(chosen)
         at_end = position >= len(shard.records)
         answer: Json = {
@@ -255,6 +256,17 @@ def start_position(stream: Stream, shard: Shard, kind: object, sequence: object,
         )
     find = bisect.bisect_left if kind == "AT_SEQUENCE_NUMBER" else bisect.bisect_right
     return find(shard.sequences, number)
+
+
+def spend_read(budget: TokenBucket, size: int) -> None:
+    """Charge a read to its shard's 2 MiB/s as AWS does: a read up to a second's worth draws on the
+    bucket (into debt at most that far); a larger one bars the shard's reads for size / rate seconds
+    from now, whatever the bucket held ("if a call returns 10 MiB, subsequent calls made within the
+    next 5 seconds throw ProvisionedThroughputExceededException")."""
+    if size > budget.capacity:
+        budget.owe(size)
+    else:
+        budget.spend(size)
 
 
 def take(shard: Shard, position: int, limit: int, max_bytes: int) -> tuple[list[StoredRecord], int]:

@@ -160,6 +160,31 @@ def test_a_shard_bursts_to_take_one_large_record_and_holds_its_average() -> None
     assert stored == 20 * MIB + 1001  # in 10.1 s: 10.1 MiB of rate, 1 MiB of bucket, one 10 MiB record
 
 
+def test_a_10_mib_read_bars_the_shards_reads_for_5_seconds() -> None:
+    # AWS: "if a call returns 10 MiB, subsequent calls made within the next 5 seconds throw". The
+    # 2 MiB/s bucket alone let the next read in after 4 s (its one-second credit paid the rest).
+    time = FakeTime()
+    backend = Backend(clock=time.clock)
+    backend.create_stream("s", max_record_size_kib=10240)
+    call(backend, "PutRecord", StreamName="s", Data=b64(b"L" * (10 * MIB - 1)), PartitionKey="k")
+    time.advance(10)  # the write burst repaid; the read bucket full
+    call(backend, "PutRecord", StreamName="s", Data=b64(b"small"), PartitionKey="k")
+    start = call(backend, "GetShardIterator", StreamName="s", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")
+    page = call(backend, "GetRecords", ShardIterator=start["ShardIterator"], Limit=1)
+    assert len(page["Records"]) == 1
+    waited = 0.0
+    for step in (0.2, 3.8, 0.8, 0.19):  # at 0.2 s, 4.0 s, 4.8 s and 4.99 s: still barred
+        time.advance(step)
+        waited += step
+        with pytest.raises(ApiError) as caught:
+            call(backend, "GetRecords", ShardIterator=page["NextShardIterator"])
+        assert caught.value.code == "ProvisionedThroughputExceededException", waited
+    time.advance(0.01)
+    after = call(backend, "GetRecords", ShardIterator=page["NextShardIterator"])
+    assert [base64.b64decode(r["Data"]) for r in after["Records"]] == [b"small"]
+    assert backend.throttled == 4
+
+
 def test_update_shard_count_and_auto_on_a_provisioned_stream_are_refused() -> None:
     backend = Backend(clock=FakeTime().clock)
     backend.create_stream("p", 2)

@@ -73,3 +73,23 @@ async def test_ten_mib_pages_are_read_whole_in_order_paced_and_through_throttlin
     # again (AWS throttles the next 5 s), then backed off the throttle before the third call.
     assert pages.called_at[1] - pages.called_at[0] >= 5.0 - 1e-6
     assert pages.called_at[2] > pages.called_at[1]
+
+
+async def test_the_wait_after_a_page_counts_its_partition_keys() -> None:
+    # The shard counts a record as its data and key: 10 MiB of them bar the next 5 s. Pacing on the
+    # data alone asked again 48 microseconds early here, and was throttled.
+    key = "k" * 100
+    time = FakeTime()
+    first = page(b"\x01" * (10 * MIB - 100), "1", "it-1")
+    first["Records"][0]["PartitionKey"] = key
+    pages = Pages(time, first, page(b"end", "2", None))
+    reader = aiokinesis.ShardReader(
+        cast("Operations", Iterators()),
+        pages,
+        "shardId-0",
+        aiokinesis.StartingPosition.trim_horizon(),
+        stream_name="s",
+        runtime=Runtime(clock=time.clock, sleep=time.sleep, rand=lambda: 1.0),
+    )
+    assert [r.partition_key async for r in reader] == [key, "k"]
+    assert pages.called_at[1] - pages.called_at[0] == 5.0
