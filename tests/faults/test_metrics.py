@@ -394,7 +394,7 @@ def test_an_adapter_without_its_library_says_which_extra_to_install(monkeypatch:
 
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     monkeypatch.delitem(sys.modules, "aiokinesis.metrics._prometheus", raising=False)
-    with pytest.raises(ImportError, match=r"pip install 'aiokinesis\[prometheus\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'aiokinesis-sdk\[prometheus\]'"):
         metrics.PrometheusMetrics  # noqa: B018 - the import is what is tested
 
 

@@ -169,8 +169,10 @@ async def test_a_paused_worker_s_checkpoint_is_refused_and_it_reads_nothing_more
             its = {shard for shard, owner in crew.owners().items() if owner == "w0"}
             await until(lambda: set(crew.owners().values()) == {"w1"}, within=6 * FAILOVER, what="w1 took them all")
             await asyncio.sleep(max(0.0, stopped + 1.5 * FAILOVER - time.monotonic()))
-            sleeper.signal(signal.SIGCONT)
+            # Before the signal: a worker woken on the other core can log its checkpoint before
+            # this process reads the clock again, and that event must count as after the wake-up.
             woke = time.time()
+            sleeper.signal(signal.SIGCONT)
             await until(
                 lambda: any(e["t"] > woke for e in sleeper.events("checkpoint")),
                 within=30,
