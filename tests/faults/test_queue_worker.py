@@ -348,6 +348,29 @@ async def test_an_expired_receipt_handle_fails_the_ack_with_the_servers_code_and
     assert queue.stats.failed == 1
 
 
+async def test_a_message_whose_visibility_passed_on_the_clock_cannot_be_acknowledged(
+    kinesis: aiokinesis.Client, server: KinesisServer, shared: SharedTime
+) -> None:
+    arn = await new_queue(kinesis, server, visibility=20)
+    await put(kinesis, 1)
+    acks = calls(server, "AcknowledgeQueueRecords")
+    config = aiokinesis.QueueConfig(wait_time=1, ack_linger=0, max_processing_time=15)  # no extension fits
+    async with kinesis.queue_consumer(arn, config=config) as queue:
+        message = await anext(aiter(queue))
+        shared.advance(20)  # its visibility passes; the leaser lets it lapse
+        await until(lambda: queue.stats.lapsed == 1)
+        assert queue.stats.extended == 0
+        with pytest.raises(QueueEntryError) as caught:
+            await message.ack()
+        again = await anext(aiter(queue))  # the queue delivers it again
+    assert caught.value.code == "InvalidArgumentException"
+    assert "expired" in str(caught.value)
+    assert caught.value.attempts == 1
+    assert acks == [1]
+    assert again.record_id == message.record_id
+    assert again.receive_count == 2
+
+
 async def test_a_queue_deleted_while_consuming_ends_the_iteration_naming_it(
     kinesis: aiokinesis.Client, server: KinesisServer
 ) -> None:
