@@ -425,6 +425,23 @@ async def test_throttling_and_partial_failures_are_retried_until_every_record_is
     assert any(s > 0 for s in shared.slept)  # with backoff
 
 
+async def test_acknowledgements_throttled_past_the_clients_retries_are_sent_again(
+    kinesis: aiokinesis.Client, server: KinesisServer, attempts: Attempts
+) -> None:
+    arn = await new_queue(kinesis, server)
+    await put(kinesis, 3)
+    acks = calls(server, "AcknowledgeQueueRecords")
+    throttle = server.inject(Fault(kind=FaultKind.THROTTLE, operation="AcknowledgeQueueRecords", times=4))
+    async with kinesis.queue_consumer(arn, config=FAST) as queue:
+        messages = [await anext(aiter(queue)) for _ in range(3)]
+        await asyncio.gather(*(m.ack() for m in messages))  # the client tries 3 times, the worker again
+    assert throttle.fired == 4
+    assert sum(acks) == 3
+    assert queue.stats.acked == 3
+    assert queue.stats.failed == 0
+    assert deliveries(server, arn) == []
+
+
 async def test_a_duplicate_delivery_is_handled_again_and_its_second_ack_fails_clearly(
     kinesis: aiokinesis.Client, server: KinesisServer
 ) -> None:
