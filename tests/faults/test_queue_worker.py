@@ -386,6 +386,31 @@ async def test_a_queue_deleted_while_consuming_ends_the_iteration_naming_it(
     assert f"queue: {arn}" in caught.value.__notes__
 
 
+async def test_a_queue_deleted_while_run_handles_ends_run_naming_it(
+    kinesis: aiokinesis.Client, server: KinesisServer
+) -> None:
+    arn = await new_queue(kinesis, server)
+    await put(kinesis, 2)
+    handled: list[bytes] = []
+    gate = asyncio.Event()
+
+    async def handler(message: QueueMessage) -> None:
+        handled.append(message.data)
+        if message.data == b"r1":
+            await gate.wait()  # held while the queue goes
+
+    async with kinesis.queue_consumer(arn, config=FAST) as queue:
+        worker = asyncio.create_task(queue.run(handler, concurrency=2))
+        await until(lambda: queue.stats.acked == 1 and len(handled) == 2)
+        await until(lambda: server.backend.receives_waiting > 0)
+        await kinesis.delete_queue(queue_arn=arn)
+        gate.set()
+        with pytest.raises(aiokinesis.ResourceNotFoundException) as caught:
+            await worker
+    assert f"queue: {arn}" in caught.value.__notes__
+    assert queue.stats.failed == 1  # the held one's ack: the queue is gone
+
+
 async def test_throttling_and_partial_failures_are_retried_until_every_record_is_acknowledged_once(
     kinesis: aiokinesis.Client, server: KinesisServer, shared: SharedTime, attempts: Attempts
 ) -> None:
@@ -464,4 +489,32 @@ async def test_a_duplicate_delivery_is_handled_again_and_its_second_ack_fails_cl
     assert caught.value.attempts == 1
     assert queue.stats.acked == 1
     assert queue.stats.redeliveries == 1
+    assert deliveries(server, arn) == []
+
+
+async def test_run_handles_a_duplicate_delivery_twice_and_counts_the_refused_second_ack(
+    kinesis: aiokinesis.Client, server: KinesisServer
+) -> None:
+    arn = await new_queue(kinesis, server)
+    await put(kinesis, 1)
+    handled: list[tuple[str, int]] = []
+    gate = asyncio.Event()
+
+    async def handler(message: QueueMessage) -> None:
+        handled.append((message.record_id, message.receive_count))
+        await gate.wait()
+
+    async with kinesis.queue_consumer(arn, config=FAST) as queue:
+        worker = asyncio.create_task(queue.run(handler, concurrency=2))
+        await until(lambda: len(handled) == 1)
+        fault = server.inject(Fault(kind=FaultKind.DUPLICATE_DELIVERY, operation="ReceiveQueueRecords"))
+        await until(lambda: len(handled) == 2)  # the same record, handled again (at least once)
+        gate.set()
+        await until(lambda: queue.stats.acked + queue.stats.failed == 2)
+        await queue.aclose()
+        await worker  # the refused second ack is counted and logged, not raised
+    assert fault.fired == 1
+    assert handled[0][0] == handled[1][0]
+    assert sorted(n for _, n in handled) == [1, 2]
+    assert (queue.stats.acked, queue.stats.failed) == (1, 1)
     assert deliveries(server, arn) == []
