@@ -4,6 +4,8 @@ A partial batch waits `ack_linger` for more; ten go at once, and closing sends w
 answer lists failed entries inside HTTP 200: a retryable code (throttling, internal failure) sends
 the entry again after the runtime's full-jitter backoff, up to QueueConfig.max_attempts; any other
 code (an expired or invalid receipt handle) fails that entry's future with QueueEntryError at once.
+A call that fails as a whole with a retryable error (after the session's own retries) sends its
+entries again the same way; another error fails them with it.
 Two entries for one receipt handle never share a call, and the second waits for the first to be
 answered: a release queued behind an extension must land after it, or the extension would undo it.
 """
@@ -16,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import THROTTLING_CODES, TRANSIENT_CODES, KinesisError
+from ..errors import THROTTLING_CODES, TRANSIENT_CODES, KinesisError, ServiceError, TransportError
 from ._message import QueueClosedError, QueueEntryError
 
 if TYPE_CHECKING:
@@ -148,8 +150,13 @@ class EntryBatcher:
                         entry.future.set_exception(error)
                 raise
             except KinesisError as exc:  # the whole call failed, after the session's own retries
+                # A retryable one (throttling, a dropped connection) is tried again as a retryable
+                # entry code is: sustained throttling must not turn acknowledgements into redeliveries.
+                retryable = isinstance(exc, ServiceError | TransportError) and exc.retryable
                 for entry in batch:
-                    if not entry.future.done():
+                    if retryable and entry.attempts < self._config.max_attempts:
+                        self._again(entry, type(exc).__name__, self._runtime.clock())
+                    elif not entry.future.done():
                         entry.future.set_exception(exc)
                 return
             now = self._runtime.clock()
@@ -161,18 +168,7 @@ class EntryBatcher:
                     continue
                 code, message = failure
                 if code in RETRYABLE_CODES and entry.attempts < self._config.max_attempts:
-                    config = self._config
-                    delay = self._runtime.backoff(config.retry_base_delay, entry.attempts, config.retry_max_delay)
-                    log.debug(
-                        "queue %s: %s of %s refused (%s), again in %.3f s",
-                        self._queue,
-                        self.action,
-                        entry.record_id,
-                        code,
-                        delay,
-                    )
-                    entry.not_before = now + delay
-                    self._pending.append(entry)
+                    self._again(entry, code, now)
                     continue
                 refused = QueueEntryError(
                     action=self.action,
@@ -189,3 +185,13 @@ class EntryBatcher:
                 self._busy.discard(entry.handle)
             self._calls.release()
             self._wake.set()
+
+    def _again(self, entry: Entry, why: str, now: float) -> None:
+        """Queue a refused entry again, after the runtime's backoff."""
+        config = self._config
+        delay = self._runtime.backoff(config.retry_base_delay, entry.attempts, config.retry_max_delay)
+        log.debug(
+            "queue %s: %s of %s refused (%s), again in %.3f s", self._queue, self.action, entry.record_id, why, delay
+        )
+        entry.not_before = now + delay
+        self._pending.append(entry)

@@ -86,8 +86,17 @@ class Dispatcher:
         self.closing = closing or asyncio.Event()
         """Set when the server closes: long polls end at once."""
 
-    async def handle(self, target: str, raw: bytes, *, http2: bool, authorization: str | None = None) -> Outcome:
-        """Serve one request in the region its SigV4 Authorization header was signed for."""
+    async def handle(
+        self,
+        target: str,
+        raw: bytes,
+        *,
+        http2: bool,
+        authorization: str | None = None,
+        gone: Callable[[], bool] | None = None,
+    ) -> Outcome:
+        """Serve one request in the region its SigV4 Authorization header was signed for; `gone`
+        tells whether its client has hung up (a long poll then stops taking records)."""
         operation = target.rpartition(".")[2]
         region = signed_region(authorization)
         try:
@@ -139,7 +148,7 @@ class Dispatcher:
                 self.backend.queue_fault = None
 
         try:
-            answer = await self._long_poll(run, payload) if operation in RECEIVES else run()
+            answer = await self._long_poll(run, payload, gone) if operation in RECEIVES else run()
         except ApiError as error:
             return error_answer(error)
         finally:
@@ -176,8 +185,12 @@ class Dispatcher:
             self.backend.expire_iterators()
         return None
 
-    async def _long_poll(self, run: Callable[[], Json], payload: Json) -> Json:
-        """A receive's answer: at once if a record is visible, else when one is or the wait ends."""
+    async def _long_poll(self, run: Callable[[], Json], payload: Json, gone: Callable[[], bool] | None) -> Json:
+        """A receive's answer: at once if a record is visible, else when one is or the wait ends.
+
+        A poll whose client hung up stops looking: records it took would reach no one and stay
+        invisible for their visibility timeout (a consumer that closes cancels its polls, then
+        releases what it held: a poll still running would take those again)."""
         answer = run()  # checks the request (WaitTimeSeconds 1-20) before any wait
         wait = payload.get("WaitTimeSeconds", 9)
         deadline = self.backend.clock() + wait
@@ -190,6 +203,8 @@ class Dispatcher:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), QUEUE_POLL)
+                if gone is not None and gone():
+                    break
                 answer = run()
         finally:
             self.backend.receives_waiting -= 1

@@ -142,6 +142,7 @@ class KinesisServer:
             raw,
             http2=False,
             authorization=request.headers.get("Authorization"),
+            gone=lambda: request.transport is None or request.transport.is_closing(),
         )
         if isinstance(outcome, Subscribed):
             return await self._subscribe(request, outcome)
