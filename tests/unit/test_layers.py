@@ -43,7 +43,17 @@ LAYERS: dict[str, list[str]] = {
         "_shardmap",
         "_service",
     ],
-    "session": ["_signing", "_credentials", "_endpoints", "_retry", "_invoker", "_http2", "_http2pool", "_session"],
+    "session": [
+        "_signing",
+        "_credentials",
+        "_endpoints",
+        "_retry",
+        "_invoker",
+        "_http1",
+        "_http2",
+        "_http2pool",
+        "_session",
+    ],
     "operations": [
         "_generated.operations",
         "_generated.dynamodb.operations",
