@@ -21,6 +21,7 @@ LAYERS: dict[str, list[str]] = {
     "values": [
         "_version",
         "errors",
+        "_checks",
         "config",
         "_runtime",
         "_metrics",
