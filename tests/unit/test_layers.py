@@ -96,6 +96,7 @@ LAYERS: dict[str, list[str]] = {
         "queues._receiver",
         "queues._extender",
         "queues._deadletters",
+        "queues._names",
         "queues._worker",
     ],
     "client": ["client", "", "metrics", "metrics._opentelemetry", "metrics._prometheus"],
