@@ -51,6 +51,7 @@ LAYERS: dict[str, list[str]] = {
         "_retry",
         "_invoker",
         "_http1",
+        "_http2stream",
         "_http2",
         "_http2pool",
         "_session",
