@@ -1,7 +1,7 @@
-"""HTTP/1.1 over aiohttp: the streamed body of an answer and the translation of aiohttp's errors.
+"""HTTP/1.1 over aiohttp: an answer's streamed body, a whole body's CRC32 check, aiohttp's errors.
 
-The session sends; this module holds what reads an answer's bytes off aiohttp and what turns an
-aiohttp failure into an aiokinesis.errors one (the one place that is done).
+The session sends; this module holds what reads an answer's bytes off aiohttp, checks DynamoDB's
+x-amz-crc32, and turns an aiohttp failure into an aiokinesis.errors one (the one place that is done).
 """
 
 from __future__ import annotations
