@@ -1,9 +1,9 @@
 """One HTTP/2 connection: python-hyper's sans-IO `h2` state machine driven over asyncio streams.
 
 A single reader task feeds what arrives to h2 and hands each stream its events; every stream is a
-small record (its unread chunks, its end or its error). Flow control is the backpressure: a chunk
-is acknowledged to h2 (so a WINDOW_UPDATE may go out) only when the reader takes it, so what sits
-unread is bounded by the window advertised per stream. GOAWAY, RST_STREAM and a lost connection
+small record (its unread chunks, its end or its error), in _http2stream. Flow control is the
+backpressure: a chunk is acknowledged to h2 (so a WINDOW_UPDATE may go out) only when the reader
+takes it, so what sits unread is bounded by the window advertised per stream. GOAWAY, RST_STREAM and a lost connection
 fail only the streams they affect. This module imports h2: `_http2pool` imports it only when used.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 import h2.config
@@ -21,9 +20,9 @@ import h2.events
 import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
-from multidict import CIMultiDict
 
-from .errors import ClientClosedError, ConnectionLostError, KinesisError, RequestTimeoutError, TransportError
+from ._http2stream import Http2Stream as Http2Stream  # the stream's home; tests and the pool name it here
+from .errors import ConnectionLostError, KinesisError, TransportError
 
 STREAM_WINDOW = 1024 * 1024
 """The receive window advertised per stream (SETTINGS_INITIAL_WINDOW_SIZE): the most one stream
@@ -36,105 +35,6 @@ _READ_SIZE = 64 * 1024
 class NotHttp2Error(ConnectionLostError):
     """The server does not speak HTTP/2: ALPN chose another protocol, or it answered the preface in
     HTTP/1. The pool then uses HTTP/1.1 for that host; no caller sees this error."""
-
-
-class Http2Stream:
-    """One request's answer on a shared connection; a BodyStream (read_chunk, closed, close, request_id)."""
-
-    def __init__(self, connection: Http2Connection, stream_id: int, what: str, read_timeout: float) -> None:
-        self._connection = connection
-        self.stream_id = stream_id
-        self.what = what
-        self._read_timeout = read_timeout
-        self._chunks: deque[tuple[bytes, int]] = deque()
-        """(data, flow-controlled length) received, not yet read: at most the stream window."""
-        self._ended = False
-        self._error: KinesisError | None = None
-        self._closed = False
-        self._wake = asyncio.Event()
-        self._answered = asyncio.Event()
-        self.status = 0
-        self.headers: CIMultiDict[str] = CIMultiDict()
-        self.request_id: str | None = None
-
-    async def answered(self) -> None:
-        """Wait for the response headers; raises the stream's error if it fails first."""
-        while not self._answered.is_set():
-            if self._error is not None:
-                self._closed = True
-                raise self._error
-            self._wake.clear()
-            await self._wake.wait()
-
-    async def read_chunk(self) -> bytes:
-        """The next DATA to arrive, acknowledged only now (so the window opens as the caller reads);
-        empty at the end. Data received before a connection loss or a reset is delivered first."""
-        while True:
-            if isinstance(self._error, ClientClosedError):
-                self.close()
-                raise self._error
-            if self._chunks:
-                data, size = self._chunks.popleft()
-                self._connection.consumed(self.stream_id, size)
-                if data:
-                    return data
-                continue
-            if self._error is not None:
-                self._closed = True
-                raise self._error
-            if self._ended or self._closed:
-                return b""
-            self._wake.clear()
-            try:
-                async with asyncio.timeout(self._read_timeout):
-                    await self._wake.wait()
-            except TimeoutError:
-                self.close()
-                raise RequestTimeoutError(
-                    f"{self.what}: nothing from {self._connection.host} in {self._read_timeout:g} s"
-                ) from None
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def close(self) -> None:
-        """RST_STREAM(CANCEL) for this stream only, if it is still open; its slot is freed. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        unread = sum(size for _, size in self._chunks)
-        self._chunks.clear()
-        self._connection.cancel(self.stream_id, unread)
-
-    # -- fed by the connection's reader task ---------------------------------------------------
-
-    def on_headers(self, headers: list[tuple[str, str]]) -> None:
-        for name, value in headers:
-            if name == ":status":
-                self.status = int(value)
-            elif not name.startswith(":"):
-                self.headers.add(name, value)
-        self.request_id = self.headers.get("x-amzn-requestid")
-        self._answered.set()
-        self._wake.set()
-
-    def on_data(self, data: bytes, size: int) -> bool:
-        """Keep a chunk for the reader; False if the reader closed the stream (the caller acknowledges it)."""
-        if self._closed:
-            return False
-        self._chunks.append((data, size))
-        self._wake.set()
-        return True
-
-    def on_end(self) -> None:
-        self._ended = True
-        self._wake.set()
-
-    def on_error(self, error: KinesisError) -> None:
-        if self._error is None and not self._ended:
-            self._error = error
-        self._wake.set()
 
 
 class Http2Connection:

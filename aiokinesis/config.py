@@ -8,11 +8,17 @@ infinity: aiohttp cannot schedule an infinite timeout, and an infinite delay nev
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
-_MIB = 1024 * 1024
+from ._checks import MIB as _MIB
+from ._checks import choice as _choice
+from ._checks import flag as _flag
+from ._checks import name as _name
+from ._checks import not_above as _not_above
+from ._checks import number as _number
+from ._checks import seconds as _seconds
+
 _MAX_RECORD = 10 * _MIB
 """The largest record a stream can take (MaxRecordSizeInKiB 10240), and PutRecords' request limit."""
 _MIN_LOOP = 0.01
@@ -27,88 +33,6 @@ _LEASE_EPSILON = 0.025
 _MIN_FAILOVER = 0.3
 """The shortest failover_time: its renewals (failover_time / 3 - 25 ms) must leave room for a
 table round trip, and below 0.3 s they would come every few milliseconds."""
-
-
-# -- the checks: one home for every config class ------------------------------------------------
-
-
-def _name(config: object, field: str) -> str:
-    return f"{type(config).__name__}.{field}"
-
-
-def _show(bound: float, unit: str) -> str:
-    text = str(bound) if isinstance(bound, int) else f"{bound:g}"
-    if bound == 1:
-        unit = unit.replace("bytes", "byte").replace("seconds", "second")
-    if unit == "bytes" and bound >= _MIB and bound % _MIB == 0:
-        return f"{text} bytes ({int(bound) // _MIB} MiB)"
-    return f"{text} {unit}" if unit else text
-
-
-def _number(
-    config: object,
-    field: str,
-    *,
-    low: float,
-    high: float | None = None,
-    above: bool = False,
-    unit: str = "",
-    integer: bool = False,
-    zero: bool = False,
-) -> None:
-    """Refuse a field that is not a number (bool is not), or is outside [low, high] (low excluded
-    if `above`; 0 allowed besides if `zero`), or is NaN or infinite."""
-    value: object = getattr(config, field)
-    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
-        kind = "an int" if integer else "a number" + (f" of {unit}" if unit else "")
-        raise TypeError(f"{_name(config, field)} must be {kind}, not {value!r} ({type(value).__name__})")
-    if zero and value == 0:
-        return
-    finite = not isinstance(value, float) or math.isfinite(value)
-    if finite and (value > low if above else value >= low) and (high is None or value <= high):
-        return
-    if high is None:
-        allowed = f"{'>' if above else '>='} {_show(low, unit)}"
-    elif above:
-        allowed = f"> {_show(low, unit)} and <= {_show(high, unit)}"
-    else:
-        allowed = f"between {_show(low, unit)} and {_show(high, unit)}"
-    if zero:
-        allowed = f"0 (off) or {allowed}"
-    if not finite:
-        allowed += " (a finite number)"
-    raise ValueError(f"{_name(config, field)} must be {allowed}, not {value!r}")
-
-
-def _seconds(config: object, field: str, *, low: float = 0.0, above: bool = False) -> None:
-    _number(config, field, low=low, above=above, unit="seconds")
-
-
-def _not_above(config: object, smaller: str, larger: str, *, strictly: bool = False) -> None:
-    """Refuse `smaller` > `larger` (or >= if `strictly`); both already checked as numbers."""
-    low, high = getattr(config, smaller), getattr(config, larger)
-    if low < high or (not strictly and low == high):
-        return
-    relation = "<" if strictly else "<="
-    raise ValueError(f"{_name(config, smaller)} must be {relation} {_name(config, larger)} ({high!r}), not {low!r}")
-
-
-def _flag(config: object, field: str) -> None:
-    value: object = getattr(config, field)
-    if not isinstance(value, bool):
-        raise TypeError(f"{_name(config, field)} must be True or False, not {value!r} ({type(value).__name__})")
-
-
-def _choice(config: object, field: str, choices: tuple[str, ...]) -> None:
-    value: object = getattr(config, field)
-    allowed = " or ".join(repr(choice) for choice in choices)
-    if not isinstance(value, str):
-        raise TypeError(f"{_name(config, field)} must be {allowed}, not {value!r} ({type(value).__name__})")
-    if value not in choices:
-        raise ValueError(f"{_name(config, field)} must be {allowed}, not {value!r}")
-
-
-# -- the settings --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

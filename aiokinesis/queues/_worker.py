@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -25,13 +24,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from .._generated.models import AcknowledgeQueueRecordsRequestEntry, UpdateQueueRecordsVisibilityRequestEntry
-from ..errors import KinesisError, ParamValidationError, service_error
-from ..paginators import Paginators
+from ..errors import KinesisError
 from ._acker import EntryBatcher, Failures
 from ._deadletters import DeadLetters, check_wait_time
 from ._extender import Extender
 from ._message import QueueClosedError, QueueMessage, QueueStats, State, check_delay
-from ._receiver import Capacity, named, receive
+from ._names import check_queue, describe_queue, max_receives, visibility_timeout
+from ._receiver import Capacity, receive
 
 if TYPE_CHECKING:
     from .._generated.models import QueueDescription, QueueRecord
@@ -41,28 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiokinesis.queues")
 
-_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
-_ARN = re.compile(r"arn:aws[^:\s]*:kinesis:[^:\s]*:\d{12}:queue/\S+")
-_DEFAULT_VISIBILITY = 30
-_DEFAULT_MAX_RECEIVES = 6
 Handler = Callable[[QueueMessage], Awaitable[object]]
-
-
-def check_queue(queue: object) -> bool:
-    """Whether `queue` is an ARN (else a name); ParamValidationError if it is neither."""
-    if not isinstance(queue, str):
-        raise ParamValidationError("queue", f"must be a queue name or ARN (a str), not {type(queue).__name__}")
-    if queue.startswith("arn:"):
-        if len(queue) > 2048 or _ARN.fullmatch(queue) is None:
-            raise ParamValidationError(
-                "queue", f"{queue[:100]!r} is not a queue ARN (arn:aws:kinesis:REGION:ACCOUNT:queue/ID, at most 2048)"
-            )
-        return True
-    if _NAME.fullmatch(queue) is None:
-        raise ParamValidationError(
-            "queue", f"{queue[:100]!r} is not a queue name (1 to 128 of A-Z a-z 0-9 _ . -) nor a queue ARN"
-        )
-    return False
 
 
 def check_concurrency(concurrency: object) -> int:
@@ -142,37 +120,13 @@ class QueueConsumer:
 
     async def _describe(self) -> str:
         """The queue's ARN (a name is looked up), its visibility timeout and MaxReceiveCount."""
-        try:
-            arn = self.queue_arn
-            if arn is None:
-                arn = await self._find(self.queue)
-            description = (await self._kinesis.describe_queue(queue_arn=arn)).queue_description
-        except KinesisError as exc:
-            named(exc, self.queue)
-            raise
+        arn, description = await describe_queue(self._kinesis, self.queue, self.queue_arn)
         self.queue_arn = arn
         self.description = description
-        attributes = description.queue_attributes
         if self._config.visibility_timeout is None:
-            own = attributes.visibility_timeout_seconds if attributes is not None else None
-            self._visibility_timeout = own if own is not None else _DEFAULT_VISIBILITY
-        dead_letters = attributes.dead_letter_configuration if attributes is not None else None
-        if dead_letters is None:
-            self._max_receives = _DEFAULT_MAX_RECEIVES
-        elif dead_letters.target_type == "BUILT_IN":
-            self._max_receives = dead_letters.max_receive_count
+            self._visibility_timeout = visibility_timeout(description)
+        self._max_receives = max_receives(description)
         return arn
-
-    async def _find(self, name: str) -> str:
-        async for summary in Paginators(self._kinesis).list_queues():
-            if summary.queue_name == name:
-                return summary.queue_arn
-        raise service_error(
-            "ResourceNotFoundException",
-            f"no queue named {name} in this account and region",
-            status=400,
-            request_id=None,
-        )
 
     async def _supervise(self, arn: str) -> None:
         assert self._acks is not None
