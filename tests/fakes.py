@@ -57,3 +57,22 @@ class VirtualTime:
             else:
                 waiting.append((end, future))
         self._sleepers = waiting
+
+
+@dataclass
+class SharedTime(VirtualTime):
+    """One clock for a local server and the client under test, so AWS's rules (a subscription
+    5 s after another, one call a second) and the client's pacing are measured alike. A sleep
+    shorter than `hold` (a backoff, a linger, a pause between two calls) moves the clock on at once;
+    a longer one (a silence timer, a listing round) waits until the test moves the clock past it."""
+
+    hold: float = 30.0
+    slept: list[float] = field(default_factory=list)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if seconds >= self.hold:
+            await super().sleep(seconds)
+            return
+        self.advance(seconds)
+        await asyncio.sleep(0)

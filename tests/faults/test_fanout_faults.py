@@ -14,7 +14,6 @@ import base64
 import itertools
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,30 +22,11 @@ import aiokinesis
 from aiokinesis import StartingPosition
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS
-from tests.fakes import VirtualTime
+from tests.fakes import SharedTime
 from tests.faults.test_consumer import assert_key_order, consume, put_direct
 
 TRIM = StartingPosition.trim_horizon()
 SHARD0 = "shardId-000000000000"
-HOLD = 30.0
-
-
-@dataclass
-class SharedTime(VirtualTime):
-    """One clock for the server and the consumer, so AWS's 5-second and 1-second rules and the
-    consumer's pacing are measured alike. A sleep shorter than HOLD (a backoff, a pause between two
-    subscriptions) moves the clock on at once; a longer one (the silence timer, ListShards rounds)
-    waits until the test moves the clock past its end."""
-
-    slept: list[float] = field(default_factory=list)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        if seconds >= HOLD:
-            await super().sleep(seconds)
-            return
-        self.advance(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture

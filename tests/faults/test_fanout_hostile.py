@@ -22,8 +22,9 @@ from aiokinesis.testing import KinesisServer
 from aiokinesis.testing._feed import OpenSubscription
 from aiokinesis.testing._state import Subscription
 from tests.conftest import LOCAL_KEYS
+from tests.fakes import SharedTime
 from tests.faults.test_consumer import consume, put_direct
-from tests.faults.test_fanout_faults import TRIM, SharedTime, assert_once, until, values
+from tests.faults.test_fanout_faults import TRIM, assert_once, until, values
 
 
 @pytest.fixture

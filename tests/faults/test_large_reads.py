@@ -2,7 +2,7 @@
 aiokinesis.testing with AWS's read limits on: byte-identical (sha256), in order, and paced so that
 the shard's rule after a large read (the next 5 s throttle after 10 MiB) is waited out, not hit.
 
-Server and client share one clock. A sleep shorter than HOLD (a reader's pacing, a backoff) moves
+Server and client share one clock. A sleep shorter than 30 s (a reader's pacing, a backoff) moves
 it on at once; longer ones (the consumer's shard sync rounds) wait, so the test ends before them.
 Writes are unlimited here (their burst is tested in test_producer_large.py): the reads are the point.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -20,31 +19,15 @@ import aiokinesis
 from aiokinesis import StartingPosition
 from aiokinesis.testing import KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
-from tests.fakes import VirtualTime
+from tests.fakes import SharedTime
 
 MIB = 1024 * 1024
-HOLD = 30.0
 SHARD = "shardId-000000000000"
 TRIM = StartingPosition.trim_horizon()
 # Four of 10 MiB (data and key) among small and middling ones: 10 MiB pages, and pages a large
 # record cuts short.
 SIZES = [10 * MIB - 1, 100, 10 * MIB - 1, 3 * MIB, 50, MIB + 1, 10 * MIB - 1, 20, 10 * MIB - 1, 7]
 READ_LIMITS = Limits(write_bytes_per_second=1024 * MIB, write_records_per_second=100_000)
-
-
-@dataclass
-class SharedTime(VirtualTime):
-    """One clock for the server and the client, moved on by the client's short sleeps."""
-
-    slept: list[float] = field(default_factory=list)
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds >= HOLD:
-            await super().sleep(seconds)
-            return
-        self.slept.append(seconds)
-        self.advance(seconds)
-        await asyncio.sleep(0)
 
 
 def payload(i: int, size: int) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -21,26 +20,11 @@ from aiokinesis.metrics import NoMetrics
 from aiokinesis.queues import QueueEntryError, QueueMessage
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS
-from tests.fakes import VirtualTime
+from tests.fakes import SharedTime
 
 HOLD = 5.0
 FAST = aiokinesis.QueueConfig(wait_time=1, visibility_timeout=600)
 """Short long polls; a visibility no test outlives unless it means to."""
-
-
-@dataclass
-class SharedTime(VirtualTime):
-    """One clock for the server and the client; sleeps under HOLD move it on at once."""
-
-    slept: list[float] = field(default_factory=list)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        if seconds >= HOLD:
-            await super().sleep(seconds)
-            return
-        self.advance(seconds)
-        await asyncio.sleep(0)
 
 
 class Attempts(NoMetrics):
@@ -58,7 +42,7 @@ class Attempts(NoMetrics):
 
 @pytest.fixture
 def shared() -> SharedTime:
-    return SharedTime()
+    return SharedTime(hold=HOLD)
 
 
 @pytest.fixture
