@@ -147,6 +147,7 @@ class LeaseCoordinator:
             await self._runtime.wait(self._wake, self._scan_interval)
 
     async def close(self) -> None:
+        await self._taker.settle()  # a take the closing cut short may have been written: release it too
         await self._renewer.release_all()
 
     def watch(self, changed: Callable[[], None]) -> None:

@@ -12,6 +12,7 @@ being read count for nobody and are never taken: a child is taken once its paren
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections import Counter
@@ -116,6 +117,8 @@ class Taker:
         self._clock = clock
         self._rand = rand
         self._metrics = metrics
+        self._writing: dict[asyncio.Future[Lease | Lost], float] = {}
+        """Takes being written, with when each was sent: see settle()."""
         self._stream = stream
 
     async def round(self, *, may_steal: bool) -> int:
@@ -139,14 +142,35 @@ class Taker:
                 taken += 1
         return taken
 
+    async def settle(self) -> None:
+        """Wait for takes still being written (their round was cancelled: the worker is closing) and
+        hold what they won, so that closing releases those leases too instead of leaving them to
+        expire: a take cancelled while its answer was on the way may well have been written."""
+        for write, sent in list(self._writing.items()):
+            try:
+                result = await write
+            except Exception:  # its round logs failures; a closing worker has no use for it
+                result = None
+            finally:
+                self._writing.pop(write, None)
+            if isinstance(result, Lease):
+                self._renewer.add(result, sent)
+
     async def _take(self, take: Take) -> bool:
         lease = take.lease
         sent = self._clock()
+        # The write goes on if the round is cancelled: settle() then holds what it won.
+        write = asyncio.ensure_future(self._store.take(lease, self._me))
+        self._writing[write] = sent
         try:
-            result = await self._store.take(lease, self._me)
+            result = await asyncio.shield(write)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
+            self._writing.pop(write, None)
             log.warning("worker %s: taking the lease of %s failed: %r", self._me, lease.key, exc)
             return False
+        self._writing.pop(write, None)
         if isinstance(result, Lost):
             log.debug("worker %s: %s was taken by another worker first", self._me, lease.key)
             return False

@@ -85,7 +85,11 @@ class HeldTable:
 
     async def take(self, lease: Lease, owner: str) -> Lease | Lost:
         await self._pass("take")
-        return await self.table.take(lease, owner)
+        result = await self.table.take(lease, owner)
+        late = self.late_answers.pop("take", None)
+        if late is not None:
+            await late.wait()
+        return result
 
     async def release(self, lease: Lease) -> Lease | Lost:
         await self._pass("release")

@@ -256,3 +256,24 @@ async def test_a_split_parent_s_children_wait_for_its_end_then_go_at_once() -> N
     assert resumed is not None
     assert (resumed.position, resumed.processed) == (aiokinesis.StartingPosition.at_sequence_number("8"), ("8", 2))
     await a.close()
+
+
+async def test_a_lease_taken_as_the_worker_closes_is_released_with_the_others() -> None:
+    """Closing cancels the take round; a take whose write had landed but whose answer had not
+    come back is waited for and released, not left owned by a gone worker until it expires."""
+    time, table = VirtualTime(), InMemoryLeases()
+    a = worker("a", table, time)
+    answer = asyncio.Event()
+    a.table.late_answers["take"] = answer  # the first take is written at once, answered later
+    await a.start(shards(1))
+    await settle()
+    taken = await table.get(shard_id(0))
+    assert taken is not None
+    assert taken.owner == "a"  # written; the worker does not know it yet
+    closing = asyncio.create_task(a.close())  # cancels the run loop in the middle of that take
+    await settle()
+    answer.set()
+    await closing
+    released = await table.get(shard_id(0))
+    assert released is not None
+    assert released.owner is None
