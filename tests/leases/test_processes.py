@@ -73,9 +73,15 @@ async def test_a_killed_worker_s_shards_are_taken_and_resumed_from_its_checkpoin
             joined = await until(
                 lambda: Counter(crew.owners().values())["w3"] >= 3, within=20 * BALANCE, what="w3 holds its share of 3"
             )
+            print(f"\nw3 joined and held 3 leases after {joined:.1f} s; shares {dict(Counter(crew.owners().values()))}")
+            # The victim is chosen once stealing is over: while one worker holds 4 and another 2, the
+            # busiest loses a lease it is still reading, and may stop on that shard instead of its own.
+            await until(
+                lambda: sorted(Counter(crew.owners().values()).values()) == [3, 3, 3, 3],
+                within=20 * BALANCE,
+                what="three leases each",
+            )
             shares = Counter(crew.owners().values())
-            print(f"\nw3 joined and held 3 leases after {joined:.1f} s; shares {dict(shares)}")
-            assert max(shares.values()) <= 4
 
             victim = crew.workers[str(max(shares, key=lambda w: (shares[w], str(w))))]
             its = {shard for shard, owner in crew.owners().items() if owner == victim.name}
