@@ -3,7 +3,8 @@
 The reader, consumer and producer never import this module: they are handed the operations,
 the session as a narrow `Invoker`, and the client's `Runtime`. The client builds them for the
 user (`kinesis.producer(...)`), so arrows point one way: client -> consumer/producer -> reader ->
-operations -> session.
+operations -> session. It imports each of them when it first builds one: a program that only makes
+calls loads none of them (nor sqlite3, the event stream or the lease machinery).
 """
 
 from __future__ import annotations
@@ -21,30 +22,31 @@ from typing import TYPE_CHECKING, Self
 import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
-from ._fanout import FanOutSources, check_consumer_name
 from ._generated.models import StartingPosition, SubscribeToShardInput
 from ._generated.operations import Operations
 from ._metrics import MetricsSink, guarded
-from ._recordsource import PollingSources, RecordSources
 from ._runtime import Runtime
 from ._service import KINESIS
 from ._session import Session
-from ._shardstore import CheckpointStore
-from .checkpoints import Checkpoints, MemoryCheckpoints
 from .config import ConsumerConfig, HttpConfig, ProducerConfig, QueueConfig, ReaderConfig, RetryConfig
-from .consumer import StreamConsumer
-from .leases import LeaseStore
-from .leases._coordinator import LeaseCoordinator, default_worker_id
-from .leases._store import DynamoDBTable
-from .paginators import Paginators
-from .producer import Producer
-from .queues import QueueConsumer
-from .reader import ShardReader
-from .subscriptions import SubscribeToShardOutput, subscribe_to_shard
-from .waiters import Waiters
 
 if TYPE_CHECKING:
     from ._dynamodb import DynamoDB
+    from ._recordsource import RecordSources
+    from ._shardstore import CheckpointStore
+    from .checkpoints import Checkpoints
+    from .consumer import StreamConsumer
+    from .leases import LeaseStore
+    from .leases._coordinator import LeaseCoordinator
+    from .paginators import Paginators
+    from .producer import Producer
+    from .queues import QueueConsumer
+    from .reader import ShardReader
+    from .subscriptions import SubscribeToShardOutput
+    from .waiters import Waiters
+
+# The layers above the operations are imported where the client first builds one of them (noqa
+# PLC0415 below): `import aiokinesis` and a client's calls load none of them.
 
 
 class Client(Operations):
@@ -106,11 +108,15 @@ class Client(Operations):
     @cached_property
     def paginate(self) -> Paginators:
         """Async iterators over the items of every paginated operation."""
+        from .paginators import Paginators  # noqa: PLC0415
+
         return Paginators(self)
 
     @cached_property
     def wait(self) -> Waiters:
         """Waiters for streams and consumers to reach a state."""
+        from .waiters import Waiters  # noqa: PLC0415
+
         return Waiters(self, self._runtime)
 
     @property
@@ -132,6 +138,8 @@ class Client(Operations):
         Returns once Kinesis accepts the subscription. Read the events with
         `async with out.event_stream as events: async for event in events: ...`.
         """
+        from .subscriptions import subscribe_to_shard  # noqa: PLC0415
+
         request = SubscribeToShardInput(
             consumer_arn=consumer_arn,
             shard_id=shard_id,
@@ -156,6 +164,8 @@ class Client(Operations):
         expired iterators and transient errors, splits KPL aggregates, and ends at the shard's
         end (see its `child_shards`). It owns no tasks: stop iterating whenever you like.
         """
+        from .reader import ShardReader  # noqa: PLC0415
+
         return ShardReader(
             self,
             self._session,
@@ -193,6 +203,13 @@ class Client(Operations):
         else behaves as with polling. `deregister_on_close=True` deregisters NAME on close, for
         short-lived readers (never with workers sharing NAME through leases: it ends theirs too).
         """
+        from ._fanout import FanOutSources, check_consumer_name  # noqa: PLC0415
+        from ._recordsource import PollingSources  # noqa: PLC0415
+        from ._shardstore import CheckpointStore  # noqa: PLC0415
+        from .checkpoints import MemoryCheckpoints  # noqa: PLC0415
+        from .consumer import StreamConsumer  # noqa: PLC0415
+        from .leases._coordinator import LeaseCoordinator, default_worker_id  # noqa: PLC0415
+
         if enhanced_fan_out is not None:
             check_consumer_name(enhanced_fan_out)
         if not isinstance(deregister_on_close, bool):
@@ -249,6 +266,8 @@ class Client(Operations):
         """Give a DynamoDB lease table this client's credentials, to read it outside a consumer
         (`await leases.prepare()`, then `await leases.list_leases()`); `consumer(leases=...)` does
         this itself. Other stores need nothing: they are left as they are."""
+        from .leases._store import DynamoDBTable  # noqa: PLC0415
+
         if isinstance(leases, DynamoDBTable):
             leases.attach(self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url))
 
@@ -265,6 +284,8 @@ class Client(Operations):
         `linger` and `aggregate` override the same fields of `config`. Leaving the block sends
         everything buffered and waits for every receipt.
         """
+        from .producer import Producer  # noqa: PLC0415
+
         if linger is not None:
             config = dataclasses.replace(config, linger=linger)
         if aggregate is not None:
@@ -285,6 +306,8 @@ class Client(Operations):
         message.ack()` each message, or `await queue.run(handler)`; `concurrency` and
         `visibility_timeout` override the same fields of `config`. Bad arguments raise here.
         """
+        from .queues import QueueConsumer  # noqa: PLC0415
+
         if concurrency is not None:
             config = dataclasses.replace(config, concurrency=concurrency)
         if visibility_timeout is not None:
@@ -307,7 +330,7 @@ class Client(Operations):
         this client was given an aiohttp session) and retry quota, and is closed with this client
         if not before. `endpoint_url` (DynamoDB Local) is its own; the other settings default to
         this client's."""
-        # DynamoDB's generated models take ~50 ms to import: only clients that keep leases pay for them.
+        # Only clients that keep leases pay for DynamoDB's client and generated models.
         from ._dynamodb import DYNAMODB, DynamoDB  # noqa: PLC0415
 
         options = {"use_fips": use_fips, "use_dual_stack": use_dual_stack}

@@ -6,9 +6,7 @@ sha256:7b7b5a8460b8972eeff6de2ac4ba8c67903029d082edb403019c549911bec366 (see scr
 
 from __future__ import annotations
 
-import re
 from binascii import a2b_base64, b2a_base64
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -25,6 +23,7 @@ from .._protocol import (
     _type_error,
 )
 from .. import _rules
+from .._structures import LazyPattern, Structure
 from ..errors import ParamValidationError
 
 __all__ = [
@@ -213,26 +212,26 @@ __all__ = [
 ]
 
 _new = object.__new__
-_P0 = re.compile('arn:aws.*:kinesis:.*:\\d{12}:queue/\\S+')
-_P1 = re.compile('[a-zA-Z0-9_.-]+')
-_P2 = re.compile('arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+')
-_P3 = re.compile('[a-z0-9]{20}-[a-z0-9]{3}')
-_P4 = re.compile('[\\.\\-_/#A-Za-z0-9]+')
-_P5 = re.compile('[^:*]*')
-_P6 = re.compile('arn:aws[-a-z0-9]*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+')
-_P7 = re.compile('arn:aws[-a-z0-9]*:s3:::[a-z0-9._-]{3,63}')
-_P8 = re.compile('\\d{12}')
-_P9 = re.compile("[0-9A-Za-z!\\-_'.*()\\/]+")
-_P10 = re.compile('arn:aws.*:kinesis:.*:\\d{12}:channel/\\S+')
-_P11 = re.compile('arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+')
-_P12 = re.compile('^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+')
-_P13 = re.compile('^(0|([1-9]\\d{0,128}))$')
-_P14 = re.compile('[a-zA-Z0-9\\.\\_]+')
-_P15 = re.compile('^(0|([1-9]\\d{0,38}))$')
-_P16 = re.compile('arn:aws[-a-z0-9]*:glue:[-a-z0-9]+:\\d{12}:schema/[-a-zA-Z0-9_$#.]+/[-a-zA-Z0-9_$#.]+')
-_P17 = re.compile("[0-9A-Za-z!\\-_'.*()\\/=:{}]+")
-_P18 = re.compile('arn:aws[-a-z0-9]*:s3tables:[-a-z0-9]+:\\d{12}:bucket/[a-z0-9_-]{3,63}')
-_P19 = re.compile('[0-9a-z_]+')
+_P0 = LazyPattern('arn:aws.*:kinesis:.*:\\d{12}:queue/\\S+')
+_P1 = LazyPattern('[a-zA-Z0-9_.-]+')
+_P2 = LazyPattern('arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+')
+_P3 = LazyPattern('[a-z0-9]{20}-[a-z0-9]{3}')
+_P4 = LazyPattern('[\\.\\-_/#A-Za-z0-9]+')
+_P5 = LazyPattern('[^:*]*')
+_P6 = LazyPattern('arn:aws[-a-z0-9]*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+')
+_P7 = LazyPattern('arn:aws[-a-z0-9]*:s3:::[a-z0-9._-]{3,63}')
+_P8 = LazyPattern('\\d{12}')
+_P9 = LazyPattern("[0-9A-Za-z!\\-_'.*()\\/]+")
+_P10 = LazyPattern('arn:aws.*:kinesis:.*:\\d{12}:channel/\\S+')
+_P11 = LazyPattern('arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+')
+_P12 = LazyPattern('^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+')
+_P13 = LazyPattern('^(0|([1-9]\\d{0,128}))$')
+_P14 = LazyPattern('[a-zA-Z0-9\\.\\_]+')
+_P15 = LazyPattern('^(0|([1-9]\\d{0,38}))$')
+_P16 = LazyPattern('arn:aws[-a-z0-9]*:glue:[-a-z0-9]+:\\d{12}:schema/[-a-zA-Z0-9_$#.]+/[-a-zA-Z0-9_$#.]+')
+_P17 = LazyPattern("[0-9A-Za-z!\\-_'.*()\\/=:{}]+")
+_P18 = LazyPattern('arn:aws[-a-z0-9]*:s3tables:[-a-z0-9]+:\\d{12}:bucket/[a-z0-9_-]{3,63}')
+_P19 = LazyPattern('[0-9a-z_]+')
 
 
 class ChannelDestinationType(StrEnum):
@@ -480,120 +479,164 @@ class TargetType(StrEnum):
 _TargetType: dict[str, TargetType] = {m.value: m for m in TargetType}
 
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeDeadLetterQueueRecordsErrorEntry:
+class AcknowledgeDeadLetterQueueRecordsErrorEntry(Structure):
     """A dead-letter record that was not acknowledged, and why."""
 
+    __slots__ = ('receipt_handle', 'error_code', 'error_message')
     receipt_handle: str
     """The receipt handle of the record that was not acknowledged."""
     error_code: str
     """A code identifying the type of failure."""
-    error_message: str | None = None
+    error_message: str | None
     """A description of the cause of the failure."""
 
+    def __init__(self, *, receipt_handle: str, error_code: str, error_message: str | None = None) -> None:
+        self.receipt_handle = receipt_handle
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeDeadLetterQueueRecordsInput:
+
+class AcknowledgeDeadLetterQueueRecordsInput(Structure):
     """AcknowledgeDeadLetterQueueRecordsInput."""
 
+    __slots__ = ('queue_arn', 'entries')
     queue_arn: str
     """The ARN of the queue whose dead-letter records are acknowledged."""
     entries: list[AcknowledgeDeadLetterQueueRecordsRequestEntry]
     """The dead-letter records to acknowledge, identified by their receipt handles."""
 
+    def __init__(self, *, queue_arn: str, entries: list[AcknowledgeDeadLetterQueueRecordsRequestEntry]) -> None:
+        self.queue_arn = queue_arn
+        self.entries = entries
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeDeadLetterQueueRecordsOutput:
+
+class AcknowledgeDeadLetterQueueRecordsOutput(Structure):
     """AcknowledgeDeadLetterQueueRecordsOutput."""
 
+    __slots__ = ('successful', 'failed')
     successful: list[AcknowledgeDeadLetterQueueRecordsResultEntry]
     """The records that were acknowledged."""
     failed: list[AcknowledgeDeadLetterQueueRecordsErrorEntry]
     """The records that were not acknowledged, each with the reason the entry failed."""
 
+    def __init__(self, *, successful: list[AcknowledgeDeadLetterQueueRecordsResultEntry], failed: list[AcknowledgeDeadLetterQueueRecordsErrorEntry]) -> None:
+        self.successful = successful
+        self.failed = failed
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeDeadLetterQueueRecordsRequestEntry:
+
+class AcknowledgeDeadLetterQueueRecordsRequestEntry(Structure):
     """A dead-letter record to acknowledge, identified by its receipt handle."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record to acknowledge, as returned by ReceiveDeadLetterQueueRecords."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeDeadLetterQueueRecordsResultEntry:
+
+class AcknowledgeDeadLetterQueueRecordsResultEntry(Structure):
     """A dead-letter record that was acknowledged."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record that was acknowledged."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeQueueRecordsErrorEntry:
+
+class AcknowledgeQueueRecordsErrorEntry(Structure):
     """A record that was not acknowledged, and why."""
 
+    __slots__ = ('receipt_handle', 'error_code', 'error_message')
     receipt_handle: str
     """The receipt handle of the record that was not acknowledged."""
     error_code: str
     """A code identifying the type of failure."""
-    error_message: str | None = None
+    error_message: str | None
     """A description of the cause of the failure."""
 
+    def __init__(self, *, receipt_handle: str, error_code: str, error_message: str | None = None) -> None:
+        self.receipt_handle = receipt_handle
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeQueueRecordsInput:
+
+class AcknowledgeQueueRecordsInput(Structure):
     """AcknowledgeQueueRecordsInput."""
 
+    __slots__ = ('queue_arn', 'entries')
     queue_arn: str
     """The ARN of the queue the records were received from."""
     entries: list[AcknowledgeQueueRecordsRequestEntry]
     """The records to acknowledge, identified by their receipt handles."""
 
+    def __init__(self, *, queue_arn: str, entries: list[AcknowledgeQueueRecordsRequestEntry]) -> None:
+        self.queue_arn = queue_arn
+        self.entries = entries
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeQueueRecordsOutput:
+
+class AcknowledgeQueueRecordsOutput(Structure):
     """AcknowledgeQueueRecordsOutput."""
 
+    __slots__ = ('successful', 'failed')
     successful: list[AcknowledgeQueueRecordsResultEntry]
     """The records that were acknowledged."""
     failed: list[AcknowledgeQueueRecordsErrorEntry]
     """The records that were not acknowledged, each with the reason the entry failed."""
 
+    def __init__(self, *, successful: list[AcknowledgeQueueRecordsResultEntry], failed: list[AcknowledgeQueueRecordsErrorEntry]) -> None:
+        self.successful = successful
+        self.failed = failed
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeQueueRecordsRequestEntry:
+
+class AcknowledgeQueueRecordsRequestEntry(Structure):
     """A record to acknowledge, identified by its receipt handle."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record to acknowledge, as returned by ReceiveQueueRecords."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class AcknowledgeQueueRecordsResultEntry:
+
+class AcknowledgeQueueRecordsResultEntry(Structure):
     """A record that was acknowledged."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record that was acknowledged."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class AddTagsToStreamInput:
+
+class AddTagsToStreamInput(Structure):
     """Represents the input for AddTagsToStream."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'tags', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream."""
     tags: dict[str, str]
     """A set of up to 50 key-value pairs to use to create the tags."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, tags: dict[str, str], stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.tags = tags
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ChannelDescription:
+
+class ChannelDescription(Structure):
     """Describes the configuration and current status of a channel."""
 
+    __slots__ = ('channel_name', 'channel_arn', 'channel_id', 'channel_status', 'channel_status_reason', 'channel_creation_timestamp', 'service_execution_role_arn', 'stream_configuration_list', 's3_destination_configuration', 's3_tables_destination_configuration', 'encryption_configuration', 'logging_configuration')
     channel_name: str
     """The name of the channel."""
     channel_arn: str
@@ -602,7 +645,7 @@ class ChannelDescription:
     """The unique identifier of the channel."""
     channel_status: ChannelStatus | str
     """The current status of the channel."""
-    channel_status_reason: str | None = None
+    channel_status_reason: str | None
     """A message describing the reason for a FAILED status."""
     channel_creation_timestamp: datetime
     """The time at which the channel was created."""
@@ -610,56 +653,84 @@ class ChannelDescription:
     """The Amazon Resource Name (ARN) of the IAM role that Amazon Kinesis Data Streams assumes to write records to the destination."""
     stream_configuration_list: list[ChannelStreamDescription]
     """The source stream configuration for the channel."""
-    s3_destination_configuration: S3DestinationDescription | None = None
+    s3_destination_configuration: S3DestinationDescription | None
     """The configuration for delivery to a general purpose Amazon S3 bucket."""
-    s3_tables_destination_configuration: S3TablesDestinationDescription | None = None
+    s3_tables_destination_configuration: S3TablesDestinationDescription | None
     """The configuration for delivery to streaming tables on Apache Iceberg in Amazon S3 Tables."""
-    encryption_configuration: ChannelEncryptionConfiguration | None = None
+    encryption_configuration: ChannelEncryptionConfiguration | None
     """The Amazon Web Services KMS key configuration that Amazon Kinesis Data Streams uses to encrypt data delivered to the channel's destination."""
     logging_configuration: ChannelLoggingConfiguration
     """The Amazon CloudWatch Logs configuration for the channel."""
 
+    def __init__(self, *, channel_name: str, channel_arn: str, channel_id: str, channel_status: ChannelStatus | str, channel_status_reason: str | None = None, channel_creation_timestamp: datetime, service_execution_role_arn: str, stream_configuration_list: list[ChannelStreamDescription], s3_destination_configuration: S3DestinationDescription | None = None, s3_tables_destination_configuration: S3TablesDestinationDescription | None = None, encryption_configuration: ChannelEncryptionConfiguration | None = None, logging_configuration: ChannelLoggingConfiguration) -> None:
+        self.channel_name = channel_name
+        self.channel_arn = channel_arn
+        self.channel_id = channel_id
+        self.channel_status = channel_status
+        self.channel_status_reason = channel_status_reason
+        self.channel_creation_timestamp = channel_creation_timestamp
+        self.service_execution_role_arn = service_execution_role_arn
+        self.stream_configuration_list = stream_configuration_list
+        self.s3_destination_configuration = s3_destination_configuration
+        self.s3_tables_destination_configuration = s3_tables_destination_configuration
+        self.encryption_configuration = encryption_configuration
+        self.logging_configuration = logging_configuration
 
-@dataclass(slots=True, kw_only=True)
-class ChannelEncryptionConfiguration:
+
+class ChannelEncryptionConfiguration(Structure):
     """Specifies the Amazon Web Services KMS key that Amazon Kinesis Data Streams uses to encrypt data delivered to the channel's destination."""
 
+    __slots__ = ('encryption_type', 'key_id')
     encryption_type: ChannelEncryptionType | str
     """The encryption type."""
     key_id: str
     """The identifier of the customer managed Amazon Web Services KMS key."""
 
+    def __init__(self, *, encryption_type: ChannelEncryptionType | str, key_id: str) -> None:
+        self.encryption_type = encryption_type
+        self.key_id = key_id
 
-@dataclass(slots=True, kw_only=True)
-class ChannelLoggingConfiguration:
+
+class ChannelLoggingConfiguration(Structure):
     """The Amazon CloudWatch Logs configuration for a channel."""
 
+    __slots__ = ('cloud_watch_logs',)
     cloud_watch_logs: CloudWatchLogs
     """The Amazon CloudWatch Logs settings for the channel."""
 
+    def __init__(self, *, cloud_watch_logs: CloudWatchLogs) -> None:
+        self.cloud_watch_logs = cloud_watch_logs
 
-@dataclass(slots=True, kw_only=True)
-class ChannelLoggingUpdateInput:
+
+class ChannelLoggingUpdateInput(Structure):
     """The updated Amazon CloudWatch Logs configuration for a channel."""
 
+    __slots__ = ('cloud_watch_logs',)
     cloud_watch_logs: CloudWatchLogsUpdateInput
     """The updated Amazon CloudWatch Logs settings, including whether logging is enabled and the target log group and log stream."""
 
+    def __init__(self, *, cloud_watch_logs: CloudWatchLogsUpdateInput) -> None:
+        self.cloud_watch_logs = cloud_watch_logs
 
-@dataclass(slots=True, kw_only=True)
-class ChannelStreamConfiguration:
+
+class ChannelStreamConfiguration(Structure):
     """Specifies the source stream and record configuration when creating a channel."""
 
+    __slots__ = ('stream_arn', 'record_configuration')
     stream_arn: str
     """The Amazon Resource Name (ARN) of the source Kinesis data stream."""
     record_configuration: RecordConfiguration
     """The record format configuration for the source stream."""
 
+    def __init__(self, *, stream_arn: str, record_configuration: RecordConfiguration) -> None:
+        self.stream_arn = stream_arn
+        self.record_configuration = record_configuration
 
-@dataclass(slots=True, kw_only=True)
-class ChannelStreamDescription:
+
+class ChannelStreamDescription(Structure):
     """Describes the source stream of a channel."""
 
+    __slots__ = ('stream_arn', 'stream_creation_timestamp', 'record_configuration')
     stream_arn: str
     """The Amazon Resource Name (ARN) of the source Kinesis data stream."""
     stream_creation_timestamp: datetime
@@ -667,21 +738,30 @@ class ChannelStreamDescription:
     record_configuration: RecordConfiguration
     """The record format configuration for the source stream."""
 
+    def __init__(self, *, stream_arn: str, stream_creation_timestamp: datetime, record_configuration: RecordConfiguration) -> None:
+        self.stream_arn = stream_arn
+        self.stream_creation_timestamp = stream_creation_timestamp
+        self.record_configuration = record_configuration
 
-@dataclass(slots=True, kw_only=True)
-class ChannelStreamIdentifier:
+
+class ChannelStreamIdentifier(Structure):
     """Identifies a source stream associated with a channel."""
 
+    __slots__ = ('stream_arn', 'stream_creation_timestamp')
     stream_arn: str
     """The Amazon Resource Name (ARN) of the source Kinesis data stream."""
     stream_creation_timestamp: datetime
     """The time at which the source stream was created."""
 
+    def __init__(self, *, stream_arn: str, stream_creation_timestamp: datetime) -> None:
+        self.stream_arn = stream_arn
+        self.stream_creation_timestamp = stream_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class ChannelSummary:
+
+class ChannelSummary(Structure):
     """A summary of a channel, returned by ListChannels."""
 
+    __slots__ = ('channel_name', 'channel_arn', 'channel_id', 'channel_status', 'channel_status_reason', 'channel_creation_timestamp', 'channel_destination_type', 'streams')
     channel_name: str
     """The name of the channel."""
     channel_arn: str
@@ -690,7 +770,7 @@ class ChannelSummary:
     """The unique identifier of the channel."""
     channel_status: ChannelStatus | str
     """The current status of the channel."""
-    channel_status_reason: str | None = None
+    channel_status_reason: str | None
     """A message describing the reason for a FAILED status."""
     channel_creation_timestamp: datetime
     """The time at which the channel was created."""
@@ -699,46 +779,71 @@ class ChannelSummary:
     streams: list[ChannelStreamIdentifier]
     """The source streams associated with the channel."""
 
+    def __init__(self, *, channel_name: str, channel_arn: str, channel_id: str, channel_status: ChannelStatus | str, channel_status_reason: str | None = None, channel_creation_timestamp: datetime, channel_destination_type: ChannelDestinationType | str, streams: list[ChannelStreamIdentifier]) -> None:
+        self.channel_name = channel_name
+        self.channel_arn = channel_arn
+        self.channel_id = channel_id
+        self.channel_status = channel_status
+        self.channel_status_reason = channel_status_reason
+        self.channel_creation_timestamp = channel_creation_timestamp
+        self.channel_destination_type = channel_destination_type
+        self.streams = streams
 
-@dataclass(slots=True, kw_only=True)
-class ChildShard:
+
+class ChildShard(Structure):
     """Output parameter of the GetRecords API."""
 
+    __slots__ = ('shard_id', 'parent_shards', 'hash_key_range')
     shard_id: str
     """The shard ID of the existing child shard of the current shard."""
     parent_shards: list[str]
     """The current shard that is the parent of the existing child shard."""
     hash_key_range: HashKeyRange
 
+    def __init__(self, *, shard_id: str, parent_shards: list[str], hash_key_range: HashKeyRange) -> None:
+        self.shard_id = shard_id
+        self.parent_shards = parent_shards
+        self.hash_key_range = hash_key_range
 
-@dataclass(slots=True, kw_only=True)
-class CloudWatchLogs:
+
+class CloudWatchLogs(Structure):
     """The Amazon CloudWatch Logs settings for channel logging."""
 
+    __slots__ = ('enabled', 'log_group_name', 'log_stream_name')
     enabled: bool
     """Specifies whether logging to Amazon CloudWatch Logs is enabled."""
-    log_group_name: str | None = None
+    log_group_name: str | None
     """The name of the Amazon CloudWatch Logs log group."""
-    log_stream_name: str | None = None
+    log_stream_name: str | None
     """The name of the Amazon CloudWatch Logs log stream."""
 
+    def __init__(self, *, enabled: bool, log_group_name: str | None = None, log_stream_name: str | None = None) -> None:
+        self.enabled = enabled
+        self.log_group_name = log_group_name
+        self.log_stream_name = log_stream_name
 
-@dataclass(slots=True, kw_only=True)
-class CloudWatchLogsUpdateInput:
+
+class CloudWatchLogsUpdateInput(Structure):
     """The updated Amazon CloudWatch Logs settings for a channel."""
 
+    __slots__ = ('enabled', 'log_group_name', 'log_stream_name')
     enabled: bool
     """Specifies whether logging to Amazon CloudWatch Logs is enabled."""
-    log_group_name: str | None = None
+    log_group_name: str | None
     """The name of the Amazon CloudWatch Logs log group."""
-    log_stream_name: str | None = None
+    log_stream_name: str | None
     """The name of the Amazon CloudWatch Logs log stream."""
 
+    def __init__(self, *, enabled: bool, log_group_name: str | None = None, log_stream_name: str | None = None) -> None:
+        self.enabled = enabled
+        self.log_group_name = log_group_name
+        self.log_stream_name = log_stream_name
 
-@dataclass(slots=True, kw_only=True)
-class Consumer:
+
+class Consumer(Structure):
     """An object that represents the details of the consumer you registered."""
 
+    __slots__ = ('consumer_name', 'consumer_arn', 'consumer_status', 'consumer_creation_timestamp')
     consumer_name: str
     """The name of the consumer is something you choose when you register the consumer."""
     consumer_arn: str
@@ -747,11 +852,17 @@ class Consumer:
     """A consumer can't read data while in the CREATING or DELETING states."""
     consumer_creation_timestamp: datetime
 
+    def __init__(self, *, consumer_name: str, consumer_arn: str, consumer_status: ConsumerStatus | str, consumer_creation_timestamp: datetime) -> None:
+        self.consumer_name = consumer_name
+        self.consumer_arn = consumer_arn
+        self.consumer_status = consumer_status
+        self.consumer_creation_timestamp = consumer_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class ConsumerDescription:
+
+class ConsumerDescription(Structure):
     """An object that represents the details of a registered consumer."""
 
+    __slots__ = ('consumer_name', 'consumer_arn', 'consumer_status', 'consumer_creation_timestamp', 'stream_arn')
     consumer_name: str
     """The name of the consumer is something you choose when you register the consumer."""
     consumer_arn: str
@@ -762,207 +873,293 @@ class ConsumerDescription:
     stream_arn: str
     """The ARN of the stream with which you registered the consumer."""
 
+    def __init__(self, *, consumer_name: str, consumer_arn: str, consumer_status: ConsumerStatus | str, consumer_creation_timestamp: datetime, stream_arn: str) -> None:
+        self.consumer_name = consumer_name
+        self.consumer_arn = consumer_arn
+        self.consumer_status = consumer_status
+        self.consumer_creation_timestamp = consumer_creation_timestamp
+        self.stream_arn = stream_arn
 
-@dataclass(slots=True, kw_only=True)
-class CreateChannelInput:
+
+class CreateChannelInput(Structure):
     """CreateChannelInput."""
 
+    __slots__ = ('channel_name', 'service_execution_role_arn', 'stream_configuration_list', 's3_destination_configuration', 's3_tables_destination_configuration', 'encryption_configuration', 'tags', 'logging_configuration')
     channel_name: str
     """The name of the channel."""
     service_execution_role_arn: str
     """The Amazon Resource Name (ARN) of the IAM role that Amazon Kinesis Data Streams assumes to write records to the destination."""
     stream_configuration_list: list[ChannelStreamConfiguration]
     """The source stream configuration for the channel."""
-    s3_destination_configuration: S3DestinationConfiguration | None = None
+    s3_destination_configuration: S3DestinationConfiguration | None
     """The configuration for delivery to a general purpose Amazon S3 bucket."""
-    s3_tables_destination_configuration: S3TablesDestinationConfiguration | None = None
+    s3_tables_destination_configuration: S3TablesDestinationConfiguration | None
     """The configuration for delivery to streaming tables on Apache Iceberg in Amazon S3 Tables."""
-    encryption_configuration: ChannelEncryptionConfiguration | None = None
+    encryption_configuration: ChannelEncryptionConfiguration | None
     """The server-side encryption configuration that uses an Amazon Web Services KMS key to encrypt data delivered to the destination."""
-    tags: dict[str, str] | None = None
+    tags: dict[str, str] | None
     """A set of key-value pairs to assign to the channel."""
-    logging_configuration: ChannelLoggingConfiguration | None = None
+    logging_configuration: ChannelLoggingConfiguration | None
     """The Amazon CloudWatch Logs configuration for the channel."""
 
+    def __init__(self, *, channel_name: str, service_execution_role_arn: str, stream_configuration_list: list[ChannelStreamConfiguration], s3_destination_configuration: S3DestinationConfiguration | None = None, s3_tables_destination_configuration: S3TablesDestinationConfiguration | None = None, encryption_configuration: ChannelEncryptionConfiguration | None = None, tags: dict[str, str] | None = None, logging_configuration: ChannelLoggingConfiguration | None = None) -> None:
+        self.channel_name = channel_name
+        self.service_execution_role_arn = service_execution_role_arn
+        self.stream_configuration_list = stream_configuration_list
+        self.s3_destination_configuration = s3_destination_configuration
+        self.s3_tables_destination_configuration = s3_tables_destination_configuration
+        self.encryption_configuration = encryption_configuration
+        self.tags = tags
+        self.logging_configuration = logging_configuration
 
-@dataclass(slots=True, kw_only=True)
-class CreateChannelOutput:
+
+class CreateChannelOutput(Structure):
     """CreateChannelOutput."""
 
+    __slots__ = ('channel_description',)
     channel_description: ChannelDescription
     """The configuration and current status of the channel, including its ARN, destination configuration, and lifecycle state."""
 
+    def __init__(self, *, channel_description: ChannelDescription) -> None:
+        self.channel_description = channel_description
 
-@dataclass(slots=True, kw_only=True)
-class CreateQueueInput:
+
+class CreateQueueInput(Structure):
     """CreateQueueInput."""
 
+    __slots__ = ('queue_name', 'stream_configuration_list', 'queue_attributes', 'tags')
     queue_name: str
     """A name for the queue."""
     stream_configuration_list: list[QueueStreamConfiguration]
     """The data stream the queue delivers records from, and the position in that stream where delivery begins."""
-    queue_attributes: QueueAttributes | None = None
+    queue_attributes: QueueAttributes | None
     """The configuration attributes for the queue, including its visibility timeout and its dead-letter handling configuration."""
-    tags: dict[str, str] | None = None
+    tags: dict[str, str] | None
     """A set of up to 50 key-value pairs to apply to the queue."""
 
+    def __init__(self, *, queue_name: str, stream_configuration_list: list[QueueStreamConfiguration], queue_attributes: QueueAttributes | None = None, tags: dict[str, str] | None = None) -> None:
+        self.queue_name = queue_name
+        self.stream_configuration_list = stream_configuration_list
+        self.queue_attributes = queue_attributes
+        self.tags = tags
 
-@dataclass(slots=True, kw_only=True)
-class CreateQueueOutput:
+
+class CreateQueueOutput(Structure):
     """CreateQueueOutput."""
 
+    __slots__ = ('queue_description',)
     queue_description: QueueDescription
     """A description of the queue that was created."""
 
+    def __init__(self, *, queue_description: QueueDescription) -> None:
+        self.queue_description = queue_description
 
-@dataclass(slots=True, kw_only=True)
-class CreateStreamInput:
+
+class CreateStreamInput(Structure):
     """Represents the input for CreateStream."""
 
+    __slots__ = ('stream_name', 'shard_count', 'stream_mode_details', 'tags', 'warm_throughput_mi_bps', 'max_record_size_in_ki_b', 'record_distribution_strategy')
     stream_name: str
     """A name to identify the stream."""
-    shard_count: int | None = None
+    shard_count: int | None
     """The number of shards that the stream will use."""
-    stream_mode_details: StreamModeDetails | None = None
+    stream_mode_details: StreamModeDetails | None
     """Indicates the capacity mode of the data stream."""
-    tags: dict[str, str] | None = None
+    tags: dict[str, str] | None
     """A set of up to 50 key-value pairs to use to create the tags."""
-    warm_throughput_mi_bps: int | None = None
+    warm_throughput_mi_bps: int | None
     """The target warm throughput in MB/s that the stream should be scaled to handle."""
-    max_record_size_in_ki_b: int | None = None
+    max_record_size_in_ki_b: int | None
     """The maximum record size of a single record in kibibyte (KiB) that you can write to, and read from a stream."""
-    record_distribution_strategy: RecordDistributionStrategy | str | None = None
+    record_distribution_strategy: RecordDistributionStrategy | str | None
     """The record distribution strategy for the stream, which determines how Amazon Kinesis Data Streams distributes records across shards."""
 
+    def __init__(self, *, stream_name: str, shard_count: int | None = None, stream_mode_details: StreamModeDetails | None = None, tags: dict[str, str] | None = None, warm_throughput_mi_bps: int | None = None, max_record_size_in_ki_b: int | None = None, record_distribution_strategy: RecordDistributionStrategy | str | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_count = shard_count
+        self.stream_mode_details = stream_mode_details
+        self.tags = tags
+        self.warm_throughput_mi_bps = warm_throughput_mi_bps
+        self.max_record_size_in_ki_b = max_record_size_in_ki_b
+        self.record_distribution_strategy = record_distribution_strategy
 
-@dataclass(slots=True, kw_only=True)
-class DeadLetterConfiguration:
+
+class DeadLetterConfiguration(Structure):
     """The dead-letter handling configuration for a queue."""
 
+    __slots__ = ('target_type', 'max_receive_count')
     target_type: TargetType | str
     """Whether dead-letter handling is enabled for the queue."""
-    max_receive_count: int | None = None
+    max_receive_count: int | None
     """The number of times a record can be received without being acknowledged before it becomes a dead-letter record."""
 
+    def __init__(self, *, target_type: TargetType | str, max_receive_count: int | None = None) -> None:
+        self.target_type = target_type
+        self.max_receive_count = max_receive_count
 
-@dataclass(slots=True, kw_only=True)
-class DeadLetterQueueS3Configuration:
+
+class DeadLetterQueueS3Configuration(Structure):
     """The Amazon S3 dead-letter queue configuration for records that cannot be delivered."""
 
+    __slots__ = ('bucket_arn', 'expected_bucket_owner', 'error_output_prefix')
     bucket_arn: str
     """The Amazon Resource Name (ARN) of the dead-letter queue Amazon S3 bucket."""
     expected_bucket_owner: str
     """The Amazon Web Services account ID of the expected owner of the dead-letter queue bucket."""
-    error_output_prefix: str | None = None
+    error_output_prefix: str | None
     """The Amazon S3 key prefix for error records."""
 
+    def __init__(self, *, bucket_arn: str, expected_bucket_owner: str, error_output_prefix: str | None = None) -> None:
+        self.bucket_arn = bucket_arn
+        self.expected_bucket_owner = expected_bucket_owner
+        self.error_output_prefix = error_output_prefix
 
-@dataclass(slots=True, kw_only=True)
-class DecreaseStreamRetentionPeriodInput:
+
+class DecreaseStreamRetentionPeriodInput(Structure):
     """Represents the input for DecreaseStreamRetentionPeriod."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'retention_period_hours', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream to modify."""
     retention_period_hours: int
     """The new retention period of the stream, in hours."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, retention_period_hours: int, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.retention_period_hours = retention_period_hours
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DeleteChannelInput:
+
+class DeleteChannelInput(Structure):
     """DeleteChannelInput."""
 
+    __slots__ = ('channel_arn',)
     channel_arn: str
     """The Amazon Resource Name (ARN) of the channel to delete."""
 
+    def __init__(self, *, channel_arn: str) -> None:
+        self.channel_arn = channel_arn
 
-@dataclass(slots=True, kw_only=True)
-class DeleteQueueInput:
+
+class DeleteQueueInput(Structure):
     """DeleteQueueInput."""
 
+    __slots__ = ('queue_arn',)
     queue_arn: str
     """The ARN of the queue to delete."""
 
+    def __init__(self, *, queue_arn: str) -> None:
+        self.queue_arn = queue_arn
 
-@dataclass(slots=True, kw_only=True)
-class DeleteResourcePolicyInput:
+
+class DeleteResourcePolicyInput(Structure):
     """DeleteResourcePolicyInput."""
 
+    __slots__ = ('resource_arn', 'stream_id')
     resource_arn: str
     """The Amazon Resource Name (ARN) of a data stream, a queue, or an enhanced fan-out consumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, resource_arn: str, stream_id: str | None = None) -> None:
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DeleteStreamInput:
+
+class DeleteStreamInput(Structure):
     """Represents the input for DeleteStream."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'enforce_consumer_deletion', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream to delete."""
-    enforce_consumer_deletion: bool | None = None
+    enforce_consumer_deletion: bool | None
     """If this parameter is unset (null) or if you set it to false, and the stream has registered enhanced fan-out consumers, the call to DeleteStream fails with a ResourceInUseException."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, enforce_consumer_deletion: bool | None = None, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.enforce_consumer_deletion = enforce_consumer_deletion
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DeregisterStreamConsumerInput:
+
+class DeregisterStreamConsumerInput(Structure):
     """DeregisterStreamConsumerInput."""
 
-    stream_arn: str | None = None
+    __slots__ = ('stream_arn', 'consumer_name', 'consumer_arn', 'stream_id')
+    stream_arn: str | None
     """The ARN of the Kinesis data stream that the consumer is registered with."""
-    consumer_name: str | None = None
+    consumer_name: str | None
     """The name that you gave to the consumer."""
-    consumer_arn: str | None = None
+    consumer_arn: str | None
     """The ARN returned by Kinesis Data Streams when you registered the consumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_arn: str | None = None, consumer_name: str | None = None, consumer_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.consumer_name = consumer_name
+        self.consumer_arn = consumer_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DescribeAccountSettingsInput:
+
+class DescribeAccountSettingsInput(Structure):
     """DescribeAccountSettingsInput."""
 
+    __slots__ = ()
 
-@dataclass(slots=True, kw_only=True)
-class DescribeAccountSettingsOutput:
+
+class DescribeAccountSettingsOutput(Structure):
     """DescribeAccountSettingsOutput."""
 
-    minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None = None
+    __slots__ = ('minimum_throughput_billing_commitment',)
+    minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None
     """The current configuration of the minimum throughput billing commitment for your Amazon Web Services account."""
 
+    def __init__(self, *, minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None = None) -> None:
+        self.minimum_throughput_billing_commitment = minimum_throughput_billing_commitment
 
-@dataclass(slots=True, kw_only=True)
-class DescribeChannelInput:
+
+class DescribeChannelInput(Structure):
     """DescribeChannelInput."""
 
+    __slots__ = ('channel_arn',)
     channel_arn: str
     """The Amazon Resource Name (ARN) of the channel to describe."""
 
+    def __init__(self, *, channel_arn: str) -> None:
+        self.channel_arn = channel_arn
 
-@dataclass(slots=True, kw_only=True)
-class DescribeChannelOutput:
+
+class DescribeChannelOutput(Structure):
     """DescribeChannelOutput."""
 
+    __slots__ = ('channel_description',)
     channel_description: ChannelDescription
     """The configuration and current status of the channel, including its ARN, source stream, destination configuration, and lifecycle state."""
 
+    def __init__(self, *, channel_description: ChannelDescription) -> None:
+        self.channel_description = channel_description
 
-@dataclass(slots=True, kw_only=True)
-class DescribeLimitsInput:
+
+class DescribeLimitsInput(Structure):
     """DescribeLimitsInput."""
 
+    __slots__ = ()
 
-@dataclass(slots=True, kw_only=True)
-class DescribeLimitsOutput:
+
+class DescribeLimitsOutput(Structure):
     """DescribeLimitsOutput."""
 
+    __slots__ = ('shard_limit', 'open_shard_count', 'on_demand_stream_count', 'on_demand_stream_count_limit', 'channel_count', 'channel_count_limit')
     shard_limit: int
     """The maximum number of shards."""
     open_shard_count: int
@@ -971,585 +1168,832 @@ class DescribeLimitsOutput:
     """Indicates the number of data streams with the on-demand capacity mode."""
     on_demand_stream_count_limit: int
     """The maximum number of data streams with the on-demand capacity mode."""
-    channel_count: int | None = None
+    channel_count: int | None
     """The number of channels in the account."""
-    channel_count_limit: int | None = None
+    channel_count_limit: int | None
     """The maximum number of channels allowed in the account."""
 
+    def __init__(self, *, shard_limit: int, open_shard_count: int, on_demand_stream_count: int, on_demand_stream_count_limit: int, channel_count: int | None = None, channel_count_limit: int | None = None) -> None:
+        self.shard_limit = shard_limit
+        self.open_shard_count = open_shard_count
+        self.on_demand_stream_count = on_demand_stream_count
+        self.on_demand_stream_count_limit = on_demand_stream_count_limit
+        self.channel_count = channel_count
+        self.channel_count_limit = channel_count_limit
 
-@dataclass(slots=True, kw_only=True)
-class DescribeQueueInput:
+
+class DescribeQueueInput(Structure):
     """DescribeQueueInput."""
 
+    __slots__ = ('queue_arn',)
     queue_arn: str
     """The ARN of the queue to describe."""
 
+    def __init__(self, *, queue_arn: str) -> None:
+        self.queue_arn = queue_arn
 
-@dataclass(slots=True, kw_only=True)
-class DescribeQueueOutput:
+
+class DescribeQueueOutput(Structure):
     """DescribeQueueOutput."""
 
+    __slots__ = ('queue_description',)
     queue_description: QueueDescription
     """A description of the queue."""
 
+    def __init__(self, *, queue_description: QueueDescription) -> None:
+        self.queue_description = queue_description
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamConsumerInput:
+
+class DescribeStreamConsumerInput(Structure):
     """DescribeStreamConsumerInput."""
 
-    stream_arn: str | None = None
+    __slots__ = ('stream_arn', 'consumer_name', 'consumer_arn', 'stream_id')
+    stream_arn: str | None
     """The ARN of the Kinesis data stream that the consumer is registered with."""
-    consumer_name: str | None = None
+    consumer_name: str | None
     """The name that you gave to the consumer."""
-    consumer_arn: str | None = None
+    consumer_arn: str | None
     """The ARN returned by Kinesis Data Streams when you registered the consumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_arn: str | None = None, consumer_name: str | None = None, consumer_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.consumer_name = consumer_name
+        self.consumer_arn = consumer_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamConsumerOutput:
+
+class DescribeStreamConsumerOutput(Structure):
     """DescribeStreamConsumerOutput."""
 
+    __slots__ = ('consumer_description',)
     consumer_description: ConsumerDescription
     """An object that represents the details of the consumer."""
 
+    def __init__(self, *, consumer_description: ConsumerDescription) -> None:
+        self.consumer_description = consumer_description
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamInput:
+
+class DescribeStreamInput(Structure):
     """Represents the input for DescribeStream."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'limit', 'exclusive_start_shard_id', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream to describe."""
-    limit: int | None = None
+    limit: int | None
     """The maximum number of shards to return in a single call."""
-    exclusive_start_shard_id: str | None = None
+    exclusive_start_shard_id: str | None
     """The shard ID of the shard to start with."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, limit: int | None = None, exclusive_start_shard_id: str | None = None, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.limit = limit
+        self.exclusive_start_shard_id = exclusive_start_shard_id
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamOutput:
+
+class DescribeStreamOutput(Structure):
     """Represents the output for DescribeStream."""
 
+    __slots__ = ('stream_description',)
     stream_description: StreamDescription
     """The current status of the stream, the stream Amazon Resource Name (ARN), an array of shard objects that comprise the stream, and whether there are more shards available."""
 
+    def __init__(self, *, stream_description: StreamDescription) -> None:
+        self.stream_description = stream_description
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamSummaryInput:
+
+class DescribeStreamSummaryInput(Structure):
     """DescribeStreamSummaryInput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream to describe."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class DescribeStreamSummaryOutput:
+
+class DescribeStreamSummaryOutput(Structure):
     """DescribeStreamSummaryOutput."""
 
+    __slots__ = ('stream_description_summary',)
     stream_description_summary: StreamDescriptionSummary
     """A StreamDescriptionSummary containing information about the stream."""
 
+    def __init__(self, *, stream_description_summary: StreamDescriptionSummary) -> None:
+        self.stream_description_summary = stream_description_summary
 
-@dataclass(slots=True, kw_only=True)
-class DisableEnhancedMonitoringInput:
+
+class DisableEnhancedMonitoringInput(Structure):
     """Represents the input for DisableEnhancedMonitoring."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'shard_level_metrics', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the Kinesis data stream for which to disable enhanced monitoring."""
     shard_level_metrics: list[MetricsName | str]
     """List of shard-level metrics to disable."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, shard_level_metrics: list[MetricsName | str], stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_level_metrics = shard_level_metrics
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class EnableEnhancedMonitoringInput:
+
+class EnableEnhancedMonitoringInput(Structure):
     """Represents the input for EnableEnhancedMonitoring."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'shard_level_metrics', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream for which to enable enhanced monitoring."""
     shard_level_metrics: list[MetricsName | str]
     """List of shard-level metrics to enable."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, shard_level_metrics: list[MetricsName | str], stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_level_metrics = shard_level_metrics
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class EnhancedMetrics:
+
+class EnhancedMetrics(Structure):
     """Represents enhanced metrics types."""
 
-    shard_level_metrics: list[MetricsName | str] | None = None
+    __slots__ = ('shard_level_metrics',)
+    shard_level_metrics: list[MetricsName | str] | None
     """List of shard-level metrics."""
 
+    def __init__(self, *, shard_level_metrics: list[MetricsName | str] | None = None) -> None:
+        self.shard_level_metrics = shard_level_metrics
 
-@dataclass(slots=True, kw_only=True)
-class EnhancedMonitoringOutput:
+
+class EnhancedMonitoringOutput(Structure):
     """Represents the output for EnableEnhancedMonitoring and DisableEnhancedMonitoring."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'current_shard_level_metrics', 'desired_shard_level_metrics', 'stream_arn')
+    stream_name: str | None
     """The name of the Kinesis data stream."""
-    current_shard_level_metrics: list[MetricsName | str] | None = None
+    current_shard_level_metrics: list[MetricsName | str] | None
     """Represents the current state of the metrics that are in the enhanced state before the operation."""
-    desired_shard_level_metrics: list[MetricsName | str] | None = None
+    desired_shard_level_metrics: list[MetricsName | str] | None
     """Represents the list of all the metrics that would be in the enhanced state after the operation."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
 
+    def __init__(self, *, stream_name: str | None = None, current_shard_level_metrics: list[MetricsName | str] | None = None, desired_shard_level_metrics: list[MetricsName | str] | None = None, stream_arn: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.current_shard_level_metrics = current_shard_level_metrics
+        self.desired_shard_level_metrics = desired_shard_level_metrics
+        self.stream_arn = stream_arn
 
-@dataclass(slots=True, kw_only=True)
-class GetRecordsInput:
+
+class GetRecordsInput(Structure):
     """Represents the input for GetRecords."""
 
+    __slots__ = ('shard_iterator', 'limit', 'stream_arn', 'stream_id', 'dry_run')
     shard_iterator: str
     """The position in the shard from which you want to start sequentially reading data records."""
-    limit: int | None = None
+    limit: int | None
     """The maximum number of records to return."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
-    dry_run: bool | None = None
+    dry_run: bool | None
     """Checks if your request will succeed."""
 
+    def __init__(self, *, shard_iterator: str, limit: int | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> None:
+        self.shard_iterator = shard_iterator
+        self.limit = limit
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.dry_run = dry_run
 
-@dataclass(slots=True, kw_only=True)
-class GetRecordsOutput:
+
+class GetRecordsOutput(Structure):
     """Represents the output for GetRecords."""
 
+    __slots__ = ('records', 'next_shard_iterator', 'millis_behind_latest', 'child_shards')
     records: list[Record]
     """The data records retrieved from the shard."""
-    next_shard_iterator: str | None = None
+    next_shard_iterator: str | None
     """The next position in the shard from which to start sequentially reading data records."""
-    millis_behind_latest: int | None = None
+    millis_behind_latest: int | None
     """The number of milliseconds the GetRecords response is from the tip of the stream, indicating how far behind current time the consumer is."""
-    child_shards: list[ChildShard] | None = None
+    child_shards: list[ChildShard] | None
     """The list of the current shard's child shards, returned in the GetRecords API's response only when the end of the current shard is reached."""
 
+    def __init__(self, *, records: list[Record], next_shard_iterator: str | None = None, millis_behind_latest: int | None = None, child_shards: list[ChildShard] | None = None) -> None:
+        self.records = records
+        self.next_shard_iterator = next_shard_iterator
+        self.millis_behind_latest = millis_behind_latest
+        self.child_shards = child_shards
 
-@dataclass(slots=True, kw_only=True)
-class GetResourcePolicyInput:
+
+class GetResourcePolicyInput(Structure):
     """GetResourcePolicyInput."""
 
+    __slots__ = ('resource_arn', 'stream_id')
     resource_arn: str
     """The Amazon Resource Name (ARN) of a data stream, a queue, or an enhanced fan-out consumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, resource_arn: str, stream_id: str | None = None) -> None:
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class GetResourcePolicyOutput:
+
+class GetResourcePolicyOutput(Structure):
     """GetResourcePolicyOutput."""
 
+    __slots__ = ('policy',)
     policy: str
     """Details of the resource policy."""
 
+    def __init__(self, *, policy: str) -> None:
+        self.policy = policy
 
-@dataclass(slots=True, kw_only=True)
-class GetShardIteratorInput:
+
+class GetShardIteratorInput(Structure):
     """Represents the input for GetShardIterator."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'shard_id', 'shard_iterator_type', 'starting_sequence_number', 'timestamp', 'stream_arn', 'stream_id', 'dry_run')
+    stream_name: str | None
     """The name of the Amazon Kinesis data stream."""
     shard_id: str
     """The shard ID of the Kinesis Data Streams shard to get the iterator for."""
     shard_iterator_type: ShardIteratorType | str
     """Determines how the shard iterator is used to start reading data records from the shard."""
-    starting_sequence_number: str | None = None
+    starting_sequence_number: str | None
     """The sequence number of the data record in the shard from which to start reading."""
-    timestamp: datetime | None = None
+    timestamp: datetime | None
     """The time stamp of the data record from which to start reading."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
-    dry_run: bool | None = None
+    dry_run: bool | None
     """Checks if your request will succeed."""
 
+    def __init__(self, *, stream_name: str | None = None, shard_id: str, shard_iterator_type: ShardIteratorType | str, starting_sequence_number: str | None = None, timestamp: datetime | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_id = shard_id
+        self.shard_iterator_type = shard_iterator_type
+        self.starting_sequence_number = starting_sequence_number
+        self.timestamp = timestamp
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.dry_run = dry_run
 
-@dataclass(slots=True, kw_only=True)
-class GetShardIteratorOutput:
+
+class GetShardIteratorOutput(Structure):
     """Represents the output for GetShardIterator."""
 
-    shard_iterator: str | None = None
+    __slots__ = ('shard_iterator',)
+    shard_iterator: str | None
     """The position in the shard from which to start reading data records sequentially."""
 
+    def __init__(self, *, shard_iterator: str | None = None) -> None:
+        self.shard_iterator = shard_iterator
 
-@dataclass(slots=True, kw_only=True)
-class HashKeyRange:
+
+class HashKeyRange(Structure):
     """The range of possible hash key values for the shard, which is a set of ordered contiguous positive integers."""
 
+    __slots__ = ('starting_hash_key', 'ending_hash_key')
     starting_hash_key: str
     """The starting hash key of the hash key range."""
     ending_hash_key: str
     """The ending hash key of the hash key range."""
 
+    def __init__(self, *, starting_hash_key: str, ending_hash_key: str) -> None:
+        self.starting_hash_key = starting_hash_key
+        self.ending_hash_key = ending_hash_key
 
-@dataclass(slots=True, kw_only=True)
-class IncreaseStreamRetentionPeriodInput:
+
+class IncreaseStreamRetentionPeriodInput(Structure):
     """Represents the input for IncreaseStreamRetentionPeriod."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'retention_period_hours', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream to modify."""
     retention_period_hours: int
     """The new retention period of the stream, in hours."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, retention_period_hours: int, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.retention_period_hours = retention_period_hours
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ListChannelsInput:
+
+class ListChannelsInput(Structure):
     """ListChannelsInput."""
 
-    stream_filter: list[StreamFilter] | None = None
+    __slots__ = ('stream_filter', 'max_results', 'next_token')
+    stream_filter: list[StreamFilter] | None
     """Filters the results to channels associated with the specified streams."""
-    max_results: int | None = None
+    max_results: int | None
     """The maximum number of channels to return in a single call."""
-    next_token: str | None = None
+    next_token: str | None
     """The pagination token returned by a previous call."""
 
+    def __init__(self, *, stream_filter: list[StreamFilter] | None = None, max_results: int | None = None, next_token: str | None = None) -> None:
+        self.stream_filter = stream_filter
+        self.max_results = max_results
+        self.next_token = next_token
 
-@dataclass(slots=True, kw_only=True)
-class ListChannelsOutput:
+
+class ListChannelsOutput(Structure):
     """ListChannelsOutput."""
 
+    __slots__ = ('channel_summaries', 'next_token')
     channel_summaries: list[ChannelSummary]
     """A list of channel summaries."""
-    next_token: str | None = None
+    next_token: str | None
     """The pagination token to use in a subsequent call to retrieve the next page of results."""
 
+    def __init__(self, *, channel_summaries: list[ChannelSummary], next_token: str | None = None) -> None:
+        self.channel_summaries = channel_summaries
+        self.next_token = next_token
 
-@dataclass(slots=True, kw_only=True)
-class ListQueuesInput:
+
+class ListQueuesInput(Structure):
     """ListQueuesInput."""
 
-    max_results: int | None = None
+    __slots__ = ('max_results', 'next_token', 'stream_filter')
+    max_results: int | None
     """The maximum number of queue summaries to return in one response."""
-    next_token: str | None = None
+    next_token: str | None
     """The NextToken returned by a previous ListQueues request."""
-    stream_filter: list[QueueStreamFilter] | None = None
+    stream_filter: list[QueueStreamFilter] | None
     """Lists only the queues created on the specified data stream."""
 
+    def __init__(self, *, max_results: int | None = None, next_token: str | None = None, stream_filter: list[QueueStreamFilter] | None = None) -> None:
+        self.max_results = max_results
+        self.next_token = next_token
+        self.stream_filter = stream_filter
 
-@dataclass(slots=True, kw_only=True)
-class ListQueuesOutput:
+
+class ListQueuesOutput(Structure):
     """ListQueuesOutput."""
 
+    __slots__ = ('queue_summaries', 'next_token')
     queue_summaries: list[QueueSummary]
     """A summary of each queue that matched the request."""
-    next_token: str | None = None
+    next_token: str | None
     """The token to pass to the next ListQueues request to retrieve the next page of queue summaries."""
 
+    def __init__(self, *, queue_summaries: list[QueueSummary], next_token: str | None = None) -> None:
+        self.queue_summaries = queue_summaries
+        self.next_token = next_token
 
-@dataclass(slots=True, kw_only=True)
-class ListShardsInput:
+
+class ListShardsInput(Structure):
     """ListShardsInput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'next_token', 'exclusive_start_shard_id', 'max_results', 'stream_creation_timestamp', 'shard_filter', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the data stream whose shards you want to list."""
-    next_token: str | None = None
+    next_token: str | None
     """When the number of shards in the data stream is greater than the default value for the MaxResults parameter, or if you explicitly specify a value for MaxResults that is less than the number of shards in the data stream, the response includes a pagination token named NextToken."""
-    exclusive_start_shard_id: str | None = None
+    exclusive_start_shard_id: str | None
     """Specify this parameter to indicate that you want to list the shards starting with the shard whose ID immediately follows ExclusiveStartShardId."""
-    max_results: int | None = None
+    max_results: int | None
     """The maximum number of shards to return in a single call to ListShards."""
-    stream_creation_timestamp: datetime | None = None
+    stream_creation_timestamp: datetime | None
     """Specify this input parameter to distinguish data streams that have the same name."""
-    shard_filter: ShardFilter | None = None
+    shard_filter: ShardFilter | None
     """Enables you to filter out the response of the ListShards API."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, next_token: str | None = None, exclusive_start_shard_id: str | None = None, max_results: int | None = None, stream_creation_timestamp: datetime | None = None, shard_filter: ShardFilter | None = None, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.next_token = next_token
+        self.exclusive_start_shard_id = exclusive_start_shard_id
+        self.max_results = max_results
+        self.stream_creation_timestamp = stream_creation_timestamp
+        self.shard_filter = shard_filter
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ListShardsOutput:
+
+class ListShardsOutput(Structure):
     """ListShardsOutput."""
 
-    shards: list[Shard] | None = None
+    __slots__ = ('shards', 'next_token')
+    shards: list[Shard] | None
     """An array of JSON objects."""
-    next_token: str | None = None
+    next_token: str | None
     """When the number of shards in the data stream is greater than the default value for the MaxResults parameter, or if you explicitly specify a value for MaxResults that is less than the number of shards in the data stream, the response includes a pagination token named NextToken."""
 
+    def __init__(self, *, shards: list[Shard] | None = None, next_token: str | None = None) -> None:
+        self.shards = shards
+        self.next_token = next_token
 
-@dataclass(slots=True, kw_only=True)
-class ListStreamConsumersInput:
+
+class ListStreamConsumersInput(Structure):
     """ListStreamConsumersInput."""
 
+    __slots__ = ('stream_arn', 'next_token', 'max_results', 'stream_creation_timestamp', 'stream_id')
     stream_arn: str
     """The ARN of the Kinesis data stream for which you want to list the registered consumers."""
-    next_token: str | None = None
+    next_token: str | None
     """When the number of consumers that are registered with the data stream is greater than the default value for the MaxResults parameter, or if you explicitly specify a value for MaxResults that is less than the number of consumers that are registered with the data stream, the response includes a pagination token named NextToken."""
-    max_results: int | None = None
+    max_results: int | None
     """The maximum number of consumers that you want a single call of ListStreamConsumers to return."""
-    stream_creation_timestamp: datetime | None = None
+    stream_creation_timestamp: datetime | None
     """Specify this input parameter to distinguish data streams that have the same name."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_arn: str, next_token: str | None = None, max_results: int | None = None, stream_creation_timestamp: datetime | None = None, stream_id: str | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.next_token = next_token
+        self.max_results = max_results
+        self.stream_creation_timestamp = stream_creation_timestamp
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ListStreamConsumersOutput:
+
+class ListStreamConsumersOutput(Structure):
     """ListStreamConsumersOutput."""
 
-    consumers: list[Consumer] | None = None
+    __slots__ = ('consumers', 'next_token')
+    consumers: list[Consumer] | None
     """An array of JSON objects."""
-    next_token: str | None = None
+    next_token: str | None
     """When the number of consumers that are registered with the data stream is greater than the default value for the MaxResults parameter, or if you explicitly specify a value for MaxResults that is less than the number of registered consumers, the response includes a pagination token named NextToken."""
 
+    def __init__(self, *, consumers: list[Consumer] | None = None, next_token: str | None = None) -> None:
+        self.consumers = consumers
+        self.next_token = next_token
 
-@dataclass(slots=True, kw_only=True)
-class ListStreamsInput:
+
+class ListStreamsInput(Structure):
     """Represents the input for ListStreams."""
 
-    limit: int | None = None
+    __slots__ = ('limit', 'exclusive_start_stream_name', 'next_token')
+    limit: int | None
     """The maximum number of streams to list."""
-    exclusive_start_stream_name: str | None = None
+    exclusive_start_stream_name: str | None
     """The name of the stream to start the list with."""
-    next_token: str | None = None
+    next_token: str | None
+
+    def __init__(self, *, limit: int | None = None, exclusive_start_stream_name: str | None = None, next_token: str | None = None) -> None:
+        self.limit = limit
+        self.exclusive_start_stream_name = exclusive_start_stream_name
+        self.next_token = next_token
 
 
-@dataclass(slots=True, kw_only=True)
-class ListStreamsOutput:
+class ListStreamsOutput(Structure):
     """Represents the output for ListStreams."""
 
+    __slots__ = ('stream_names', 'has_more_streams', 'next_token', 'stream_summaries')
     stream_names: list[str]
     """The names of the streams that are associated with the Amazon Web Services account making the ListStreams request."""
     has_more_streams: bool
     """If set to true, there are more streams available to list."""
-    next_token: str | None = None
-    stream_summaries: list[StreamSummary] | None = None
+    next_token: str | None
+    stream_summaries: list[StreamSummary] | None
+
+    def __init__(self, *, stream_names: list[str], has_more_streams: bool, next_token: str | None = None, stream_summaries: list[StreamSummary] | None = None) -> None:
+        self.stream_names = stream_names
+        self.has_more_streams = has_more_streams
+        self.next_token = next_token
+        self.stream_summaries = stream_summaries
 
 
-@dataclass(slots=True, kw_only=True)
-class ListTagsForResourceInput:
+class ListTagsForResourceInput(Structure):
     """ListTagsForResourceInput."""
 
+    __slots__ = ('resource_arn', 'stream_id')
     resource_arn: str
     """The Amazon Resource Name (ARN) of the Kinesis resource for which to list tags."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, resource_arn: str, stream_id: str | None = None) -> None:
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ListTagsForResourceOutput:
+
+class ListTagsForResourceOutput(Structure):
     """ListTagsForResourceOutput."""
 
-    tags: list[Tag] | None = None
+    __slots__ = ('tags',)
+    tags: list[Tag] | None
     """An array of tags associated with the specified Kinesis resource."""
 
+    def __init__(self, *, tags: list[Tag] | None = None) -> None:
+        self.tags = tags
 
-@dataclass(slots=True, kw_only=True)
-class ListTagsForStreamInput:
+
+class ListTagsForStreamInput(Structure):
     """Represents the input for ListTagsForStream."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'exclusive_start_tag_key', 'limit', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream."""
-    exclusive_start_tag_key: str | None = None
+    exclusive_start_tag_key: str | None
     """The key to use as the starting point for the list of tags."""
-    limit: int | None = None
+    limit: int | None
     """The number of tags to return."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, exclusive_start_tag_key: str | None = None, limit: int | None = None, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.exclusive_start_tag_key = exclusive_start_tag_key
+        self.limit = limit
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class ListTagsForStreamOutput:
+
+class ListTagsForStreamOutput(Structure):
     """Represents the output for ListTagsForStream."""
 
+    __slots__ = ('tags', 'has_more_tags')
     tags: list[Tag]
     """A list of tags associated with StreamName, starting with the first tag after ExclusiveStartTagKey and up to the specified Limit."""
     has_more_tags: bool
     """If set to true, more tags are available."""
 
+    def __init__(self, *, tags: list[Tag], has_more_tags: bool) -> None:
+        self.tags = tags
+        self.has_more_tags = has_more_tags
 
-@dataclass(slots=True, kw_only=True)
-class MergeShardsInput:
+
+class MergeShardsInput(Structure):
     """Represents the input for MergeShards."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'shard_to_merge', 'adjacent_shard_to_merge', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream for the merge."""
     shard_to_merge: str
     """The shard ID of the shard to combine with the adjacent shard for the merge."""
     adjacent_shard_to_merge: str
     """The shard ID of the adjacent shard for the merge."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, shard_to_merge: str, adjacent_shard_to_merge: str, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_to_merge = shard_to_merge
+        self.adjacent_shard_to_merge = adjacent_shard_to_merge
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class MinimumThroughputBillingCommitmentInput:
+
+class MinimumThroughputBillingCommitmentInput(Structure):
     """Represents the request parameters for configuring minimum throughput billing commitment."""
 
+    __slots__ = ('status',)
     status: MinimumThroughputBillingCommitmentInputStatus | str
     """The desired status of the minimum throughput billing commitment."""
 
+    def __init__(self, *, status: MinimumThroughputBillingCommitmentInputStatus | str) -> None:
+        self.status = status
 
-@dataclass(slots=True, kw_only=True)
-class MinimumThroughputBillingCommitmentOutput:
+
+class MinimumThroughputBillingCommitmentOutput(Structure):
     """Represents the current status of minimum throughput billing commitment for an account."""
 
+    __slots__ = ('status', 'started_at', 'ended_at', 'earliest_allowed_end_at')
     status: MinimumThroughputBillingCommitmentOutputStatus | str
     """The current status of the minimum throughput billing commitment."""
-    started_at: datetime | None = None
+    started_at: datetime | None
     """The timestamp when the commitment was started."""
-    ended_at: datetime | None = None
+    ended_at: datetime | None
     """The timestamp when the commitment was ended."""
-    earliest_allowed_end_at: datetime | None = None
+    earliest_allowed_end_at: datetime | None
     """The earliest timestamp when the commitment can be ended."""
 
+    def __init__(self, *, status: MinimumThroughputBillingCommitmentOutputStatus | str, started_at: datetime | None = None, ended_at: datetime | None = None, earliest_allowed_end_at: datetime | None = None) -> None:
+        self.status = status
+        self.started_at = started_at
+        self.ended_at = ended_at
+        self.earliest_allowed_end_at = earliest_allowed_end_at
 
-@dataclass(slots=True, kw_only=True)
-class PartitionField:
+
+class PartitionField(Structure):
     """Specifies a single partition field."""
 
+    __slots__ = ('transform', 'source_name')
     transform: PartitionTransform | str
     """The partition transform to apply."""
     source_name: str
     """The name of the source column used for partitioning."""
 
+    def __init__(self, *, transform: PartitionTransform | str, source_name: str) -> None:
+        self.transform = transform
+        self.source_name = source_name
 
-@dataclass(slots=True, kw_only=True)
-class PartitionSpec:
+
+class PartitionSpec(Structure):
     """Specifies how the destination table is partitioned."""
 
+    __slots__ = ('partition_fields',)
     partition_fields: list[PartitionField]
     """The list of partition fields."""
 
+    def __init__(self, *, partition_fields: list[PartitionField]) -> None:
+        self.partition_fields = partition_fields
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordInput:
+
+class PutRecordInput(Structure):
     """Represents the input for PutRecord."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'data', 'partition_key', 'explicit_hash_key', 'sequence_number_for_ordering', 'stream_arn', 'stream_id', 'dry_run')
+    stream_name: str | None
     """The name of the stream to put the data record into."""
     data: bytes
     """The data blob to put into the record, which is base64-encoded when the blob is serialized."""
-    partition_key: str | None = None
+    partition_key: str | None
     """Determines which shard in the stream the data record is assigned to."""
-    explicit_hash_key: str | None = None
+    explicit_hash_key: str | None
     """The hash value used to explicitly determine the shard the data record is assigned to by overriding the partition key hash."""
-    sequence_number_for_ordering: str | None = None
+    sequence_number_for_ordering: str | None
     """Guarantees strictly increasing sequence numbers, for puts from the same client and to the same partition key."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
-    dry_run: bool | None = None
+    dry_run: bool | None
     """Checks if your request will succeed."""
 
+    def __init__(self, *, stream_name: str | None = None, data: bytes, partition_key: str | None = None, explicit_hash_key: str | None = None, sequence_number_for_ordering: str | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> None:
+        self.stream_name = stream_name
+        self.data = data
+        self.partition_key = partition_key
+        self.explicit_hash_key = explicit_hash_key
+        self.sequence_number_for_ordering = sequence_number_for_ordering
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.dry_run = dry_run
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordOutput:
+
+class PutRecordOutput(Structure):
     """Represents the output for PutRecord."""
 
+    __slots__ = ('shard_id', 'sequence_number', 'encryption_type')
     shard_id: str
     """The shard ID of the shard where the data record was placed."""
     sequence_number: str
     """The sequence number identifier that was assigned to the put data record."""
-    encryption_type: EncryptionType | str | None = None
+    encryption_type: EncryptionType | str | None
     """The encryption type to use on the record."""
 
+    def __init__(self, *, shard_id: str, sequence_number: str, encryption_type: EncryptionType | str | None = None) -> None:
+        self.shard_id = shard_id
+        self.sequence_number = sequence_number
+        self.encryption_type = encryption_type
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordsInput:
+
+class PutRecordsInput(Structure):
     """A PutRecords request."""
 
+    __slots__ = ('records', 'stream_name', 'stream_arn', 'stream_id', 'dry_run')
     records: list[PutRecordsRequestEntry]
     """The records associated with the request."""
-    stream_name: str | None = None
+    stream_name: str | None
     """The stream name associated with the request."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
-    dry_run: bool | None = None
+    dry_run: bool | None
     """Checks if your request will succeed."""
 
+    def __init__(self, *, records: list[PutRecordsRequestEntry], stream_name: str | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> None:
+        self.records = records
+        self.stream_name = stream_name
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.dry_run = dry_run
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordsOutput:
+
+class PutRecordsOutput(Structure):
     """PutRecords results."""
 
-    failed_record_count: int | None = None
+    __slots__ = ('failed_record_count', 'records', 'encryption_type')
+    failed_record_count: int | None
     """The number of unsuccessfully processed records in a PutRecords request."""
     records: list[PutRecordsResultEntry]
     """An array of successfully and unsuccessfully processed record results."""
-    encryption_type: EncryptionType | str | None = None
+    encryption_type: EncryptionType | str | None
     """The encryption type used on the records."""
 
+    def __init__(self, *, failed_record_count: int | None = None, records: list[PutRecordsResultEntry], encryption_type: EncryptionType | str | None = None) -> None:
+        self.failed_record_count = failed_record_count
+        self.records = records
+        self.encryption_type = encryption_type
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordsRequestEntry:
+
+class PutRecordsRequestEntry(Structure):
     """Represents the output for PutRecords."""
 
+    __slots__ = ('data', 'explicit_hash_key', 'partition_key')
     data: bytes
     """The data blob to put into the record, which is base64-encoded when the blob is serialized."""
-    explicit_hash_key: str | None = None
+    explicit_hash_key: str | None
     """The hash value used to determine explicitly the shard that the data record is assigned to by overriding the partition key hash."""
-    partition_key: str | None = None
+    partition_key: str | None
     """Determines which shard in the stream the data record is assigned to."""
 
+    def __init__(self, *, data: bytes, explicit_hash_key: str | None = None, partition_key: str | None = None) -> None:
+        self.data = data
+        self.explicit_hash_key = explicit_hash_key
+        self.partition_key = partition_key
 
-@dataclass(slots=True, kw_only=True)
-class PutRecordsResultEntry:
+
+class PutRecordsResultEntry(Structure):
     """Represents the result of an individual record from a PutRecords request."""
 
-    sequence_number: str | None = None
+    __slots__ = ('sequence_number', 'shard_id', 'error_code', 'error_message')
+    sequence_number: str | None
     """The sequence number for an individual record result."""
-    shard_id: str | None = None
+    shard_id: str | None
     """The shard ID for an individual record result."""
-    error_code: str | None = None
+    error_code: str | None
     """The error code for an individual record result."""
-    error_message: str | None = None
+    error_message: str | None
     """The error message for an individual record result."""
 
+    def __init__(self, *, sequence_number: str | None = None, shard_id: str | None = None, error_code: str | None = None, error_message: str | None = None) -> None:
+        self.sequence_number = sequence_number
+        self.shard_id = shard_id
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class PutResourcePolicyInput:
+
+class PutResourcePolicyInput(Structure):
     """PutResourcePolicyInput."""
 
+    __slots__ = ('resource_arn', 'stream_id', 'policy')
     resource_arn: str
     """The Amazon Resource Name (ARN) of a data stream, a queue, or an enhanced fan-out consumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     policy: str
     """Details of the resource policy."""
 
+    def __init__(self, *, resource_arn: str, stream_id: str | None = None, policy: str) -> None:
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
+        self.policy = policy
 
-@dataclass(slots=True, kw_only=True)
-class QueueAttributes:
+
+class QueueAttributes(Structure):
     """The configuration attributes for a queue."""
 
-    visibility_timeout_seconds: int | None = None
+    __slots__ = ('visibility_timeout_seconds', 'dead_letter_configuration')
+    visibility_timeout_seconds: int | None
     """The duration, in seconds, that a record is in flight and not visible to any consumer instance after it is received."""
-    dead_letter_configuration: DeadLetterConfiguration | None = None
+    dead_letter_configuration: DeadLetterConfiguration | None
     """The dead-letter handling configuration for the queue."""
 
+    def __init__(self, *, visibility_timeout_seconds: int | None = None, dead_letter_configuration: DeadLetterConfiguration | None = None) -> None:
+        self.visibility_timeout_seconds = visibility_timeout_seconds
+        self.dead_letter_configuration = dead_letter_configuration
 
-@dataclass(slots=True, kw_only=True)
-class QueueDescription:
+
+class QueueDescription(Structure):
     """A description of a queue."""
 
+    __slots__ = ('queue_name', 'queue_arn', 'queue_status', 'queue_creation_timestamp', 'stream_configuration_list', 'queue_attributes')
     queue_name: str
     """The name of the queue."""
     queue_arn: str
@@ -1560,19 +2004,27 @@ class QueueDescription:
     """The time the queue was created."""
     stream_configuration_list: list[QueueStreamConfiguration]
     """The data stream the queue delivers records from, and the position in that stream where delivery begins."""
-    queue_attributes: QueueAttributes | None = None
+    queue_attributes: QueueAttributes | None
     """The configuration attributes of the queue."""
 
+    def __init__(self, *, queue_name: str, queue_arn: str, queue_status: QueueStatus | str, queue_creation_timestamp: datetime, stream_configuration_list: list[QueueStreamConfiguration], queue_attributes: QueueAttributes | None = None) -> None:
+        self.queue_name = queue_name
+        self.queue_arn = queue_arn
+        self.queue_status = queue_status
+        self.queue_creation_timestamp = queue_creation_timestamp
+        self.stream_configuration_list = stream_configuration_list
+        self.queue_attributes = queue_attributes
 
-@dataclass(slots=True, kw_only=True)
-class QueueRecord:
+
+class QueueRecord(Structure):
     """A data stream record, as delivered through a queue."""
 
+    __slots__ = ('receipt_handle', 'record_id', 'partition_key', 'data', 'approximate_arrival_timestamp', 'first_receive_timestamp', 'receive_count')
     receipt_handle: str
     """The identifier you use to acknowledge this record, change its visibility, or restore it after it becomes a dead-letter record."""
     record_id: str
     """The unique identifier of the record."""
-    partition_key: str | None = None
+    partition_key: str | None
     """The partition key the record was written to the data stream with."""
     data: bytes
     """The data blob of the record."""
@@ -1583,51 +2035,76 @@ class QueueRecord:
     receive_count: int
     """The number of times this record has been received without being acknowledged."""
 
+    def __init__(self, *, receipt_handle: str, record_id: str, partition_key: str | None = None, data: bytes, approximate_arrival_timestamp: datetime, first_receive_timestamp: datetime, receive_count: int) -> None:
+        self.receipt_handle = receipt_handle
+        self.record_id = record_id
+        self.partition_key = partition_key
+        self.data = data
+        self.approximate_arrival_timestamp = approximate_arrival_timestamp
+        self.first_receive_timestamp = first_receive_timestamp
+        self.receive_count = receive_count
 
-@dataclass(slots=True, kw_only=True)
-class QueueStartingPosition:
+
+class QueueStartingPosition(Structure):
     """The position in a data stream from which a queue begins delivering records."""
 
+    __slots__ = ('type', 'timestamp')
     type: QueueStartingPositionType | str
     """You can set the starting position to one of the following values: LATEST: Delivers records that arrive after you create the queue."""
-    timestamp: datetime | None = None
+    timestamp: datetime | None
     """The approximate time from which the queue begins delivering records."""
 
+    def __init__(self, *, type: QueueStartingPositionType | str, timestamp: datetime | None = None) -> None:
+        self.type = type
+        self.timestamp = timestamp
 
-@dataclass(slots=True, kw_only=True)
-class QueueStreamConfiguration:
+
+class QueueStreamConfiguration(Structure):
     """The data stream a queue delivers records from, and the position in that stream where delivery begins."""
 
+    __slots__ = ('stream_arn', 'starting_position')
     stream_arn: str
     """The ARN of the data stream."""
-    starting_position: QueueStartingPosition | None = None
+    starting_position: QueueStartingPosition | None
     """The position in the stream from which the queue begins delivering records."""
 
+    def __init__(self, *, stream_arn: str, starting_position: QueueStartingPosition | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.starting_position = starting_position
 
-@dataclass(slots=True, kw_only=True)
-class QueueStreamFilter:
+
+class QueueStreamFilter(Structure):
     """Filters the queues returned by ListQueues to those created on a particular data stream."""
 
+    __slots__ = ('stream_arn', 'stream_creation_timestamp')
     stream_arn: str
     """The ARN of the data stream to filter on."""
-    stream_creation_timestamp: datetime | None = None
+    stream_creation_timestamp: datetime | None
     """The time the data stream was created."""
 
+    def __init__(self, *, stream_arn: str, stream_creation_timestamp: datetime | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.stream_creation_timestamp = stream_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class QueueStreamIdentifier:
+
+class QueueStreamIdentifier(Structure):
     """Identifies a data stream associated with a queue."""
 
+    __slots__ = ('stream_arn', 'stream_creation_timestamp')
     stream_arn: str
     """The ARN of the data stream."""
     stream_creation_timestamp: datetime
     """The time the data stream was created."""
 
+    def __init__(self, *, stream_arn: str, stream_creation_timestamp: datetime) -> None:
+        self.stream_arn = stream_arn
+        self.stream_creation_timestamp = stream_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class QueueSummary:
+
+class QueueSummary(Structure):
     """A summary of a queue."""
 
+    __slots__ = ('queue_name', 'queue_arn', 'queue_status', 'queue_creation_timestamp', 'streams')
     queue_name: str
     """The name of the queue."""
     queue_arn: str
@@ -1639,177 +2116,252 @@ class QueueSummary:
     streams: list[QueueStreamIdentifier]
     """The data stream the queue delivers records from."""
 
+    def __init__(self, *, queue_name: str, queue_arn: str, queue_status: QueueStatus | str, queue_creation_timestamp: datetime, streams: list[QueueStreamIdentifier]) -> None:
+        self.queue_name = queue_name
+        self.queue_arn = queue_arn
+        self.queue_status = queue_status
+        self.queue_creation_timestamp = queue_creation_timestamp
+        self.streams = streams
 
-@dataclass(slots=True, kw_only=True)
-class ReceiveDeadLetterQueueRecordsInput:
+
+class ReceiveDeadLetterQueueRecordsInput(Structure):
     """ReceiveDeadLetterQueueRecordsInput."""
 
+    __slots__ = ('queue_arn', 'limit', 'wait_time_seconds', 'visibility_timeout_seconds')
     queue_arn: str
     """The ARN of the queue whose dead-letter records are received."""
-    limit: int | None = None
+    limit: int | None
     """The maximum number of records to return."""
-    wait_time_seconds: int | None = None
+    wait_time_seconds: int | None
     """The duration, in seconds, that the call waits for a record to become visible before returning."""
-    visibility_timeout_seconds: int | None = None
+    visibility_timeout_seconds: int | None
     """The duration, in seconds, that the records returned by this request are in flight and not visible to any consumer instance."""
 
+    def __init__(self, *, queue_arn: str, limit: int | None = None, wait_time_seconds: int | None = None, visibility_timeout_seconds: int | None = None) -> None:
+        self.queue_arn = queue_arn
+        self.limit = limit
+        self.wait_time_seconds = wait_time_seconds
+        self.visibility_timeout_seconds = visibility_timeout_seconds
 
-@dataclass(slots=True, kw_only=True)
-class ReceiveDeadLetterQueueRecordsOutput:
+
+class ReceiveDeadLetterQueueRecordsOutput(Structure):
     """ReceiveDeadLetterQueueRecordsOutput."""
 
+    __slots__ = ('queue_records',)
     queue_records: list[QueueRecord]
     """The dead-letter records received from the queue."""
 
+    def __init__(self, *, queue_records: list[QueueRecord]) -> None:
+        self.queue_records = queue_records
 
-@dataclass(slots=True, kw_only=True)
-class ReceiveQueueRecordsInput:
+
+class ReceiveQueueRecordsInput(Structure):
     """ReceiveQueueRecordsInput."""
 
+    __slots__ = ('queue_arn', 'limit', 'wait_time_seconds', 'visibility_timeout_seconds')
     queue_arn: str
     """The ARN of the queue to receive records from."""
-    limit: int | None = None
+    limit: int | None
     """The maximum number of records to return."""
-    wait_time_seconds: int | None = None
+    wait_time_seconds: int | None
     """The duration, in seconds, that the call waits for a record to become visible before returning."""
-    visibility_timeout_seconds: int | None = None
+    visibility_timeout_seconds: int | None
     """The duration, in seconds, that the records returned by this request are in flight and not visible to any consumer instance."""
 
+    def __init__(self, *, queue_arn: str, limit: int | None = None, wait_time_seconds: int | None = None, visibility_timeout_seconds: int | None = None) -> None:
+        self.queue_arn = queue_arn
+        self.limit = limit
+        self.wait_time_seconds = wait_time_seconds
+        self.visibility_timeout_seconds = visibility_timeout_seconds
 
-@dataclass(slots=True, kw_only=True)
-class ReceiveQueueRecordsOutput:
+
+class ReceiveQueueRecordsOutput(Structure):
     """ReceiveQueueRecordsOutput."""
 
+    __slots__ = ('queue_records',)
     queue_records: list[QueueRecord]
     """The records received from the queue."""
 
+    def __init__(self, *, queue_records: list[QueueRecord]) -> None:
+        self.queue_records = queue_records
 
-@dataclass(slots=True, kw_only=True)
-class Record:
+
+class Record(Structure):
     """The unit of data of the Kinesis data stream, which is composed of a sequence number, a partition key, and a data blob."""
 
+    __slots__ = ('sequence_number', 'approximate_arrival_timestamp', 'data', 'partition_key', 'encryption_type')
     sequence_number: str
     """The unique identifier of the record within its shard."""
-    approximate_arrival_timestamp: datetime | None = None
+    approximate_arrival_timestamp: datetime | None
     """The approximate time that the record was inserted into the stream."""
     data: bytes
     """The data blob."""
-    partition_key: str | None = None
+    partition_key: str | None
     """Identifies which shard in the stream the data record is assigned to."""
-    encryption_type: EncryptionType | str | None = None
+    encryption_type: EncryptionType | str | None
     """The encryption type used on the record."""
 
+    def __init__(self, *, sequence_number: str, approximate_arrival_timestamp: datetime | None = None, data: bytes, partition_key: str | None = None, encryption_type: EncryptionType | str | None = None) -> None:
+        self.sequence_number = sequence_number
+        self.approximate_arrival_timestamp = approximate_arrival_timestamp
+        self.data = data
+        self.partition_key = partition_key
+        self.encryption_type = encryption_type
 
-@dataclass(slots=True, kw_only=True)
-class RecordConfiguration:
+
+class RecordConfiguration(Structure):
     """Specifies the format of records read from the source stream."""
 
+    __slots__ = ('record_format_type', 'gsr_schema_arn')
     record_format_type: RecordFormatType | str
     """The format of records on the source stream."""
-    gsr_schema_arn: str | None = None
+    gsr_schema_arn: str | None
     """The Amazon Resource Name (ARN) of the Amazon Web Services Glue Schema Registry schema used to validate records."""
 
+    def __init__(self, *, record_format_type: RecordFormatType | str, gsr_schema_arn: str | None = None) -> None:
+        self.record_format_type = record_format_type
+        self.gsr_schema_arn = gsr_schema_arn
 
-@dataclass(slots=True, kw_only=True)
-class RegisterStreamConsumerInput:
+
+class RegisterStreamConsumerInput(Structure):
     """RegisterStreamConsumerInput."""
 
+    __slots__ = ('stream_arn', 'consumer_name', 'stream_id', 'tags')
     stream_arn: str
     """The ARN of the Kinesis data stream that you want to register the consumer with."""
     consumer_name: str
     """For a given Kinesis data stream, each consumer must have a unique name."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
-    tags: dict[str, str] | None = None
+    tags: dict[str, str] | None
     """A set of up to 50 key-value pairs."""
 
+    def __init__(self, *, stream_arn: str, consumer_name: str, stream_id: str | None = None, tags: dict[str, str] | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.consumer_name = consumer_name
+        self.stream_id = stream_id
+        self.tags = tags
 
-@dataclass(slots=True, kw_only=True)
-class RegisterStreamConsumerOutput:
+
+class RegisterStreamConsumerOutput(Structure):
     """RegisterStreamConsumerOutput."""
 
+    __slots__ = ('consumer',)
     consumer: Consumer
     """An object that represents the details of the consumer you registered."""
 
+    def __init__(self, *, consumer: Consumer) -> None:
+        self.consumer = consumer
 
-@dataclass(slots=True, kw_only=True)
-class RemoveTagsFromStreamInput:
+
+class RemoveTagsFromStreamInput(Structure):
     """Represents the input for RemoveTagsFromStream."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'tag_keys', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream."""
     tag_keys: list[str]
     """A list of tag keys."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, tag_keys: list[str], stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.tag_keys = tag_keys
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class RestoreDeadLetterQueueRecordsErrorEntry:
+
+class RestoreDeadLetterQueueRecordsErrorEntry(Structure):
     """A dead-letter record that was not restored, and why."""
 
+    __slots__ = ('receipt_handle', 'error_code', 'error_message')
     receipt_handle: str
     """The receipt handle of the record that was not restored."""
     error_code: str
     """A code identifying the type of failure."""
-    error_message: str | None = None
+    error_message: str | None
     """A description of the cause of the failure."""
 
+    def __init__(self, *, receipt_handle: str, error_code: str, error_message: str | None = None) -> None:
+        self.receipt_handle = receipt_handle
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class RestoreDeadLetterQueueRecordsInput:
+
+class RestoreDeadLetterQueueRecordsInput(Structure):
     """RestoreDeadLetterQueueRecordsInput."""
 
+    __slots__ = ('queue_arn', 'entries')
     queue_arn: str
     """The ARN of the queue whose dead-letter records are restored."""
     entries: list[RestoreDeadLetterQueueRecordsRequestEntry]
     """The dead-letter records to restore, identified by their receipt handles."""
 
+    def __init__(self, *, queue_arn: str, entries: list[RestoreDeadLetterQueueRecordsRequestEntry]) -> None:
+        self.queue_arn = queue_arn
+        self.entries = entries
 
-@dataclass(slots=True, kw_only=True)
-class RestoreDeadLetterQueueRecordsOutput:
+
+class RestoreDeadLetterQueueRecordsOutput(Structure):
     """RestoreDeadLetterQueueRecordsOutput."""
 
+    __slots__ = ('successful', 'failed')
     successful: list[RestoreDeadLetterQueueRecordsResultEntry]
     """The records that were restored."""
     failed: list[RestoreDeadLetterQueueRecordsErrorEntry]
     """The records that were not restored, each with the reason the entry failed."""
 
+    def __init__(self, *, successful: list[RestoreDeadLetterQueueRecordsResultEntry], failed: list[RestoreDeadLetterQueueRecordsErrorEntry]) -> None:
+        self.successful = successful
+        self.failed = failed
 
-@dataclass(slots=True, kw_only=True)
-class RestoreDeadLetterQueueRecordsRequestEntry:
+
+class RestoreDeadLetterQueueRecordsRequestEntry(Structure):
     """A dead-letter record to restore, identified by its receipt handle."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record to restore, as returned by ReceiveDeadLetterQueueRecords."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class RestoreDeadLetterQueueRecordsResultEntry:
+
+class RestoreDeadLetterQueueRecordsResultEntry(Structure):
     """A dead-letter record that was restored."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record that was restored."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class S3DestinationConfiguration:
+
+class S3DestinationConfiguration(Structure):
     """The configuration for delivery to a general purpose Amazon S3 bucket."""
 
-    data_freshness_in_seconds: int | None = None
+    __slots__ = ('data_freshness_in_seconds', 'dead_letter_queue_s3_configuration', 'storage_configuration')
+    data_freshness_in_seconds: int | None
     """The maximum age, in seconds, of undelivered data before the channel delivers it to the destination."""
-    dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration | None = None
+    dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration | None
     """The dead-letter queue configuration for records that cannot be delivered."""
     storage_configuration: S3StorageConfiguration
     """The Amazon S3 storage configuration for the channel."""
 
+    def __init__(self, *, data_freshness_in_seconds: int | None = None, dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration | None = None, storage_configuration: S3StorageConfiguration) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
+        self.dead_letter_queue_s3_configuration = dead_letter_queue_s3_configuration
+        self.storage_configuration = storage_configuration
 
-@dataclass(slots=True, kw_only=True)
-class S3DestinationDescription:
+
+class S3DestinationDescription(Structure):
     """The configuration for delivery to a general purpose Amazon S3 bucket."""
 
+    __slots__ = ('data_freshness_in_seconds', 'dead_letter_queue_s3_configuration', 'storage_configuration')
     data_freshness_in_seconds: int
     """The maximum age, in seconds, of undelivered data."""
     dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration
@@ -1817,35 +2369,50 @@ class S3DestinationDescription:
     storage_configuration: S3StorageConfiguration
     """The Amazon S3 storage configuration for the channel."""
 
+    def __init__(self, *, data_freshness_in_seconds: int, dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration, storage_configuration: S3StorageConfiguration) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
+        self.dead_letter_queue_s3_configuration = dead_letter_queue_s3_configuration
+        self.storage_configuration = storage_configuration
 
-@dataclass(slots=True, kw_only=True)
-class S3DestinationUpdateInput:
+
+class S3DestinationUpdateInput(Structure):
     """The updated configuration for a general purpose Amazon S3 destination."""
 
+    __slots__ = ('data_freshness_in_seconds',)
     data_freshness_in_seconds: int
     """The maximum age, in seconds, of undelivered data before the channel delivers it to the destination."""
 
+    def __init__(self, *, data_freshness_in_seconds: int) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
 
-@dataclass(slots=True, kw_only=True)
-class S3StorageConfiguration:
+
+class S3StorageConfiguration(Structure):
     """The Amazon S3 storage settings for a general purpose Amazon S3 destination."""
 
+    __slots__ = ('bucket_arn', 'expected_bucket_owner', 'output_key_template', 'storage_class', 'compression_type')
     bucket_arn: str
     """The Amazon Resource Name (ARN) of the destination Amazon S3 bucket."""
     expected_bucket_owner: str
     """The Amazon Web Services account ID of the expected owner of the destination bucket."""
-    output_key_template: str | None = None
+    output_key_template: str | None
     """The template used to construct the Amazon S3 object key for delivered objects."""
-    storage_class: S3StorageClass | str | None = None
+    storage_class: S3StorageClass | str | None
     """The Amazon S3 storage class for delivered objects."""
     compression_type: S3CompressionType | str
     """The compression applied to delivered objects."""
 
+    def __init__(self, *, bucket_arn: str, expected_bucket_owner: str, output_key_template: str | None = None, storage_class: S3StorageClass | str | None = None, compression_type: S3CompressionType | str) -> None:
+        self.bucket_arn = bucket_arn
+        self.expected_bucket_owner = expected_bucket_owner
+        self.output_key_template = output_key_template
+        self.storage_class = storage_class
+        self.compression_type = compression_type
 
-@dataclass(slots=True, kw_only=True)
-class S3TablesConfiguration:
+
+class S3TablesConfiguration(Structure):
     """Specifies a destination streaming table on Apache Iceberg."""
 
+    __slots__ = ('table_bucket_arn', 'namespace', 'table_name', 'compression_type', 'partition_spec')
     table_bucket_arn: str
     """The Amazon Resource Name (ARN) of the Amazon S3 table bucket."""
     namespace: str
@@ -1854,26 +2421,38 @@ class S3TablesConfiguration:
     """The name of the destination table."""
     compression_type: S3TablesCompressionType | str
     """The compression applied to Parquet data files."""
-    partition_spec: PartitionSpec | None = None
+    partition_spec: PartitionSpec | None
     """The partitioning specification for the destination table."""
 
+    def __init__(self, *, table_bucket_arn: str, namespace: str, table_name: str, compression_type: S3TablesCompressionType | str, partition_spec: PartitionSpec | None = None) -> None:
+        self.table_bucket_arn = table_bucket_arn
+        self.namespace = namespace
+        self.table_name = table_name
+        self.compression_type = compression_type
+        self.partition_spec = partition_spec
 
-@dataclass(slots=True, kw_only=True)
-class S3TablesDestinationConfiguration:
+
+class S3TablesDestinationConfiguration(Structure):
     """The configuration for delivery to streaming tables on Apache Iceberg."""
 
-    data_freshness_in_seconds: int | None = None
+    __slots__ = ('data_freshness_in_seconds', 'dead_letter_queue_s3_configuration', 's3_tables_configuration_list')
+    data_freshness_in_seconds: int | None
     """The maximum age, in seconds, of undelivered data before the channel delivers it to the destination."""
     dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration
     """The dead-letter queue configuration for records that cannot be delivered."""
     s3_tables_configuration_list: list[S3TablesConfiguration]
     """The list of streaming table configurations."""
 
+    def __init__(self, *, data_freshness_in_seconds: int | None = None, dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration, s3_tables_configuration_list: list[S3TablesConfiguration]) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
+        self.dead_letter_queue_s3_configuration = dead_letter_queue_s3_configuration
+        self.s3_tables_configuration_list = s3_tables_configuration_list
 
-@dataclass(slots=True, kw_only=True)
-class S3TablesDestinationDescription:
+
+class S3TablesDestinationDescription(Structure):
     """The configuration for delivery to streaming tables on Apache Iceberg."""
 
+    __slots__ = ('data_freshness_in_seconds', 'dead_letter_queue_s3_configuration', 's3_tables_configuration_list')
     data_freshness_in_seconds: int
     """The maximum age, in seconds, of undelivered data."""
     dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration
@@ -1881,95 +2460,138 @@ class S3TablesDestinationDescription:
     s3_tables_configuration_list: list[S3TablesConfiguration]
     """The list of streaming table configurations."""
 
+    def __init__(self, *, data_freshness_in_seconds: int, dead_letter_queue_s3_configuration: DeadLetterQueueS3Configuration, s3_tables_configuration_list: list[S3TablesConfiguration]) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
+        self.dead_letter_queue_s3_configuration = dead_letter_queue_s3_configuration
+        self.s3_tables_configuration_list = s3_tables_configuration_list
 
-@dataclass(slots=True, kw_only=True)
-class S3TablesDestinationUpdateInput:
+
+class S3TablesDestinationUpdateInput(Structure):
     """The updated configuration for a streaming table destination."""
 
+    __slots__ = ('data_freshness_in_seconds',)
     data_freshness_in_seconds: int
     """The maximum age, in seconds, of undelivered data before the channel delivers it to the destination."""
 
+    def __init__(self, *, data_freshness_in_seconds: int) -> None:
+        self.data_freshness_in_seconds = data_freshness_in_seconds
 
-@dataclass(slots=True, kw_only=True)
-class SequenceNumberRange:
+
+class SequenceNumberRange(Structure):
     """The range of possible sequence numbers for the shard."""
 
+    __slots__ = ('starting_sequence_number', 'ending_sequence_number')
     starting_sequence_number: str
     """The starting sequence number for the range."""
-    ending_sequence_number: str | None = None
+    ending_sequence_number: str | None
     """The ending sequence number for the range."""
 
+    def __init__(self, *, starting_sequence_number: str, ending_sequence_number: str | None = None) -> None:
+        self.starting_sequence_number = starting_sequence_number
+        self.ending_sequence_number = ending_sequence_number
 
-@dataclass(slots=True, kw_only=True)
-class Shard:
+
+class Shard(Structure):
     """A uniquely identified group of data records in a Kinesis data stream."""
 
+    __slots__ = ('shard_id', 'parent_shard_id', 'adjacent_parent_shard_id', 'hash_key_range', 'sequence_number_range')
     shard_id: str
     """The unique identifier of the shard within the stream."""
-    parent_shard_id: str | None = None
+    parent_shard_id: str | None
     """The shard ID of the shard's parent."""
-    adjacent_parent_shard_id: str | None = None
+    adjacent_parent_shard_id: str | None
     """The shard ID of the shard adjacent to the shard's parent."""
     hash_key_range: HashKeyRange
     """The range of possible hash key values for the shard, which is a set of ordered contiguous positive integers."""
     sequence_number_range: SequenceNumberRange
     """The range of possible sequence numbers for the shard."""
 
+    def __init__(self, *, shard_id: str, parent_shard_id: str | None = None, adjacent_parent_shard_id: str | None = None, hash_key_range: HashKeyRange, sequence_number_range: SequenceNumberRange) -> None:
+        self.shard_id = shard_id
+        self.parent_shard_id = parent_shard_id
+        self.adjacent_parent_shard_id = adjacent_parent_shard_id
+        self.hash_key_range = hash_key_range
+        self.sequence_number_range = sequence_number_range
 
-@dataclass(slots=True, kw_only=True)
-class ShardFilter:
+
+class ShardFilter(Structure):
     """The request parameter used to filter out the response of the ListShards API."""
 
+    __slots__ = ('type', 'shard_id', 'timestamp')
     type: ShardFilterType | str
     """The shard type specified in the ShardFilter parameter."""
-    shard_id: str | None = None
+    shard_id: str | None
     """The exclusive start shardID speified in the ShardFilter parameter."""
-    timestamp: datetime | None = None
+    timestamp: datetime | None
     """The timestamps specified in the ShardFilter parameter."""
 
+    def __init__(self, *, type: ShardFilterType | str, shard_id: str | None = None, timestamp: datetime | None = None) -> None:
+        self.type = type
+        self.shard_id = shard_id
+        self.timestamp = timestamp
 
-@dataclass(slots=True, kw_only=True)
-class SplitShardInput:
+
+class SplitShardInput(Structure):
     """Represents the input for SplitShard."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'shard_to_split', 'new_starting_hash_key', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream for the shard split."""
     shard_to_split: str
     """The shard ID of the shard to split."""
     new_starting_hash_key: str
     """A hash key value for the starting hash key of one of the child shards created by the split."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, shard_to_split: str, new_starting_hash_key: str, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.shard_to_split = shard_to_split
+        self.new_starting_hash_key = new_starting_hash_key
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class StartStreamEncryptionInput:
+
+class StartStreamEncryptionInput(Structure):
     """StartStreamEncryptionInput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'encryption_type', 'key_id', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream for which to start encrypting records."""
     encryption_type: EncryptionType | str
     """The encryption type to use."""
     key_id: str
     """The GUID for the customer-managed Amazon Web Services KMS key to use for encryption."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, encryption_type: EncryptionType | str, key_id: str, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.encryption_type = encryption_type
+        self.key_id = key_id
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class StartingPosition:
+
+class StartingPosition(Structure):
     """The starting position in the data stream from which to start streaming."""
 
+    __slots__ = ('type', 'sequence_number', 'timestamp')
     type: ShardIteratorType | str
     """You can set the starting position to one of the following values: AT_SEQUENCE_NUMBER: Start streaming from the position denoted by the sequence number specified in the SequenceNumber field."""
-    sequence_number: str | None = None
+    sequence_number: str | None
     """The sequence number of the data record in the shard from which to start streaming."""
-    timestamp: datetime | None = None
+    timestamp: datetime | None
     """The time stamp of the data record from which to start reading."""
+
+    def __init__(self, *, type: ShardIteratorType | str, sequence_number: str | None = None, timestamp: datetime | None = None) -> None:
+        self.type = type
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
 
     @classmethod
     def trim_horizon(cls) -> StartingPosition:
@@ -1997,33 +2619,40 @@ class StartingPosition:
         return cls(type=ShardIteratorType.AFTER_SEQUENCE_NUMBER, sequence_number=sequence_number)
 
 
-@dataclass(slots=True, kw_only=True)
-class StopStreamEncryptionInput:
+class StopStreamEncryptionInput(Structure):
     """StopStreamEncryptionInput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'encryption_type', 'key_id', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream on which to stop encrypting records."""
     encryption_type: EncryptionType | str
     """The encryption type."""
     key_id: str
     """The GUID for the customer-managed Amazon Web Services KMS key to use for encryption."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, encryption_type: EncryptionType | str, key_id: str, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.encryption_type = encryption_type
+        self.key_id = key_id
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class StreamDescription:
+
+class StreamDescription(Structure):
     """Represents the output for DescribeStream."""
 
+    __slots__ = ('stream_name', 'stream_arn', 'stream_status', 'stream_mode_details', 'shards', 'has_more_shards', 'retention_period_hours', 'stream_creation_timestamp', 'enhanced_monitoring', 'encryption_type', 'key_id')
     stream_name: str
     """The name of the stream being described."""
     stream_arn: str
     """The Amazon Resource Name (ARN) for the stream being described."""
     stream_status: StreamStatus | str
     """The current status of the stream being described."""
-    stream_mode_details: StreamModeDetails | None = None
+    stream_mode_details: StreamModeDetails | None
     """Specifies the capacity mode to which you want to set your data stream."""
     shards: list[Shard]
     """The shards that comprise the stream."""
@@ -2035,25 +2664,38 @@ class StreamDescription:
     """The approximate time that the stream was created."""
     enhanced_monitoring: list[EnhancedMetrics]
     """Represents the current enhanced monitoring settings of the stream."""
-    encryption_type: EncryptionType | str | None = None
+    encryption_type: EncryptionType | str | None
     """The server-side encryption type used on the stream."""
-    key_id: str | None = None
+    key_id: str | None
     """The GUID for the customer-managed Amazon Web Services KMS key to use for encryption."""
 
+    def __init__(self, *, stream_name: str, stream_arn: str, stream_status: StreamStatus | str, stream_mode_details: StreamModeDetails | None = None, shards: list[Shard], has_more_shards: bool, retention_period_hours: int, stream_creation_timestamp: datetime, enhanced_monitoring: list[EnhancedMetrics], encryption_type: EncryptionType | str | None = None, key_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.stream_arn = stream_arn
+        self.stream_status = stream_status
+        self.stream_mode_details = stream_mode_details
+        self.shards = shards
+        self.has_more_shards = has_more_shards
+        self.retention_period_hours = retention_period_hours
+        self.stream_creation_timestamp = stream_creation_timestamp
+        self.enhanced_monitoring = enhanced_monitoring
+        self.encryption_type = encryption_type
+        self.key_id = key_id
 
-@dataclass(slots=True, kw_only=True)
-class StreamDescriptionSummary:
+
+class StreamDescriptionSummary(Structure):
     """Represents the output for DescribeStreamSummary"""
 
+    __slots__ = ('stream_name', 'stream_arn', 'stream_id', 'stream_status', 'stream_mode_details', 'retention_period_hours', 'stream_creation_timestamp', 'enhanced_monitoring', 'encryption_type', 'key_id', 'open_shard_count', 'consumer_count', 'warm_throughput', 'max_record_size_in_ki_b', 'channel_count', 'record_distribution_strategy', 'queue_count')
     stream_name: str
     """The name of the stream being described."""
     stream_arn: str
     """The Amazon Resource Name (ARN) for the stream being described."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     stream_status: StreamStatus | str
     """The current status of the stream being described."""
-    stream_mode_details: StreamModeDetails | None = None
+    stream_mode_details: StreamModeDetails | None
     """Specifies the capacity mode to which you want to set your data stream."""
     retention_period_hours: int
     """The current retention period, in hours."""
@@ -2061,380 +2703,546 @@ class StreamDescriptionSummary:
     """The approximate time that the stream was created."""
     enhanced_monitoring: list[EnhancedMetrics]
     """Represents the current enhanced monitoring settings of the stream."""
-    encryption_type: EncryptionType | str | None = None
+    encryption_type: EncryptionType | str | None
     """The encryption type used."""
-    key_id: str | None = None
+    key_id: str | None
     """The GUID for the customer-managed Amazon Web Services KMS key to use for encryption."""
     open_shard_count: int
     """The number of open shards in the stream."""
-    consumer_count: int | None = None
+    consumer_count: int | None
     """The number of enhanced fan-out consumers registered with the stream."""
-    warm_throughput: WarmThroughputObject | None = None
+    warm_throughput: WarmThroughputObject | None
     """The warm throughput in MB/s for the stream."""
-    max_record_size_in_ki_b: int | None = None
+    max_record_size_in_ki_b: int | None
     """The maximum record size of a single record in kibibyte (KiB) that you can write to, and read from a stream."""
-    channel_count: int | None = None
+    channel_count: int | None
     """The number of channels associated with the stream."""
-    record_distribution_strategy: RecordDistributionStrategy | str | None = None
+    record_distribution_strategy: RecordDistributionStrategy | str | None
     """The record distribution strategy that the stream currently uses."""
-    queue_count: int | None = None
+    queue_count: int | None
     """The number of queues created on the data stream."""
 
+    def __init__(self, *, stream_name: str, stream_arn: str, stream_id: str | None = None, stream_status: StreamStatus | str, stream_mode_details: StreamModeDetails | None = None, retention_period_hours: int, stream_creation_timestamp: datetime, enhanced_monitoring: list[EnhancedMetrics], encryption_type: EncryptionType | str | None = None, key_id: str | None = None, open_shard_count: int, consumer_count: int | None = None, warm_throughput: WarmThroughputObject | None = None, max_record_size_in_ki_b: int | None = None, channel_count: int | None = None, record_distribution_strategy: RecordDistributionStrategy | str | None = None, queue_count: int | None = None) -> None:
+        self.stream_name = stream_name
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.stream_status = stream_status
+        self.stream_mode_details = stream_mode_details
+        self.retention_period_hours = retention_period_hours
+        self.stream_creation_timestamp = stream_creation_timestamp
+        self.enhanced_monitoring = enhanced_monitoring
+        self.encryption_type = encryption_type
+        self.key_id = key_id
+        self.open_shard_count = open_shard_count
+        self.consumer_count = consumer_count
+        self.warm_throughput = warm_throughput
+        self.max_record_size_in_ki_b = max_record_size_in_ki_b
+        self.channel_count = channel_count
+        self.record_distribution_strategy = record_distribution_strategy
+        self.queue_count = queue_count
 
-@dataclass(slots=True, kw_only=True)
-class StreamFilter:
+
+class StreamFilter(Structure):
     """Filters ListChannels results by source stream."""
 
+    __slots__ = ('stream_arn', 'stream_creation_timestamp')
     stream_arn: str
     """The Amazon Resource Name (ARN) of the source stream to filter by."""
-    stream_creation_timestamp: datetime | None = None
+    stream_creation_timestamp: datetime | None
     """The creation timestamp of the source stream."""
 
+    def __init__(self, *, stream_arn: str, stream_creation_timestamp: datetime | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.stream_creation_timestamp = stream_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class StreamModeDetails:
+
+class StreamModeDetails(Structure):
     """Specifies the capacity mode to which you want to set your data stream."""
 
+    __slots__ = ('stream_mode',)
     stream_mode: StreamMode | str
     """Specifies the capacity mode to which you want to set your data stream."""
 
+    def __init__(self, *, stream_mode: StreamMode | str) -> None:
+        self.stream_mode = stream_mode
 
-@dataclass(slots=True, kw_only=True)
-class StreamSummary:
+
+class StreamSummary(Structure):
     """The summary of a stream."""
 
+    __slots__ = ('stream_name', 'stream_arn', 'stream_status', 'stream_mode_details', 'stream_creation_timestamp')
     stream_name: str
     """The name of a stream."""
     stream_arn: str
     """The ARN of the stream."""
     stream_status: StreamStatus | str
     """The status of the stream."""
-    stream_mode_details: StreamModeDetails | None = None
-    stream_creation_timestamp: datetime | None = None
+    stream_mode_details: StreamModeDetails | None
+    stream_creation_timestamp: datetime | None
     """The timestamp at which the stream was created."""
 
+    def __init__(self, *, stream_name: str, stream_arn: str, stream_status: StreamStatus | str, stream_mode_details: StreamModeDetails | None = None, stream_creation_timestamp: datetime | None = None) -> None:
+        self.stream_name = stream_name
+        self.stream_arn = stream_arn
+        self.stream_status = stream_status
+        self.stream_mode_details = stream_mode_details
+        self.stream_creation_timestamp = stream_creation_timestamp
 
-@dataclass(slots=True, kw_only=True)
-class SubscribeToShardEvent:
+
+class SubscribeToShardEvent(Structure):
     """After you call SubscribeToShard, Kinesis Data Streams sends events of this type over an HTTP/2 connection to your consumer."""
 
+    __slots__ = ('records', 'continuation_sequence_number', 'millis_behind_latest', 'child_shards')
     records: list[Record]
     continuation_sequence_number: str
     """Use this as SequenceNumber in the next call to SubscribeToShard, with StartingPosition set to AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER."""
     millis_behind_latest: int
     """The number of milliseconds the read records are from the tip of the stream, indicating how far behind current time the consumer is."""
-    child_shards: list[ChildShard] | None = None
+    child_shards: list[ChildShard] | None
     """The list of the child shards of the current shard, returned only at the end of the current shard."""
 
+    def __init__(self, *, records: list[Record], continuation_sequence_number: str, millis_behind_latest: int, child_shards: list[ChildShard] | None = None) -> None:
+        self.records = records
+        self.continuation_sequence_number = continuation_sequence_number
+        self.millis_behind_latest = millis_behind_latest
+        self.child_shards = child_shards
 
-@dataclass(slots=True, kw_only=True)
-class SubscribeToShardInput:
+
+class SubscribeToShardInput(Structure):
     """SubscribeToShardInput."""
 
+    __slots__ = ('consumer_arn', 'stream_id', 'shard_id', 'starting_position', 'dry_run')
     consumer_arn: str
     """For this parameter, use the value you obtained when you called RegisterStreamConsumer."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     shard_id: str
     """The ID of the shard you want to subscribe to."""
     starting_position: StartingPosition
     """The starting position in the data stream from which to start streaming."""
-    dry_run: bool | None = None
+    dry_run: bool | None
     """Checks if your request will succeed."""
 
+    def __init__(self, *, consumer_arn: str, stream_id: str | None = None, shard_id: str, starting_position: StartingPosition, dry_run: bool | None = None) -> None:
+        self.consumer_arn = consumer_arn
+        self.stream_id = stream_id
+        self.shard_id = shard_id
+        self.starting_position = starting_position
+        self.dry_run = dry_run
 
-@dataclass(slots=True, kw_only=True)
-class Tag:
+
+class Tag(Structure):
     """Metadata assigned to the stream or consumer, consisting of a key-value pair."""
 
+    __slots__ = ('key', 'value')
     key: str
     """A unique identifier for the tag."""
-    value: str | None = None
+    value: str | None
     """An optional string, typically used to describe or define the tag."""
 
+    def __init__(self, *, key: str, value: str | None = None) -> None:
+        self.key = key
+        self.value = value
 
-@dataclass(slots=True, kw_only=True)
-class TagResourceInput:
+
+class TagResourceInput(Structure):
     """TagResourceInput."""
 
+    __slots__ = ('tags', 'resource_arn', 'stream_id')
     tags: dict[str, str]
     """An array of tags to be added to the Kinesis resource."""
     resource_arn: str
     """The Amazon Resource Name (ARN) of the Kinesis resource to which to add tags."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, tags: dict[str, str], resource_arn: str, stream_id: str | None = None) -> None:
+        self.tags = tags
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class UntagResourceInput:
+
+class UntagResourceInput(Structure):
     """UntagResourceInput."""
 
+    __slots__ = ('tag_keys', 'resource_arn', 'stream_id')
     tag_keys: list[str]
     """A list of tag key-value pairs."""
     resource_arn: str
     """The Amazon Resource Name (ARN) of the Kinesis resource from which to remove tags."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, tag_keys: list[str], resource_arn: str, stream_id: str | None = None) -> None:
+        self.tag_keys = tag_keys
+        self.resource_arn = resource_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class UpdateAccountSettingsInput:
+
+class UpdateAccountSettingsInput(Structure):
     """UpdateAccountSettingsInput."""
 
+    __slots__ = ('minimum_throughput_billing_commitment',)
     minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentInput
     """Specifies the minimum throughput billing commitment configuration for your account."""
 
+    def __init__(self, *, minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentInput) -> None:
+        self.minimum_throughput_billing_commitment = minimum_throughput_billing_commitment
 
-@dataclass(slots=True, kw_only=True)
-class UpdateAccountSettingsOutput:
+
+class UpdateAccountSettingsOutput(Structure):
     """UpdateAccountSettingsOutput."""
 
-    minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None = None
+    __slots__ = ('minimum_throughput_billing_commitment',)
+    minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None
     """The updated configuration of the minimum throughput billing commitment for your account."""
 
+    def __init__(self, *, minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentOutput | None = None) -> None:
+        self.minimum_throughput_billing_commitment = minimum_throughput_billing_commitment
 
-@dataclass(slots=True, kw_only=True)
-class UpdateChannelInput:
+
+class UpdateChannelInput(Structure):
     """UpdateChannelInput."""
 
+    __slots__ = ('channel_arn', 's3_destination_configuration', 's3_tables_destination_configuration', 'logging_configuration')
     channel_arn: str
     """The Amazon Resource Name (ARN) of the channel to update."""
-    s3_destination_configuration: S3DestinationUpdateInput | None = None
+    s3_destination_configuration: S3DestinationUpdateInput | None
     """The updated configuration for a general purpose Amazon S3 destination."""
-    s3_tables_destination_configuration: S3TablesDestinationUpdateInput | None = None
+    s3_tables_destination_configuration: S3TablesDestinationUpdateInput | None
     """The updated configuration for a streaming table destination."""
-    logging_configuration: ChannelLoggingUpdateInput | None = None
+    logging_configuration: ChannelLoggingUpdateInput | None
     """The updated Amazon CloudWatch Logs configuration for the channel."""
 
+    def __init__(self, *, channel_arn: str, s3_destination_configuration: S3DestinationUpdateInput | None = None, s3_tables_destination_configuration: S3TablesDestinationUpdateInput | None = None, logging_configuration: ChannelLoggingUpdateInput | None = None) -> None:
+        self.channel_arn = channel_arn
+        self.s3_destination_configuration = s3_destination_configuration
+        self.s3_tables_destination_configuration = s3_tables_destination_configuration
+        self.logging_configuration = logging_configuration
 
-@dataclass(slots=True, kw_only=True)
-class UpdateChannelOutput:
+
+class UpdateChannelOutput(Structure):
     """UpdateChannelOutput."""
 
+    __slots__ = ('channel_description',)
     channel_description: ChannelDescription
     """The configuration and current status of the channel after the update, including its ARN, destination configuration, and lifecycle state."""
 
+    def __init__(self, *, channel_description: ChannelDescription) -> None:
+        self.channel_description = channel_description
 
-@dataclass(slots=True, kw_only=True)
-class UpdateDeadLetterQueueRecordsVisibilityErrorEntry:
+
+class UpdateDeadLetterQueueRecordsVisibilityErrorEntry(Structure):
     """A dead-letter record whose visibility timeout was not changed, and why."""
 
+    __slots__ = ('receipt_handle', 'error_code', 'error_message')
     receipt_handle: str
     """The receipt handle of the record whose visibility timeout was not changed."""
     error_code: str
     """A code identifying the type of failure."""
-    error_message: str | None = None
+    error_message: str | None
     """A description of the cause of the failure."""
 
+    def __init__(self, *, receipt_handle: str, error_code: str, error_message: str | None = None) -> None:
+        self.receipt_handle = receipt_handle
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class UpdateDeadLetterQueueRecordsVisibilityInput:
+
+class UpdateDeadLetterQueueRecordsVisibilityInput(Structure):
     """UpdateDeadLetterQueueRecordsVisibilityInput."""
 
+    __slots__ = ('queue_arn', 'entries')
     queue_arn: str
     """The ARN of the queue whose dead-letter records are updated."""
     entries: list[UpdateDeadLetterQueueRecordsVisibilityRequestEntry]
     """The dead-letter records whose visibility timeout is changed, identified by their receipt handles, and the new visibility timeout for each."""
 
+    def __init__(self, *, queue_arn: str, entries: list[UpdateDeadLetterQueueRecordsVisibilityRequestEntry]) -> None:
+        self.queue_arn = queue_arn
+        self.entries = entries
 
-@dataclass(slots=True, kw_only=True)
-class UpdateDeadLetterQueueRecordsVisibilityOutput:
+
+class UpdateDeadLetterQueueRecordsVisibilityOutput(Structure):
     """UpdateDeadLetterQueueRecordsVisibilityOutput."""
 
+    __slots__ = ('successful', 'failed')
     successful: list[UpdateDeadLetterQueueRecordsVisibilityResultEntry]
     """The records whose visibility timeout was changed."""
     failed: list[UpdateDeadLetterQueueRecordsVisibilityErrorEntry]
     """The records whose visibility timeout was not changed, each with the reason the entry failed."""
 
+    def __init__(self, *, successful: list[UpdateDeadLetterQueueRecordsVisibilityResultEntry], failed: list[UpdateDeadLetterQueueRecordsVisibilityErrorEntry]) -> None:
+        self.successful = successful
+        self.failed = failed
 
-@dataclass(slots=True, kw_only=True)
-class UpdateDeadLetterQueueRecordsVisibilityRequestEntry:
+
+class UpdateDeadLetterQueueRecordsVisibilityRequestEntry(Structure):
     """A dead-letter record whose visibility timeout is changed, and the new visibility timeout."""
 
+    __slots__ = ('receipt_handle', 'visibility_timeout_seconds')
     receipt_handle: str
     """The receipt handle of the record, as returned by ReceiveDeadLetterQueueRecords."""
     visibility_timeout_seconds: int
     """The new duration, in seconds, that the record is in flight and not visible to any consumer instance, measured from when this request is processed."""
 
+    def __init__(self, *, receipt_handle: str, visibility_timeout_seconds: int) -> None:
+        self.receipt_handle = receipt_handle
+        self.visibility_timeout_seconds = visibility_timeout_seconds
 
-@dataclass(slots=True, kw_only=True)
-class UpdateDeadLetterQueueRecordsVisibilityResultEntry:
+
+class UpdateDeadLetterQueueRecordsVisibilityResultEntry(Structure):
     """A dead-letter record whose visibility timeout was changed."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record whose visibility timeout was changed."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class UpdateMaxRecordSizeInput:
+
+class UpdateMaxRecordSizeInput(Structure):
     """UpdateMaxRecordSizeInput."""
 
-    stream_arn: str | None = None
+    __slots__ = ('stream_arn', 'stream_id', 'max_record_size_in_ki_b')
+    stream_arn: str | None
     """The Amazon Resource Name (ARN) of the stream for the MaxRecordSize update."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     max_record_size_in_ki_b: int
     """The maximum record size of a single record in KiB that you can write to, and read from a stream."""
 
+    def __init__(self, *, stream_arn: str | None = None, stream_id: str | None = None, max_record_size_in_ki_b: int) -> None:
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.max_record_size_in_ki_b = max_record_size_in_ki_b
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueInput:
+
+class UpdateQueueInput(Structure):
     """UpdateQueueInput."""
 
+    __slots__ = ('queue_arn', 'queue_attributes')
     queue_arn: str
     """The ARN of the queue to update."""
     queue_attributes: QueueAttributes
     """The configuration attributes to apply to the queue."""
 
+    def __init__(self, *, queue_arn: str, queue_attributes: QueueAttributes) -> None:
+        self.queue_arn = queue_arn
+        self.queue_attributes = queue_attributes
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueOutput:
+
+class UpdateQueueOutput(Structure):
     """UpdateQueueOutput."""
 
+    __slots__ = ('queue_description',)
     queue_description: QueueDescription
     """A description of the queue, including the updated attributes."""
 
+    def __init__(self, *, queue_description: QueueDescription) -> None:
+        self.queue_description = queue_description
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueRecordsVisibilityErrorEntry:
+
+class UpdateQueueRecordsVisibilityErrorEntry(Structure):
     """A record whose visibility timeout was not changed, and why."""
 
+    __slots__ = ('receipt_handle', 'error_code', 'error_message')
     receipt_handle: str
     """The receipt handle of the record whose visibility timeout was not changed."""
     error_code: str
     """A code identifying the type of failure."""
-    error_message: str | None = None
+    error_message: str | None
     """A description of the cause of the failure."""
 
+    def __init__(self, *, receipt_handle: str, error_code: str, error_message: str | None = None) -> None:
+        self.receipt_handle = receipt_handle
+        self.error_code = error_code
+        self.error_message = error_message
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueRecordsVisibilityInput:
+
+class UpdateQueueRecordsVisibilityInput(Structure):
     """UpdateQueueRecordsVisibilityInput."""
 
+    __slots__ = ('queue_arn', 'entries')
     queue_arn: str
     """The ARN of the queue the records were received from."""
     entries: list[UpdateQueueRecordsVisibilityRequestEntry]
     """The records whose visibility timeout is changed, identified by their receipt handles, and the new visibility timeout for each."""
 
+    def __init__(self, *, queue_arn: str, entries: list[UpdateQueueRecordsVisibilityRequestEntry]) -> None:
+        self.queue_arn = queue_arn
+        self.entries = entries
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueRecordsVisibilityOutput:
+
+class UpdateQueueRecordsVisibilityOutput(Structure):
     """UpdateQueueRecordsVisibilityOutput."""
 
+    __slots__ = ('successful', 'failed')
     successful: list[UpdateQueueRecordsVisibilityResultEntry]
     """The records whose visibility timeout was changed."""
     failed: list[UpdateQueueRecordsVisibilityErrorEntry]
     """The records whose visibility timeout was not changed, each with the reason the entry failed."""
 
+    def __init__(self, *, successful: list[UpdateQueueRecordsVisibilityResultEntry], failed: list[UpdateQueueRecordsVisibilityErrorEntry]) -> None:
+        self.successful = successful
+        self.failed = failed
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueRecordsVisibilityRequestEntry:
+
+class UpdateQueueRecordsVisibilityRequestEntry(Structure):
     """A record whose visibility timeout is changed, and the new visibility timeout."""
 
+    __slots__ = ('receipt_handle', 'visibility_timeout_seconds')
     receipt_handle: str
     """The receipt handle of the record, as returned by ReceiveQueueRecords."""
     visibility_timeout_seconds: int
     """The new duration, in seconds, that the record is in flight and not visible to any consumer instance, measured from when this request is processed."""
 
+    def __init__(self, *, receipt_handle: str, visibility_timeout_seconds: int) -> None:
+        self.receipt_handle = receipt_handle
+        self.visibility_timeout_seconds = visibility_timeout_seconds
 
-@dataclass(slots=True, kw_only=True)
-class UpdateQueueRecordsVisibilityResultEntry:
+
+class UpdateQueueRecordsVisibilityResultEntry(Structure):
     """A record whose visibility timeout was changed."""
 
+    __slots__ = ('receipt_handle',)
     receipt_handle: str
     """The receipt handle of the record whose visibility timeout was changed."""
 
+    def __init__(self, *, receipt_handle: str) -> None:
+        self.receipt_handle = receipt_handle
 
-@dataclass(slots=True, kw_only=True)
-class UpdateShardCountInput:
+
+class UpdateShardCountInput(Structure):
     """UpdateShardCountInput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'target_shard_count', 'scaling_type', 'stream_arn', 'stream_id')
+    stream_name: str | None
     """The name of the stream."""
     target_shard_count: int
     """The new number of shards."""
     scaling_type: ScalingType | str
     """The scaling type."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
 
+    def __init__(self, *, stream_name: str | None = None, target_shard_count: int, scaling_type: ScalingType | str, stream_arn: str | None = None, stream_id: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.target_shard_count = target_shard_count
+        self.scaling_type = scaling_type
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
 
-@dataclass(slots=True, kw_only=True)
-class UpdateShardCountOutput:
+
+class UpdateShardCountOutput(Structure):
     """UpdateShardCountOutput."""
 
-    stream_name: str | None = None
+    __slots__ = ('stream_name', 'current_shard_count', 'target_shard_count', 'stream_arn')
+    stream_name: str | None
     """The name of the stream."""
-    current_shard_count: int | None = None
+    current_shard_count: int | None
     """The current number of shards."""
-    target_shard_count: int | None = None
+    target_shard_count: int | None
     """The updated number of shards."""
-    stream_arn: str | None = None
+    stream_arn: str | None
     """The ARN of the stream."""
 
+    def __init__(self, *, stream_name: str | None = None, current_shard_count: int | None = None, target_shard_count: int | None = None, stream_arn: str | None = None) -> None:
+        self.stream_name = stream_name
+        self.current_shard_count = current_shard_count
+        self.target_shard_count = target_shard_count
+        self.stream_arn = stream_arn
 
-@dataclass(slots=True, kw_only=True)
-class UpdateStreamModeInput:
+
+class UpdateStreamModeInput(Structure):
     """UpdateStreamModeInput."""
 
+    __slots__ = ('stream_arn', 'stream_id', 'stream_mode_details', 'warm_throughput_mi_bps')
     stream_arn: str
     """Specifies the ARN of the data stream whose capacity mode you want to update."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     stream_mode_details: StreamModeDetails
     """Specifies the capacity mode to which you want to set your data stream."""
-    warm_throughput_mi_bps: int | None = None
+    warm_throughput_mi_bps: int | None
     """The target warm throughput in MB/s that the stream should be scaled to handle."""
 
+    def __init__(self, *, stream_arn: str, stream_id: str | None = None, stream_mode_details: StreamModeDetails, warm_throughput_mi_bps: int | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.stream_mode_details = stream_mode_details
+        self.warm_throughput_mi_bps = warm_throughput_mi_bps
 
-@dataclass(slots=True, kw_only=True)
-class UpdateStreamRecordDistributionStrategyInput:
+
+class UpdateStreamRecordDistributionStrategyInput(Structure):
     """UpdateStreamRecordDistributionStrategyInput."""
 
+    __slots__ = ('stream_arn', 'stream_id', 'record_distribution_strategy')
     stream_arn: str
     """The Amazon Resource Name (ARN) of the stream to update."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     record_distribution_strategy: RecordDistributionStrategy | str
     """The record distribution strategy to apply to the stream."""
 
+    def __init__(self, *, stream_arn: str, stream_id: str | None = None, record_distribution_strategy: RecordDistributionStrategy | str) -> None:
+        self.stream_arn = stream_arn
+        self.stream_id = stream_id
+        self.record_distribution_strategy = record_distribution_strategy
 
-@dataclass(slots=True, kw_only=True)
-class UpdateStreamWarmThroughputInput:
+
+class UpdateStreamWarmThroughputInput(Structure):
     """UpdateStreamWarmThroughputInput."""
 
-    stream_arn: str | None = None
+    __slots__ = ('stream_arn', 'stream_name', 'stream_id', 'warm_throughput_mi_bps')
+    stream_arn: str | None
     """The ARN of the stream to be updated."""
-    stream_name: str | None = None
+    stream_name: str | None
     """The name of the stream to be updated."""
-    stream_id: str | None = None
+    stream_id: str | None
     """Not Implemented."""
     warm_throughput_mi_bps: int
     """The target warm throughput in MB/s that the stream should be scaled to handle."""
 
+    def __init__(self, *, stream_arn: str | None = None, stream_name: str | None = None, stream_id: str | None = None, warm_throughput_mi_bps: int) -> None:
+        self.stream_arn = stream_arn
+        self.stream_name = stream_name
+        self.stream_id = stream_id
+        self.warm_throughput_mi_bps = warm_throughput_mi_bps
 
-@dataclass(slots=True, kw_only=True)
-class UpdateStreamWarmThroughputOutput:
+
+class UpdateStreamWarmThroughputOutput(Structure):
     """UpdateStreamWarmThroughputOutput."""
 
-    stream_arn: str | None = None
+    __slots__ = ('stream_arn', 'stream_name', 'warm_throughput')
+    stream_arn: str | None
     """The ARN of the stream that was updated."""
-    stream_name: str | None = None
+    stream_name: str | None
     """The name of the stream that was updated."""
-    warm_throughput: WarmThroughputObject | None = None
+    warm_throughput: WarmThroughputObject | None
     """Specifies the updated warm throughput configuration for your data stream."""
 
+    def __init__(self, *, stream_arn: str | None = None, stream_name: str | None = None, warm_throughput: WarmThroughputObject | None = None) -> None:
+        self.stream_arn = stream_arn
+        self.stream_name = stream_name
+        self.warm_throughput = warm_throughput
 
-@dataclass(slots=True, kw_only=True)
-class WarmThroughputObject:
+
+class WarmThroughputObject(Structure):
     """Represents the warm throughput configuration on the stream."""
 
-    target_mi_bps: int | None = None
+    __slots__ = ('target_mi_bps', 'current_mi_bps')
+    target_mi_bps: int | None
     """The target warm throughput value on the stream."""
-    current_mi_bps: int | None = None
+    current_mi_bps: int | None
     """The current warm throughput value on the stream."""
+
+    def __init__(self, *, target_mi_bps: int | None = None, current_mi_bps: int | None = None) -> None:
+        self.target_mi_bps = target_mi_bps
+        self.current_mi_bps = current_mi_bps
 
 
 def _ser_AcknowledgeDeadLetterQueueRecordsInput(v: AcknowledgeDeadLetterQueueRecordsInput) -> dict[str, Any]:

@@ -18,16 +18,16 @@ from ._store import LeaseStore, Lost
 
 if TYPE_CHECKING:
     from ._dynamodb import DynamoDBLeases
+else:  # to type checkers the name is the import above
 
+    def __getattr__(name: str) -> Any:
+        """DynamoDBLeases on first use: only programs that keep their leases in DynamoDB should pay for
+        its client and generated models."""
+        if name == "DynamoDBLeases":
+            from ._dynamodb import DynamoDBLeases  # noqa: PLC0415
 
-def __getattr__(name: str) -> Any:
-    """DynamoDBLeases on first use: DynamoDB's generated models take ~50 ms to import, which only
-    programs that keep their leases in DynamoDB should pay."""
-    if name == "DynamoDBLeases":
-        from ._dynamodb import DynamoDBLeases  # noqa: PLC0415
-
-        return DynamoDBLeases
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return DynamoDBLeases
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

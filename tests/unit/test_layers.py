@@ -35,6 +35,7 @@ LAYERS: dict[str, list[str]] = {
     ],
     "wire format": ["_protocol", "_rules"],
     "models": [
+        "_structures",
         "_generated.models",
         "_generated.shapes",
         "_generated.dynamodb.models",

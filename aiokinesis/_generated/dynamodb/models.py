@@ -6,9 +6,7 @@ sha256:77571c1bea066d6683d8702c43f03cf3138a454bf4ebd3dd13724a713695afce (see scr
 
 from __future__ import annotations
 
-import re
 from binascii import a2b_base64, b2a_base64
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
@@ -26,6 +24,7 @@ from ..._protocol import (
     _token,
     _union,
 )
+from ..._structures import LazyPattern, Structure
 from ...errors import ParamValidationError
 
 __all__ = [
@@ -118,7 +117,7 @@ __all__ = [
 ]
 
 _new = object.__new__
-_P0 = re.compile('[a-zA-Z0-9_.-]+')
+_P0 = LazyPattern('[a-zA-Z0-9_.-]+')
 
 AttributeValue: TypeAlias = dict[str, Any]
 """Represents the data for an attribute. In its wire form: one of S, N, B, SS, NS, BS, M, L, NULL, BOOL."""
@@ -408,380 +407,541 @@ class WitnessStatus(StrEnum):
 _WitnessStatus: dict[str, WitnessStatus] = {m.value: m for m in WitnessStatus}
 
 
-@dataclass(slots=True, kw_only=True)
-class ArchivalSummary:
+class ArchivalSummary(Structure):
     """Contains details of a table archival operation."""
 
-    archival_date_time: datetime | None = None
+    __slots__ = ('archival_date_time', 'archival_reason', 'archival_backup_arn')
+    archival_date_time: datetime | None
     """The date and time when table archival was initiated by DynamoDB, in UNIX epoch time format."""
-    archival_reason: str | None = None
+    archival_reason: str | None
     """The reason DynamoDB archived the table."""
-    archival_backup_arn: str | None = None
+    archival_backup_arn: str | None
     """The Amazon Resource Name (ARN) of the backup the table was archived to, when applicable in the archival reason."""
 
+    def __init__(self, *, archival_date_time: datetime | None = None, archival_reason: str | None = None, archival_backup_arn: str | None = None) -> None:
+        self.archival_date_time = archival_date_time
+        self.archival_reason = archival_reason
+        self.archival_backup_arn = archival_backup_arn
 
-@dataclass(slots=True, kw_only=True)
-class AttributeDefinition:
+
+class AttributeDefinition(Structure):
     """Represents an attribute for describing the schema for the table and indexes."""
 
+    __slots__ = ('attribute_name', 'attribute_type')
     attribute_name: str
     """A name for the attribute."""
     attribute_type: ScalarAttributeType | str
     """The data type for the attribute, where: S - the attribute is of type String N - the attribute is of type Number B - the attribute is of type Binary"""
 
+    def __init__(self, *, attribute_name: str, attribute_type: ScalarAttributeType | str) -> None:
+        self.attribute_name = attribute_name
+        self.attribute_type = attribute_type
 
-@dataclass(slots=True, kw_only=True)
-class AttributeValueUpdate:
+
+class AttributeValueUpdate(Structure):
     """For the UpdateItem operation, represents the attributes to be modified, the action to perform on each, and the new value for each."""
 
-    value: AttributeValue | None = None
+    __slots__ = ('value', 'action')
+    value: AttributeValue | None
     """Represents the data for an attribute."""
-    action: AttributeAction | str | None = None
+    action: AttributeAction | str | None
     """Specifies how to perform the update."""
 
+    def __init__(self, *, value: AttributeValue | None = None, action: AttributeAction | str | None = None) -> None:
+        self.value = value
+        self.action = action
 
-@dataclass(slots=True, kw_only=True)
-class BillingModeSummary:
+
+class BillingModeSummary(Structure):
     """Contains the details for the read/write capacity mode."""
 
-    billing_mode: BillingMode | str | None = None
+    __slots__ = ('billing_mode', 'last_update_to_pay_per_request_date_time')
+    billing_mode: BillingMode | str | None
     """Controls how you are charged for read and write throughput and how you manage capacity."""
-    last_update_to_pay_per_request_date_time: datetime | None = None
+    last_update_to_pay_per_request_date_time: datetime | None
     """Represents the time when PAY_PER_REQUEST was last set as the read/write capacity mode."""
 
+    def __init__(self, *, billing_mode: BillingMode | str | None = None, last_update_to_pay_per_request_date_time: datetime | None = None) -> None:
+        self.billing_mode = billing_mode
+        self.last_update_to_pay_per_request_date_time = last_update_to_pay_per_request_date_time
 
-@dataclass(slots=True, kw_only=True)
-class CancellationReason:
+
+class CancellationReason(Structure):
     """An ordered list of errors for each item in the request which caused the transaction to get cancelled."""
 
-    item: dict[str, AttributeValue] | None = None
+    __slots__ = ('item', 'code', 'message')
+    item: dict[str, AttributeValue] | None
     """Item in the request which caused the transaction to get cancelled."""
-    code: str | None = None
+    code: str | None
     """Status code for the result of the cancelled transaction."""
-    message: str | None = None
+    message: str | None
     """Cancellation reason message description."""
 
+    def __init__(self, *, item: dict[str, AttributeValue] | None = None, code: str | None = None, message: str | None = None) -> None:
+        self.item = item
+        self.code = code
+        self.message = message
 
-@dataclass(slots=True, kw_only=True)
-class Capacity:
+
+class Capacity(Structure):
     """Represents the amount of provisioned throughput capacity consumed on a table or an index."""
 
-    read_capacity_units: float | None = None
+    __slots__ = ('read_capacity_units', 'write_capacity_units', 'capacity_units')
+    read_capacity_units: float | None
     """The total number of read capacity units consumed on a table or an index."""
-    write_capacity_units: float | None = None
+    write_capacity_units: float | None
     """The total number of write capacity units consumed on a table or an index."""
-    capacity_units: float | None = None
+    capacity_units: float | None
     """The total number of capacity units consumed on a table or an index."""
 
+    def __init__(self, *, read_capacity_units: float | None = None, write_capacity_units: float | None = None, capacity_units: float | None = None) -> None:
+        self.read_capacity_units = read_capacity_units
+        self.write_capacity_units = write_capacity_units
+        self.capacity_units = capacity_units
 
-@dataclass(slots=True, kw_only=True)
-class Condition:
+
+class Condition(Structure):
     """Represents the selection criteria for a Query or Scan operation: For a Query operation, Condition is used for specifying the KeyConditions to use when querying a table or an index."""
 
-    attribute_value_list: list[AttributeValue] | None = None
+    __slots__ = ('attribute_value_list', 'comparison_operator')
+    attribute_value_list: list[AttributeValue] | None
     """One or more values to evaluate against the supplied attribute."""
     comparison_operator: ComparisonOperator | str
     """A comparator for evaluating attributes."""
 
+    def __init__(self, *, attribute_value_list: list[AttributeValue] | None = None, comparison_operator: ComparisonOperator | str) -> None:
+        self.attribute_value_list = attribute_value_list
+        self.comparison_operator = comparison_operator
 
-@dataclass(slots=True, kw_only=True)
-class ConditionCheck:
+
+class ConditionCheck(Structure):
     """Represents a request to perform a check that an item exists or to check the condition of specific attributes of the item."""
 
+    __slots__ = ('key', 'table_name', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     key: dict[str, AttributeValue]
     """The primary key of the item to be checked."""
     table_name: str
     """Name of the table for the check item request."""
     condition_expression: str
     """A condition that must be satisfied in order for a conditional update to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """Use ReturnValuesOnConditionCheckFailure to get the item attributes if the ConditionCheck condition fails."""
 
+    def __init__(self, *, key: dict[str, AttributeValue], table_name: str, condition_expression: str, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.key = key
+        self.table_name = table_name
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class ConsumedCapacity:
+
+class ConsumedCapacity(Structure):
     """The capacity units consumed by an operation."""
 
-    table_name: str | None = None
+    __slots__ = ('table_name', 'capacity_units', 'read_capacity_units', 'write_capacity_units', 'table', 'local_secondary_indexes', 'global_secondary_indexes', 'vector_indexes')
+    table_name: str | None
     """The name of the table that was affected by the operation."""
-    capacity_units: float | None = None
+    capacity_units: float | None
     """The total number of capacity units consumed by the operation."""
-    read_capacity_units: float | None = None
+    read_capacity_units: float | None
     """The total number of read capacity units consumed by the operation."""
-    write_capacity_units: float | None = None
+    write_capacity_units: float | None
     """The total number of write capacity units consumed by the operation."""
-    table: Capacity | None = None
+    table: Capacity | None
     """The amount of throughput consumed on the table affected by the operation."""
-    local_secondary_indexes: dict[str, Capacity] | None = None
+    local_secondary_indexes: dict[str, Capacity] | None
     """The amount of throughput consumed on each local index affected by the operation."""
-    global_secondary_indexes: dict[str, Capacity] | None = None
+    global_secondary_indexes: dict[str, Capacity] | None
     """The amount of throughput consumed on each global index affected by the operation."""
-    vector_indexes: dict[str, VectorCapacity] | None = None
+    vector_indexes: dict[str, VectorCapacity] | None
     """The amount of throughput consumed on each vector index affected by the operation."""
 
+    def __init__(self, *, table_name: str | None = None, capacity_units: float | None = None, read_capacity_units: float | None = None, write_capacity_units: float | None = None, table: Capacity | None = None, local_secondary_indexes: dict[str, Capacity] | None = None, global_secondary_indexes: dict[str, Capacity] | None = None, vector_indexes: dict[str, VectorCapacity] | None = None) -> None:
+        self.table_name = table_name
+        self.capacity_units = capacity_units
+        self.read_capacity_units = read_capacity_units
+        self.write_capacity_units = write_capacity_units
+        self.table = table
+        self.local_secondary_indexes = local_secondary_indexes
+        self.global_secondary_indexes = global_secondary_indexes
+        self.vector_indexes = vector_indexes
 
-@dataclass(slots=True, kw_only=True)
-class CreateTableInput:
+
+class CreateTableInput(Structure):
     """Represents the input of a CreateTable operation."""
 
-    attribute_definitions: list[AttributeDefinition] | None = None
+    __slots__ = ('attribute_definitions', 'table_name', 'key_schema', 'local_secondary_indexes', 'global_secondary_indexes', 'billing_mode', 'provisioned_throughput', 'stream_specification', 'sse_specification', 'tags', 'table_class', 'deletion_protection_enabled', 'warm_throughput', 'resource_policy', 'on_demand_throughput', 'global_table_source_arn', 'global_table_settings_replication_mode', 'vector_indexes')
+    attribute_definitions: list[AttributeDefinition] | None
     """An array of attributes that describe the key schema for the table and indexes."""
     table_name: str
     """The name of the table to create."""
-    key_schema: list[KeySchemaElement] | None = None
+    key_schema: list[KeySchemaElement] | None
     """Specifies the attributes that make up the primary key for a table or an index."""
-    local_secondary_indexes: list[LocalSecondaryIndex] | None = None
+    local_secondary_indexes: list[LocalSecondaryIndex] | None
     """One or more local secondary indexes (the maximum is 5) to be created on the table."""
-    global_secondary_indexes: list[GlobalSecondaryIndex] | None = None
+    global_secondary_indexes: list[GlobalSecondaryIndex] | None
     """One or more global secondary indexes (the maximum is 20) to be created on the table."""
-    billing_mode: BillingMode | str | None = None
+    billing_mode: BillingMode | str | None
     """Controls how you are charged for read and write throughput and how you manage capacity."""
-    provisioned_throughput: ProvisionedThroughput | None = None
+    provisioned_throughput: ProvisionedThroughput | None
     """Represents the provisioned throughput settings for a specified table or index."""
-    stream_specification: StreamSpecification | None = None
+    stream_specification: StreamSpecification | None
     """The settings for DynamoDB Streams on the table."""
-    sse_specification: SSESpecification | None = None
+    sse_specification: SSESpecification | None
     """Represents the settings used to enable server-side encryption."""
-    tags: list[Tag] | None = None
+    tags: list[Tag] | None
     """A list of key-value pairs to label the table."""
-    table_class: TableClass | str | None = None
+    table_class: TableClass | str | None
     """The table class of the new table."""
-    deletion_protection_enabled: bool | None = None
+    deletion_protection_enabled: bool | None
     """Indicates whether deletion protection is to be enabled (true) or disabled (false) on the table."""
-    warm_throughput: WarmThroughput | None = None
+    warm_throughput: WarmThroughput | None
     """Represents the warm throughput (in read units per second and write units per second) for creating a table."""
-    resource_policy: str | None = None
+    resource_policy: str | None
     """An Amazon Web Services resource-based policy document in JSON format that will be attached to the table."""
-    on_demand_throughput: OnDemandThroughput | None = None
+    on_demand_throughput: OnDemandThroughput | None
     """Sets the maximum number of read and write units for the specified table in on-demand capacity mode."""
-    global_table_source_arn: str | None = None
+    global_table_source_arn: str | None
     """The Amazon Resource Name (ARN) of the source table used for the creation of a multi-account global table."""
-    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None
+    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None
     """Controls the settings synchronization mode for the global table."""
-    vector_indexes: list[VectorIndex] | None = None
+    vector_indexes: list[VectorIndex] | None
     """One or more vector indexes to be created on the table."""
 
+    def __init__(self, *, attribute_definitions: list[AttributeDefinition] | None = None, table_name: str, key_schema: list[KeySchemaElement] | None = None, local_secondary_indexes: list[LocalSecondaryIndex] | None = None, global_secondary_indexes: list[GlobalSecondaryIndex] | None = None, billing_mode: BillingMode | str | None = None, provisioned_throughput: ProvisionedThroughput | None = None, stream_specification: StreamSpecification | None = None, sse_specification: SSESpecification | None = None, tags: list[Tag] | None = None, table_class: TableClass | str | None = None, deletion_protection_enabled: bool | None = None, warm_throughput: WarmThroughput | None = None, resource_policy: str | None = None, on_demand_throughput: OnDemandThroughput | None = None, global_table_source_arn: str | None = None, global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None, vector_indexes: list[VectorIndex] | None = None) -> None:
+        self.attribute_definitions = attribute_definitions
+        self.table_name = table_name
+        self.key_schema = key_schema
+        self.local_secondary_indexes = local_secondary_indexes
+        self.global_secondary_indexes = global_secondary_indexes
+        self.billing_mode = billing_mode
+        self.provisioned_throughput = provisioned_throughput
+        self.stream_specification = stream_specification
+        self.sse_specification = sse_specification
+        self.tags = tags
+        self.table_class = table_class
+        self.deletion_protection_enabled = deletion_protection_enabled
+        self.warm_throughput = warm_throughput
+        self.resource_policy = resource_policy
+        self.on_demand_throughput = on_demand_throughput
+        self.global_table_source_arn = global_table_source_arn
+        self.global_table_settings_replication_mode = global_table_settings_replication_mode
+        self.vector_indexes = vector_indexes
 
-@dataclass(slots=True, kw_only=True)
-class CreateTableOutput:
+
+class CreateTableOutput(Structure):
     """Represents the output of a CreateTable operation."""
 
-    table_description: TableDescription | None = None
+    __slots__ = ('table_description',)
+    table_description: TableDescription | None
     """Represents the properties of the table."""
 
+    def __init__(self, *, table_description: TableDescription | None = None) -> None:
+        self.table_description = table_description
 
-@dataclass(slots=True, kw_only=True)
-class Delete:
+
+class Delete(Structure):
     """Represents a request to perform a DeleteItem operation."""
 
+    __slots__ = ('key', 'table_name', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     key: dict[str, AttributeValue]
     """The primary key of the item to be deleted."""
     table_name: str
     """Name of the table in which the item to be deleted resides."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional delete to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """Use ReturnValuesOnConditionCheckFailure to get the item attributes if the Delete condition fails."""
 
+    def __init__(self, *, key: dict[str, AttributeValue], table_name: str, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.key = key
+        self.table_name = table_name
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class DeleteItemInput:
+
+class DeleteItemInput(Structure):
     """Represents the input of a DeleteItem operation."""
 
+    __slots__ = ('table_name', 'key', 'expected', 'conditional_operator', 'return_values', 'return_consumed_capacity', 'return_item_collection_metrics', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     table_name: str
     """The name of the table from which to delete the item."""
     key: dict[str, AttributeValue]
     """A map of attribute names to AttributeValue objects, representing the primary key of the item to delete."""
-    expected: dict[str, ExpectedAttributeValue] | None = None
+    expected: dict[str, ExpectedAttributeValue] | None
     """This is a legacy parameter."""
-    conditional_operator: ConditionalOperator | str | None = None
+    conditional_operator: ConditionalOperator | str | None
     """This is a legacy parameter."""
-    return_values: ReturnValue | str | None = None
+    return_values: ReturnValue | str | None
     """Use ReturnValues if you want to get the item attributes as they appeared before they were deleted."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None
     """Determines whether item collection metrics are returned."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional DeleteItem to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """An optional parameter that returns the item attributes for a DeleteItem operation that failed a condition check."""
 
+    def __init__(self, *, table_name: str, key: dict[str, AttributeValue], expected: dict[str, ExpectedAttributeValue] | None = None, conditional_operator: ConditionalOperator | str | None = None, return_values: ReturnValue | str | None = None, return_consumed_capacity: ReturnConsumedCapacity | str | None = None, return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.table_name = table_name
+        self.key = key
+        self.expected = expected
+        self.conditional_operator = conditional_operator
+        self.return_values = return_values
+        self.return_consumed_capacity = return_consumed_capacity
+        self.return_item_collection_metrics = return_item_collection_metrics
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class DeleteItemOutput:
+
+class DeleteItemOutput(Structure):
     """Represents the output of a DeleteItem operation."""
 
-    attributes: dict[str, AttributeValue] | None = None
+    __slots__ = ('attributes', 'consumed_capacity', 'item_collection_metrics')
+    attributes: dict[str, AttributeValue] | None
     """A map of attribute names to AttributeValue objects, representing the item as it appeared before the DeleteItem operation."""
-    consumed_capacity: ConsumedCapacity | None = None
+    consumed_capacity: ConsumedCapacity | None
     """The capacity units consumed by the DeleteItem operation."""
-    item_collection_metrics: ItemCollectionMetrics | None = None
+    item_collection_metrics: ItemCollectionMetrics | None
     """Information about item collections, if any, that were affected by the DeleteItem operation."""
 
+    def __init__(self, *, attributes: dict[str, AttributeValue] | None = None, consumed_capacity: ConsumedCapacity | None = None, item_collection_metrics: ItemCollectionMetrics | None = None) -> None:
+        self.attributes = attributes
+        self.consumed_capacity = consumed_capacity
+        self.item_collection_metrics = item_collection_metrics
 
-@dataclass(slots=True, kw_only=True)
-class DescribeTableInput:
+
+class DescribeTableInput(Structure):
     """Represents the input of a DescribeTable operation."""
 
+    __slots__ = ('table_name',)
     table_name: str
     """The name of the table to describe."""
 
+    def __init__(self, *, table_name: str) -> None:
+        self.table_name = table_name
 
-@dataclass(slots=True, kw_only=True)
-class DescribeTableOutput:
+
+class DescribeTableOutput(Structure):
     """Represents the output of a DescribeTable operation."""
 
-    table: TableDescription | None = None
+    __slots__ = ('table',)
+    table: TableDescription | None
     """The properties of the table."""
 
+    def __init__(self, *, table: TableDescription | None = None) -> None:
+        self.table = table
 
-@dataclass(slots=True, kw_only=True)
-class ExpectedAttributeValue:
+
+class ExpectedAttributeValue(Structure):
     """Represents a condition to be compared with an attribute value."""
 
-    value: AttributeValue | None = None
+    __slots__ = ('value', 'exists', 'comparison_operator', 'attribute_value_list')
+    value: AttributeValue | None
     """Represents the data for the expected attribute."""
-    exists: bool | None = None
+    exists: bool | None
     """Causes DynamoDB to evaluate the value before attempting a conditional operation: If Exists is true, DynamoDB will check to see if that attribute value already exists in the table."""
-    comparison_operator: ComparisonOperator | str | None = None
+    comparison_operator: ComparisonOperator | str | None
     """A comparator for evaluating attributes in the AttributeValueList."""
-    attribute_value_list: list[AttributeValue] | None = None
+    attribute_value_list: list[AttributeValue] | None
     """One or more values to evaluate against the supplied attribute."""
 
+    def __init__(self, *, value: AttributeValue | None = None, exists: bool | None = None, comparison_operator: ComparisonOperator | str | None = None, attribute_value_list: list[AttributeValue] | None = None) -> None:
+        self.value = value
+        self.exists = exists
+        self.comparison_operator = comparison_operator
+        self.attribute_value_list = attribute_value_list
 
-@dataclass(slots=True, kw_only=True)
-class GetItemInput:
+
+class GetItemInput(Structure):
     """Represents the input of a GetItem operation."""
 
+    __slots__ = ('table_name', 'key', 'attributes_to_get', 'consistent_read', 'return_consumed_capacity', 'projection_expression', 'expression_attribute_names')
     table_name: str
     """The name of the table containing the requested item."""
     key: dict[str, AttributeValue]
     """A map of attribute names to AttributeValue objects, representing the primary key of the item to retrieve."""
-    attributes_to_get: list[str] | None = None
+    attributes_to_get: list[str] | None
     """This is a legacy parameter."""
-    consistent_read: bool | None = None
+    consistent_read: bool | None
     """Determines the read consistency model: If set to true, then the operation uses strongly consistent reads; otherwise, the operation uses eventually consistent reads."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    projection_expression: str | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    projection_expression: str | None
     """A string that identifies one or more attributes to retrieve from the table."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
 
+    def __init__(self, *, table_name: str, key: dict[str, AttributeValue], attributes_to_get: list[str] | None = None, consistent_read: bool | None = None, return_consumed_capacity: ReturnConsumedCapacity | str | None = None, projection_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None) -> None:
+        self.table_name = table_name
+        self.key = key
+        self.attributes_to_get = attributes_to_get
+        self.consistent_read = consistent_read
+        self.return_consumed_capacity = return_consumed_capacity
+        self.projection_expression = projection_expression
+        self.expression_attribute_names = expression_attribute_names
 
-@dataclass(slots=True, kw_only=True)
-class GetItemOutput:
+
+class GetItemOutput(Structure):
     """Represents the output of a GetItem operation."""
 
-    item: dict[str, AttributeValue] | None = None
+    __slots__ = ('item', 'consumed_capacity')
+    item: dict[str, AttributeValue] | None
     """A map of attribute names to AttributeValue objects, as specified by ProjectionExpression."""
-    consumed_capacity: ConsumedCapacity | None = None
+    consumed_capacity: ConsumedCapacity | None
     """The capacity units consumed by the GetItem operation."""
 
+    def __init__(self, *, item: dict[str, AttributeValue] | None = None, consumed_capacity: ConsumedCapacity | None = None) -> None:
+        self.item = item
+        self.consumed_capacity = consumed_capacity
 
-@dataclass(slots=True, kw_only=True)
-class GlobalSecondaryIndex:
+
+class GlobalSecondaryIndex(Structure):
     """Represents the properties of a global secondary index."""
 
+    __slots__ = ('index_name', 'key_schema', 'projection', 'provisioned_throughput', 'on_demand_throughput', 'warm_throughput')
     index_name: str
     """The name of the global secondary index."""
     key_schema: list[KeySchemaElement]
     """The complete key schema for a global secondary index, which consists of one or more pairs of attribute names and key types: HASH - partition key RANGE - sort key The partition key of an item is also known as its hash attribute."""
     projection: Projection
     """Represents attributes that are copied (projected) from the table into the global secondary index."""
-    provisioned_throughput: ProvisionedThroughput | None = None
+    provisioned_throughput: ProvisionedThroughput | None
     """Represents the provisioned throughput settings for the specified global secondary index."""
-    on_demand_throughput: OnDemandThroughput | None = None
+    on_demand_throughput: OnDemandThroughput | None
     """The maximum number of read and write units for the specified global secondary index."""
-    warm_throughput: WarmThroughput | None = None
+    warm_throughput: WarmThroughput | None
     """Represents the warm throughput value (in read units per second and write units per second) for the specified secondary index."""
 
+    def __init__(self, *, index_name: str, key_schema: list[KeySchemaElement], projection: Projection, provisioned_throughput: ProvisionedThroughput | None = None, on_demand_throughput: OnDemandThroughput | None = None, warm_throughput: WarmThroughput | None = None) -> None:
+        self.index_name = index_name
+        self.key_schema = key_schema
+        self.projection = projection
+        self.provisioned_throughput = provisioned_throughput
+        self.on_demand_throughput = on_demand_throughput
+        self.warm_throughput = warm_throughput
 
-@dataclass(slots=True, kw_only=True)
-class GlobalSecondaryIndexDescription:
+
+class GlobalSecondaryIndexDescription(Structure):
     """Represents the properties of a global secondary index."""
 
-    index_name: str | None = None
+    __slots__ = ('index_name', 'key_schema', 'projection', 'index_status', 'backfilling', 'provisioned_throughput', 'index_size_bytes', 'item_count', 'index_arn', 'on_demand_throughput', 'warm_throughput')
+    index_name: str | None
     """The name of the global secondary index."""
-    key_schema: list[KeySchemaElement] | None = None
+    key_schema: list[KeySchemaElement] | None
     """The complete key schema for a global secondary index, which consists of one or more pairs of attribute names and key types: HASH - partition key RANGE - sort key The partition key of an item is also known as its hash attribute."""
-    projection: Projection | None = None
+    projection: Projection | None
     """Represents attributes that are copied (projected) from the table into the global secondary index."""
-    index_status: IndexStatus | str | None = None
+    index_status: IndexStatus | str | None
     """The current state of the global secondary index: CREATING - The index is being created."""
-    backfilling: bool | None = None
+    backfilling: bool | None
     """Indicates whether the index is currently backfilling."""
-    provisioned_throughput: ProvisionedThroughputDescription | None = None
+    provisioned_throughput: ProvisionedThroughputDescription | None
     """Represents the provisioned throughput settings for the specified global secondary index."""
-    index_size_bytes: int | None = None
+    index_size_bytes: int | None
     """The total size of the specified index, in bytes."""
-    item_count: int | None = None
+    item_count: int | None
     """The number of items in the specified index."""
-    index_arn: str | None = None
+    index_arn: str | None
     """The Amazon Resource Name (ARN) that uniquely identifies the index."""
-    on_demand_throughput: OnDemandThroughput | None = None
+    on_demand_throughput: OnDemandThroughput | None
     """The maximum number of read and write units for the specified global secondary index."""
-    warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None = None
+    warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None
     """Represents the warm throughput value (in read units per second and write units per second) for the specified secondary index."""
 
+    def __init__(self, *, index_name: str | None = None, key_schema: list[KeySchemaElement] | None = None, projection: Projection | None = None, index_status: IndexStatus | str | None = None, backfilling: bool | None = None, provisioned_throughput: ProvisionedThroughputDescription | None = None, index_size_bytes: int | None = None, item_count: int | None = None, index_arn: str | None = None, on_demand_throughput: OnDemandThroughput | None = None, warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None = None) -> None:
+        self.index_name = index_name
+        self.key_schema = key_schema
+        self.projection = projection
+        self.index_status = index_status
+        self.backfilling = backfilling
+        self.provisioned_throughput = provisioned_throughput
+        self.index_size_bytes = index_size_bytes
+        self.item_count = item_count
+        self.index_arn = index_arn
+        self.on_demand_throughput = on_demand_throughput
+        self.warm_throughput = warm_throughput
 
-@dataclass(slots=True, kw_only=True)
-class GlobalSecondaryIndexWarmThroughputDescription:
+
+class GlobalSecondaryIndexWarmThroughputDescription(Structure):
     """The description of the warm throughput value on a global secondary index."""
 
-    read_units_per_second: int | None = None
+    __slots__ = ('read_units_per_second', 'write_units_per_second', 'status')
+    read_units_per_second: int | None
     """Represents warm throughput read units per second value for a global secondary index."""
-    write_units_per_second: int | None = None
+    write_units_per_second: int | None
     """Represents warm throughput write units per second value for a global secondary index."""
-    status: IndexStatus | str | None = None
+    status: IndexStatus | str | None
     """Represents the warm throughput status being created or updated on a global secondary index."""
 
+    def __init__(self, *, read_units_per_second: int | None = None, write_units_per_second: int | None = None, status: IndexStatus | str | None = None) -> None:
+        self.read_units_per_second = read_units_per_second
+        self.write_units_per_second = write_units_per_second
+        self.status = status
 
-@dataclass(slots=True, kw_only=True)
-class GlobalTableWitnessDescription:
+
+class GlobalTableWitnessDescription(Structure):
     """Represents the properties of a witness Region in a MRSC global table."""
 
-    region_name: str | None = None
+    __slots__ = ('region_name', 'witness_status')
+    region_name: str | None
     """The name of the Amazon Web Services Region that serves as a witness for the MRSC global table."""
-    witness_status: WitnessStatus | str | None = None
+    witness_status: WitnessStatus | str | None
     """The current status of the witness Region in the MRSC global table."""
 
+    def __init__(self, *, region_name: str | None = None, witness_status: WitnessStatus | str | None = None) -> None:
+        self.region_name = region_name
+        self.witness_status = witness_status
 
-@dataclass(slots=True, kw_only=True)
-class ItemCollectionMetrics:
+
+class ItemCollectionMetrics(Structure):
     """Information about item collections, if any, that were affected by the operation."""
 
-    item_collection_key: dict[str, AttributeValue] | None = None
+    __slots__ = ('item_collection_key', 'size_estimate_range_gb')
+    item_collection_key: dict[str, AttributeValue] | None
     """The partition key value of the item collection."""
-    size_estimate_range_gb: list[float] | None = None
+    size_estimate_range_gb: list[float] | None
     """An estimate of item collection size, in gigabytes."""
 
+    def __init__(self, *, item_collection_key: dict[str, AttributeValue] | None = None, size_estimate_range_gb: list[float] | None = None) -> None:
+        self.item_collection_key = item_collection_key
+        self.size_estimate_range_gb = size_estimate_range_gb
 
-@dataclass(slots=True, kw_only=True)
-class KeySchemaElement:
+
+class KeySchemaElement(Structure):
     """Represents a single element of a key schema."""
 
+    __slots__ = ('attribute_name', 'key_type')
     attribute_name: str
     """The name of a key attribute."""
     key_type: KeyType | str
     """The role that this key attribute will assume: HASH - partition key RANGE - sort key The partition key of an item is also known as its hash attribute."""
 
+    def __init__(self, *, attribute_name: str, key_type: KeyType | str) -> None:
+        self.attribute_name = attribute_name
+        self.key_type = key_type
 
-@dataclass(slots=True, kw_only=True)
-class LocalSecondaryIndex:
+
+class LocalSecondaryIndex(Structure):
     """Represents the properties of a local secondary index."""
 
+    __slots__ = ('index_name', 'key_schema', 'projection')
     index_name: str
     """The name of the local secondary index."""
     key_schema: list[KeySchemaElement]
@@ -789,537 +949,773 @@ class LocalSecondaryIndex:
     projection: Projection
     """Represents attributes that are copied (projected) from the table into the local secondary index."""
 
+    def __init__(self, *, index_name: str, key_schema: list[KeySchemaElement], projection: Projection) -> None:
+        self.index_name = index_name
+        self.key_schema = key_schema
+        self.projection = projection
 
-@dataclass(slots=True, kw_only=True)
-class LocalSecondaryIndexDescription:
+
+class LocalSecondaryIndexDescription(Structure):
     """Represents the properties of a local secondary index."""
 
-    index_name: str | None = None
+    __slots__ = ('index_name', 'key_schema', 'projection', 'index_size_bytes', 'item_count', 'index_arn')
+    index_name: str | None
     """Represents the name of the local secondary index."""
-    key_schema: list[KeySchemaElement] | None = None
+    key_schema: list[KeySchemaElement] | None
     """The complete key schema for the local secondary index, consisting of one or more pairs of attribute names and key types: HASH - partition key RANGE - sort key The partition key of an item is also known as its hash attribute."""
-    projection: Projection | None = None
+    projection: Projection | None
     """Represents attributes that are copied (projected) from the table into the global secondary index."""
-    index_size_bytes: int | None = None
+    index_size_bytes: int | None
     """The total size of the specified index, in bytes."""
-    item_count: int | None = None
+    item_count: int | None
     """The number of items in the specified index."""
-    index_arn: str | None = None
+    index_arn: str | None
     """The Amazon Resource Name (ARN) that uniquely identifies the index."""
 
+    def __init__(self, *, index_name: str | None = None, key_schema: list[KeySchemaElement] | None = None, projection: Projection | None = None, index_size_bytes: int | None = None, item_count: int | None = None, index_arn: str | None = None) -> None:
+        self.index_name = index_name
+        self.key_schema = key_schema
+        self.projection = projection
+        self.index_size_bytes = index_size_bytes
+        self.item_count = item_count
+        self.index_arn = index_arn
 
-@dataclass(slots=True, kw_only=True)
-class OnDemandThroughput:
+
+class OnDemandThroughput(Structure):
     """Sets the maximum number of read and write units for the specified on-demand table."""
 
-    max_read_request_units: int | None = None
+    __slots__ = ('max_read_request_units', 'max_write_request_units')
+    max_read_request_units: int | None
     """Maximum number of read request units for the specified table."""
-    max_write_request_units: int | None = None
+    max_write_request_units: int | None
     """Maximum number of write request units for the specified table."""
 
+    def __init__(self, *, max_read_request_units: int | None = None, max_write_request_units: int | None = None) -> None:
+        self.max_read_request_units = max_read_request_units
+        self.max_write_request_units = max_write_request_units
 
-@dataclass(slots=True, kw_only=True)
-class OnDemandThroughputOverride:
+
+class OnDemandThroughputOverride(Structure):
     """Overrides the on-demand throughput settings for this replica table."""
 
-    max_read_request_units: int | None = None
+    __slots__ = ('max_read_request_units',)
+    max_read_request_units: int | None
     """Maximum number of read request units for the specified replica table."""
 
+    def __init__(self, *, max_read_request_units: int | None = None) -> None:
+        self.max_read_request_units = max_read_request_units
 
-@dataclass(slots=True, kw_only=True)
-class Projection:
+
+class Projection(Structure):
     """Represents attributes that are copied (projected) from the table into an index."""
 
-    projection_type: ProjectionType | str | None = None
+    __slots__ = ('projection_type', 'non_key_attributes')
+    projection_type: ProjectionType | str | None
     """The set of attributes that are projected into the index: KEYS_ONLY - Only the index and primary keys are projected into the index."""
-    non_key_attributes: list[str] | None = None
+    non_key_attributes: list[str] | None
     """Represents the non-key attribute names which will be projected into the index."""
 
+    def __init__(self, *, projection_type: ProjectionType | str | None = None, non_key_attributes: list[str] | None = None) -> None:
+        self.projection_type = projection_type
+        self.non_key_attributes = non_key_attributes
 
-@dataclass(slots=True, kw_only=True)
-class ProvisionedThroughput:
+
+class ProvisionedThroughput(Structure):
     """Represents the provisioned throughput settings for the specified global secondary index."""
 
+    __slots__ = ('read_capacity_units', 'write_capacity_units')
     read_capacity_units: int
     """The maximum number of strongly consistent reads consumed per second before DynamoDB returns a ThrottlingException."""
     write_capacity_units: int
     """The maximum number of writes consumed per second before DynamoDB returns a ThrottlingException."""
 
+    def __init__(self, *, read_capacity_units: int, write_capacity_units: int) -> None:
+        self.read_capacity_units = read_capacity_units
+        self.write_capacity_units = write_capacity_units
 
-@dataclass(slots=True, kw_only=True)
-class ProvisionedThroughputDescription:
+
+class ProvisionedThroughputDescription(Structure):
     """Represents the provisioned throughput settings for the table, consisting of read and write capacity units, along with data about increases and decreases."""
 
-    last_increase_date_time: datetime | None = None
+    __slots__ = ('last_increase_date_time', 'last_decrease_date_time', 'number_of_decreases_today', 'read_capacity_units', 'write_capacity_units')
+    last_increase_date_time: datetime | None
     """The date and time of the last provisioned throughput increase for this table."""
-    last_decrease_date_time: datetime | None = None
+    last_decrease_date_time: datetime | None
     """The date and time of the last provisioned throughput decrease for this table."""
-    number_of_decreases_today: int | None = None
+    number_of_decreases_today: int | None
     """The number of provisioned throughput decreases for this table during this UTC calendar day."""
-    read_capacity_units: int | None = None
+    read_capacity_units: int | None
     """The maximum number of strongly consistent reads consumed per second before DynamoDB returns a ThrottlingException."""
-    write_capacity_units: int | None = None
+    write_capacity_units: int | None
     """The maximum number of writes consumed per second before DynamoDB returns a ThrottlingException."""
 
+    def __init__(self, *, last_increase_date_time: datetime | None = None, last_decrease_date_time: datetime | None = None, number_of_decreases_today: int | None = None, read_capacity_units: int | None = None, write_capacity_units: int | None = None) -> None:
+        self.last_increase_date_time = last_increase_date_time
+        self.last_decrease_date_time = last_decrease_date_time
+        self.number_of_decreases_today = number_of_decreases_today
+        self.read_capacity_units = read_capacity_units
+        self.write_capacity_units = write_capacity_units
 
-@dataclass(slots=True, kw_only=True)
-class ProvisionedThroughputOverride:
+
+class ProvisionedThroughputOverride(Structure):
     """Replica-specific provisioned throughput settings."""
 
-    read_capacity_units: int | None = None
+    __slots__ = ('read_capacity_units',)
+    read_capacity_units: int | None
     """Replica-specific read capacity units."""
 
+    def __init__(self, *, read_capacity_units: int | None = None) -> None:
+        self.read_capacity_units = read_capacity_units
 
-@dataclass(slots=True, kw_only=True)
-class Put:
+
+class Put(Structure):
     """Represents a request to perform a PutItem operation."""
 
+    __slots__ = ('item', 'table_name', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     item: dict[str, AttributeValue]
     """A map of attribute name to attribute values, representing the primary key of the item to be written by PutItem."""
     table_name: str
     """Name of the table in which to write the item."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional update to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """Use ReturnValuesOnConditionCheckFailure to get the item attributes if the Put condition fails."""
 
+    def __init__(self, *, item: dict[str, AttributeValue], table_name: str, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.item = item
+        self.table_name = table_name
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class PutItemInput:
+
+class PutItemInput(Structure):
     """Represents the input of a PutItem operation."""
 
+    __slots__ = ('table_name', 'item', 'expected', 'return_values', 'return_consumed_capacity', 'return_item_collection_metrics', 'conditional_operator', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     table_name: str
     """The name of the table to contain the item."""
     item: dict[str, AttributeValue]
     """A map of attribute name/value pairs, one for each attribute."""
-    expected: dict[str, ExpectedAttributeValue] | None = None
+    expected: dict[str, ExpectedAttributeValue] | None
     """This is a legacy parameter."""
-    return_values: ReturnValue | str | None = None
+    return_values: ReturnValue | str | None
     """Use ReturnValues if you want to get the item attributes as they appeared before they were updated with the PutItem request."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None
     """Determines whether item collection metrics are returned."""
-    conditional_operator: ConditionalOperator | str | None = None
+    conditional_operator: ConditionalOperator | str | None
     """This is a legacy parameter."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional PutItem operation to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """An optional parameter that returns the item attributes for a PutItem operation that failed a condition check."""
 
+    def __init__(self, *, table_name: str, item: dict[str, AttributeValue], expected: dict[str, ExpectedAttributeValue] | None = None, return_values: ReturnValue | str | None = None, return_consumed_capacity: ReturnConsumedCapacity | str | None = None, return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None, conditional_operator: ConditionalOperator | str | None = None, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.table_name = table_name
+        self.item = item
+        self.expected = expected
+        self.return_values = return_values
+        self.return_consumed_capacity = return_consumed_capacity
+        self.return_item_collection_metrics = return_item_collection_metrics
+        self.conditional_operator = conditional_operator
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class PutItemOutput:
+
+class PutItemOutput(Structure):
     """Represents the output of a PutItem operation."""
 
-    attributes: dict[str, AttributeValue] | None = None
+    __slots__ = ('attributes', 'consumed_capacity', 'item_collection_metrics')
+    attributes: dict[str, AttributeValue] | None
     """The attribute values as they appeared before the PutItem operation, but only if ReturnValues is specified as ALL_OLD in the request."""
-    consumed_capacity: ConsumedCapacity | None = None
+    consumed_capacity: ConsumedCapacity | None
     """The capacity units consumed by the PutItem operation."""
-    item_collection_metrics: ItemCollectionMetrics | None = None
+    item_collection_metrics: ItemCollectionMetrics | None
     """Information about item collections, if any, that were affected by the PutItem operation."""
 
+    def __init__(self, *, attributes: dict[str, AttributeValue] | None = None, consumed_capacity: ConsumedCapacity | None = None, item_collection_metrics: ItemCollectionMetrics | None = None) -> None:
+        self.attributes = attributes
+        self.consumed_capacity = consumed_capacity
+        self.item_collection_metrics = item_collection_metrics
 
-@dataclass(slots=True, kw_only=True)
-class ReplicaDescription:
+
+class ReplicaDescription(Structure):
     """Contains the details of the replica."""
 
-    region_name: str | None = None
+    __slots__ = ('region_name', 'replica_status', 'replica_arn', 'replica_status_description', 'replica_status_percent_progress', 'kms_master_key_id', 'provisioned_throughput_override', 'on_demand_throughput_override', 'warm_throughput', 'global_secondary_indexes', 'replica_inaccessible_date_time', 'replica_table_class_summary', 'global_table_settings_replication_mode')
+    region_name: str | None
     """The name of the Region."""
-    replica_status: ReplicaStatus | str | None = None
+    replica_status: ReplicaStatus | str | None
     """The current state of the replica: CREATING - The replica is being created."""
-    replica_arn: str | None = None
+    replica_arn: str | None
     """The Amazon Resource Name (ARN) of the global table replica."""
-    replica_status_description: str | None = None
+    replica_status_description: str | None
     """Detailed information about the replica status."""
-    replica_status_percent_progress: str | None = None
+    replica_status_percent_progress: str | None
     """Specifies the progress of a Create, Update, or Delete action on the replica as a percentage."""
-    kms_master_key_id: str | None = None
+    kms_master_key_id: str | None
     """The KMS key of the replica that will be used for KMS encryption."""
-    provisioned_throughput_override: ProvisionedThroughputOverride | None = None
+    provisioned_throughput_override: ProvisionedThroughputOverride | None
     """Replica-specific provisioned throughput."""
-    on_demand_throughput_override: OnDemandThroughputOverride | None = None
+    on_demand_throughput_override: OnDemandThroughputOverride | None
     """Overrides the maximum on-demand throughput settings for the specified replica table."""
-    warm_throughput: TableWarmThroughputDescription | None = None
+    warm_throughput: TableWarmThroughputDescription | None
     """Represents the warm throughput value for this replica."""
-    global_secondary_indexes: list[ReplicaGlobalSecondaryIndexDescription] | None = None
+    global_secondary_indexes: list[ReplicaGlobalSecondaryIndexDescription] | None
     """Replica-specific global secondary index settings."""
-    replica_inaccessible_date_time: datetime | None = None
+    replica_inaccessible_date_time: datetime | None
     """The time at which the replica was first detected as inaccessible."""
-    replica_table_class_summary: TableClassSummary | None = None
-    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None
+    replica_table_class_summary: TableClassSummary | None
+    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None
     """Indicates one of the settings synchronization modes for the global table replica: ENABLED: Indicates that the settings synchronization mode for the global table replica is enabled."""
 
+    def __init__(self, *, region_name: str | None = None, replica_status: ReplicaStatus | str | None = None, replica_arn: str | None = None, replica_status_description: str | None = None, replica_status_percent_progress: str | None = None, kms_master_key_id: str | None = None, provisioned_throughput_override: ProvisionedThroughputOverride | None = None, on_demand_throughput_override: OnDemandThroughputOverride | None = None, warm_throughput: TableWarmThroughputDescription | None = None, global_secondary_indexes: list[ReplicaGlobalSecondaryIndexDescription] | None = None, replica_inaccessible_date_time: datetime | None = None, replica_table_class_summary: TableClassSummary | None = None, global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None) -> None:
+        self.region_name = region_name
+        self.replica_status = replica_status
+        self.replica_arn = replica_arn
+        self.replica_status_description = replica_status_description
+        self.replica_status_percent_progress = replica_status_percent_progress
+        self.kms_master_key_id = kms_master_key_id
+        self.provisioned_throughput_override = provisioned_throughput_override
+        self.on_demand_throughput_override = on_demand_throughput_override
+        self.warm_throughput = warm_throughput
+        self.global_secondary_indexes = global_secondary_indexes
+        self.replica_inaccessible_date_time = replica_inaccessible_date_time
+        self.replica_table_class_summary = replica_table_class_summary
+        self.global_table_settings_replication_mode = global_table_settings_replication_mode
 
-@dataclass(slots=True, kw_only=True)
-class ReplicaGlobalSecondaryIndexDescription:
+
+class ReplicaGlobalSecondaryIndexDescription(Structure):
     """Represents the properties of a replica global secondary index."""
 
-    index_name: str | None = None
+    __slots__ = ('index_name', 'provisioned_throughput_override', 'on_demand_throughput_override', 'warm_throughput')
+    index_name: str | None
     """The name of the global secondary index."""
-    provisioned_throughput_override: ProvisionedThroughputOverride | None = None
+    provisioned_throughput_override: ProvisionedThroughputOverride | None
     """If not described, uses the source table GSI's read capacity settings."""
-    on_demand_throughput_override: OnDemandThroughputOverride | None = None
+    on_demand_throughput_override: OnDemandThroughputOverride | None
     """Overrides the maximum on-demand throughput for the specified global secondary index in the specified replica table."""
-    warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None = None
+    warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None
     """Represents the warm throughput of the global secondary index for this replica."""
 
+    def __init__(self, *, index_name: str | None = None, provisioned_throughput_override: ProvisionedThroughputOverride | None = None, on_demand_throughput_override: OnDemandThroughputOverride | None = None, warm_throughput: GlobalSecondaryIndexWarmThroughputDescription | None = None) -> None:
+        self.index_name = index_name
+        self.provisioned_throughput_override = provisioned_throughput_override
+        self.on_demand_throughput_override = on_demand_throughput_override
+        self.warm_throughput = warm_throughput
 
-@dataclass(slots=True, kw_only=True)
-class RestoreSummary:
+
+class RestoreSummary(Structure):
     """Contains details for the restore."""
 
-    source_backup_arn: str | None = None
+    __slots__ = ('source_backup_arn', 'source_table_arn', 'restore_date_time', 'restore_in_progress')
+    source_backup_arn: str | None
     """The Amazon Resource Name (ARN) of the backup from which the table was restored."""
-    source_table_arn: str | None = None
+    source_table_arn: str | None
     """The ARN of the source table of the backup that is being restored."""
     restore_date_time: datetime
     """Point in time or source backup time."""
     restore_in_progress: bool
     """Indicates if a restore is in progress or not."""
 
+    def __init__(self, *, source_backup_arn: str | None = None, source_table_arn: str | None = None, restore_date_time: datetime, restore_in_progress: bool) -> None:
+        self.source_backup_arn = source_backup_arn
+        self.source_table_arn = source_table_arn
+        self.restore_date_time = restore_date_time
+        self.restore_in_progress = restore_in_progress
 
-@dataclass(slots=True, kw_only=True)
-class SSEDescription:
+
+class SSEDescription(Structure):
     """The description of the server-side encryption status on the specified table."""
 
-    status: SSEStatus | str | None = None
+    __slots__ = ('status', 'sse_type', 'kms_master_key_arn', 'inaccessible_encryption_date_time')
+    status: SSEStatus | str | None
     """Represents the current state of server-side encryption."""
-    sse_type: SSEType | str | None = None
+    sse_type: SSEType | str | None
     """Server-side encryption type."""
-    kms_master_key_arn: str | None = None
+    kms_master_key_arn: str | None
     """The KMS key ARN used for the KMS encryption."""
-    inaccessible_encryption_date_time: datetime | None = None
+    inaccessible_encryption_date_time: datetime | None
     """Indicates the time, in UNIX epoch date format, when DynamoDB detected that the table's KMS key was inaccessible."""
 
+    def __init__(self, *, status: SSEStatus | str | None = None, sse_type: SSEType | str | None = None, kms_master_key_arn: str | None = None, inaccessible_encryption_date_time: datetime | None = None) -> None:
+        self.status = status
+        self.sse_type = sse_type
+        self.kms_master_key_arn = kms_master_key_arn
+        self.inaccessible_encryption_date_time = inaccessible_encryption_date_time
 
-@dataclass(slots=True, kw_only=True)
-class SSESpecification:
+
+class SSESpecification(Structure):
     """Represents the settings used to enable server-side encryption."""
 
-    enabled: bool | None = None
+    __slots__ = ('enabled', 'sse_type', 'kms_master_key_id')
+    enabled: bool | None
     """Indicates whether server-side encryption is done using an Amazon Web Services managed key or an Amazon Web Services owned key."""
-    sse_type: SSEType | str | None = None
+    sse_type: SSEType | str | None
     """Server-side encryption type."""
-    kms_master_key_id: str | None = None
+    kms_master_key_id: str | None
     """The KMS key that should be used for the KMS encryption."""
 
+    def __init__(self, *, enabled: bool | None = None, sse_type: SSEType | str | None = None, kms_master_key_id: str | None = None) -> None:
+        self.enabled = enabled
+        self.sse_type = sse_type
+        self.kms_master_key_id = kms_master_key_id
 
-@dataclass(slots=True, kw_only=True)
-class ScanInput:
+
+class ScanInput(Structure):
     """Represents the input of a Scan operation."""
 
+    __slots__ = ('table_name', 'index_name', 'attributes_to_get', 'limit', 'select', 'scan_filter', 'conditional_operator', 'exclusive_start_key', 'return_consumed_capacity', 'total_segments', 'segment', 'projection_expression', 'filter_expression', 'expression_attribute_names', 'expression_attribute_values', 'consistent_read')
     table_name: str
     """The name of the table containing the requested items or if you provide IndexName, the name of the table to which that index belongs."""
-    index_name: str | None = None
+    index_name: str | None
     """The name of a secondary index to scan."""
-    attributes_to_get: list[str] | None = None
+    attributes_to_get: list[str] | None
     """This is a legacy parameter."""
-    limit: int | None = None
+    limit: int | None
     """The maximum number of items to evaluate (not necessarily the number of matching items)."""
-    select: Select | str | None = None
+    select: Select | str | None
     """The attributes to be returned in the result."""
-    scan_filter: dict[str, Condition] | None = None
+    scan_filter: dict[str, Condition] | None
     """This is a legacy parameter."""
-    conditional_operator: ConditionalOperator | str | None = None
+    conditional_operator: ConditionalOperator | str | None
     """This is a legacy parameter."""
-    exclusive_start_key: dict[str, AttributeValue] | None = None
+    exclusive_start_key: dict[str, AttributeValue] | None
     """The primary key of the first item that this operation will evaluate."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    total_segments: int | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    total_segments: int | None
     """For a parallel Scan request, TotalSegments represents the total number of segments into which the Scan operation will be divided."""
-    segment: int | None = None
+    segment: int | None
     """For a parallel Scan request, Segment identifies an individual segment to be scanned by an application worker."""
-    projection_expression: str | None = None
+    projection_expression: str | None
     """A string that identifies one or more attributes to retrieve from the specified table or index."""
-    filter_expression: str | None = None
+    filter_expression: str | None
     """A string that contains conditions that DynamoDB applies after the Scan operation, but before the data is returned to you."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    consistent_read: bool | None = None
+    consistent_read: bool | None
     """A Boolean value that determines the read consistency model during the scan: If ConsistentRead is false, then the data returned from Scan might not contain the results from other recently completed write operations (PutItem, UpdateItem, or DeleteItem)."""
 
+    def __init__(self, *, table_name: str, index_name: str | None = None, attributes_to_get: list[str] | None = None, limit: int | None = None, select: Select | str | None = None, scan_filter: dict[str, Condition] | None = None, conditional_operator: ConditionalOperator | str | None = None, exclusive_start_key: dict[str, AttributeValue] | None = None, return_consumed_capacity: ReturnConsumedCapacity | str | None = None, total_segments: int | None = None, segment: int | None = None, projection_expression: str | None = None, filter_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, consistent_read: bool | None = None) -> None:
+        self.table_name = table_name
+        self.index_name = index_name
+        self.attributes_to_get = attributes_to_get
+        self.limit = limit
+        self.select = select
+        self.scan_filter = scan_filter
+        self.conditional_operator = conditional_operator
+        self.exclusive_start_key = exclusive_start_key
+        self.return_consumed_capacity = return_consumed_capacity
+        self.total_segments = total_segments
+        self.segment = segment
+        self.projection_expression = projection_expression
+        self.filter_expression = filter_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.consistent_read = consistent_read
 
-@dataclass(slots=True, kw_only=True)
-class ScanOutput:
+
+class ScanOutput(Structure):
     """Represents the output of a Scan operation."""
 
-    items: list[dict[str, AttributeValue]] | None = None
+    __slots__ = ('items', 'count', 'scanned_count', 'last_evaluated_key', 'consumed_capacity')
+    items: list[dict[str, AttributeValue]] | None
     """An array of item attributes that match the scan criteria."""
-    count: int | None = None
+    count: int | None
     """The number of items in the response."""
-    scanned_count: int | None = None
+    scanned_count: int | None
     """The number of items evaluated, before any ScanFilter is applied."""
-    last_evaluated_key: dict[str, AttributeValue] | None = None
+    last_evaluated_key: dict[str, AttributeValue] | None
     """The primary key of the item where the operation stopped, inclusive of the previous result set."""
-    consumed_capacity: ConsumedCapacity | None = None
+    consumed_capacity: ConsumedCapacity | None
     """The capacity units consumed by the Scan operation."""
 
+    def __init__(self, *, items: list[dict[str, AttributeValue]] | None = None, count: int | None = None, scanned_count: int | None = None, last_evaluated_key: dict[str, AttributeValue] | None = None, consumed_capacity: ConsumedCapacity | None = None) -> None:
+        self.items = items
+        self.count = count
+        self.scanned_count = scanned_count
+        self.last_evaluated_key = last_evaluated_key
+        self.consumed_capacity = consumed_capacity
 
-@dataclass(slots=True, kw_only=True)
-class SearchSchemaElement:
+
+class SearchSchemaElement(Structure):
     """An element in the search schema of a vector index."""
 
+    __slots__ = ('attribute_name', 'search_schema_element_type')
     attribute_name: str
     """The name of the attribute."""
     search_schema_element_type: SearchSchemaElementType | str
     """The role of the attribute in the search schema."""
 
+    def __init__(self, *, attribute_name: str, search_schema_element_type: SearchSchemaElementType | str) -> None:
+        self.attribute_name = attribute_name
+        self.search_schema_element_type = search_schema_element_type
 
-@dataclass(slots=True, kw_only=True)
-class StreamSpecification:
+
+class StreamSpecification(Structure):
     """Represents the DynamoDB Streams configuration for a table in DynamoDB."""
 
+    __slots__ = ('stream_enabled', 'stream_view_type')
     stream_enabled: bool
     """Indicates whether DynamoDB Streams is enabled (true) or disabled (false) on the table."""
-    stream_view_type: StreamViewType | str | None = None
+    stream_view_type: StreamViewType | str | None
     """When an item in the table is modified, StreamViewType determines what information is written to the stream for this table."""
 
+    def __init__(self, *, stream_enabled: bool, stream_view_type: StreamViewType | str | None = None) -> None:
+        self.stream_enabled = stream_enabled
+        self.stream_view_type = stream_view_type
 
-@dataclass(slots=True, kw_only=True)
-class TableClassSummary:
+
+class TableClassSummary(Structure):
     """Contains details of the table class."""
 
-    table_class: TableClass | str | None = None
+    __slots__ = ('table_class', 'last_update_date_time')
+    table_class: TableClass | str | None
     """The table class of the specified table."""
-    last_update_date_time: datetime | None = None
+    last_update_date_time: datetime | None
     """The date and time at which the table class was last updated."""
 
+    def __init__(self, *, table_class: TableClass | str | None = None, last_update_date_time: datetime | None = None) -> None:
+        self.table_class = table_class
+        self.last_update_date_time = last_update_date_time
 
-@dataclass(slots=True, kw_only=True)
-class TableDescription:
+
+class TableDescription(Structure):
     """Represents the properties of a table."""
 
-    attribute_definitions: list[AttributeDefinition] | None = None
+    __slots__ = ('attribute_definitions', 'table_name', 'key_schema', 'table_status', 'creation_date_time', 'provisioned_throughput', 'table_size_bytes', 'item_count', 'table_arn', 'table_id', 'billing_mode_summary', 'local_secondary_indexes', 'global_secondary_indexes', 'stream_specification', 'latest_stream_label', 'latest_stream_arn', 'global_table_version', 'replicas', 'global_table_witnesses', 'global_table_settings_replication_mode', 'restore_summary', 'sse_description', 'archival_summary', 'table_class_summary', 'deletion_protection_enabled', 'disassociation_protection_enabled', 'on_demand_throughput', 'warm_throughput', 'multi_region_consistency', 'vector_indexes')
+    attribute_definitions: list[AttributeDefinition] | None
     """An array of AttributeDefinition objects."""
-    table_name: str | None = None
+    table_name: str | None
     """The name of the table."""
-    key_schema: list[KeySchemaElement] | None = None
+    key_schema: list[KeySchemaElement] | None
     """The primary key structure for the table."""
-    table_status: TableStatus | str | None = None
+    table_status: TableStatus | str | None
     """The current state of the table: CREATING - The table is being created."""
-    creation_date_time: datetime | None = None
+    creation_date_time: datetime | None
     """The date and time when the table was created, in UNIX epoch time format."""
-    provisioned_throughput: ProvisionedThroughputDescription | None = None
+    provisioned_throughput: ProvisionedThroughputDescription | None
     """The provisioned throughput settings for the table, consisting of read and write capacity units, along with data about increases and decreases."""
-    table_size_bytes: int | None = None
+    table_size_bytes: int | None
     """The total size of the specified table, in bytes."""
-    item_count: int | None = None
+    item_count: int | None
     """The number of items in the specified table."""
-    table_arn: str | None = None
+    table_arn: str | None
     """The Amazon Resource Name (ARN) that uniquely identifies the table."""
-    table_id: str | None = None
+    table_id: str | None
     """A unique identifier for the table, in UUID format, generated by DynamoDB when the table is created."""
-    billing_mode_summary: BillingModeSummary | None = None
+    billing_mode_summary: BillingModeSummary | None
     """Contains the details for the read/write capacity mode."""
-    local_secondary_indexes: list[LocalSecondaryIndexDescription] | None = None
+    local_secondary_indexes: list[LocalSecondaryIndexDescription] | None
     """Represents one or more local secondary indexes on the table."""
-    global_secondary_indexes: list[GlobalSecondaryIndexDescription] | None = None
+    global_secondary_indexes: list[GlobalSecondaryIndexDescription] | None
     """The global secondary indexes, if any, on the table."""
-    stream_specification: StreamSpecification | None = None
+    stream_specification: StreamSpecification | None
     """The current DynamoDB Streams configuration for the table."""
-    latest_stream_label: str | None = None
+    latest_stream_label: str | None
     """A timestamp, in ISO 8601 format, for this stream."""
-    latest_stream_arn: str | None = None
+    latest_stream_arn: str | None
     """The Amazon Resource Name (ARN) that uniquely identifies the latest stream for this table."""
-    global_table_version: str | None = None
+    global_table_version: str | None
     """Represents the version of global tables in use, if the table is replicated across Amazon Web Services Regions."""
-    replicas: list[ReplicaDescription] | None = None
+    replicas: list[ReplicaDescription] | None
     """Represents replicas of the table."""
-    global_table_witnesses: list[GlobalTableWitnessDescription] | None = None
+    global_table_witnesses: list[GlobalTableWitnessDescription] | None
     """The witness Region and its current status in the MRSC global table."""
-    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None
+    global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None
     """Indicates one of the settings synchronization modes for the global table: ENABLED: Indicates that the settings synchronization mode for the global table is enabled."""
-    restore_summary: RestoreSummary | None = None
+    restore_summary: RestoreSummary | None
     """Contains details for the restore."""
-    sse_description: SSEDescription | None = None
+    sse_description: SSEDescription | None
     """The description of the server-side encryption status on the specified table."""
-    archival_summary: ArchivalSummary | None = None
+    archival_summary: ArchivalSummary | None
     """Contains information about the table archive."""
-    table_class_summary: TableClassSummary | None = None
+    table_class_summary: TableClassSummary | None
     """Contains details of the table class."""
-    deletion_protection_enabled: bool | None = None
+    deletion_protection_enabled: bool | None
     """Indicates whether deletion protection is enabled (true) or disabled (false) on the table."""
-    disassociation_protection_enabled: bool | None = None
+    disassociation_protection_enabled: bool | None
     """Specifies whether disassociation protection is enabled (true) or disabled (false) for the local global table replica."""
-    on_demand_throughput: OnDemandThroughput | None = None
+    on_demand_throughput: OnDemandThroughput | None
     """The maximum number of read and write units for the specified on-demand table."""
-    warm_throughput: TableWarmThroughputDescription | None = None
+    warm_throughput: TableWarmThroughputDescription | None
     """Describes the warm throughput value of the base table."""
-    multi_region_consistency: MultiRegionConsistency | str | None = None
+    multi_region_consistency: MultiRegionConsistency | str | None
     """Indicates one of the following consistency modes for a global table: EVENTUAL: Indicates that the global table is configured for multi-Region eventual consistency (MREC)."""
-    vector_indexes: list[VectorIndexDescription] | None = None
+    vector_indexes: list[VectorIndexDescription] | None
     """The vector indexes, if any, on the table."""
 
+    def __init__(self, *, attribute_definitions: list[AttributeDefinition] | None = None, table_name: str | None = None, key_schema: list[KeySchemaElement] | None = None, table_status: TableStatus | str | None = None, creation_date_time: datetime | None = None, provisioned_throughput: ProvisionedThroughputDescription | None = None, table_size_bytes: int | None = None, item_count: int | None = None, table_arn: str | None = None, table_id: str | None = None, billing_mode_summary: BillingModeSummary | None = None, local_secondary_indexes: list[LocalSecondaryIndexDescription] | None = None, global_secondary_indexes: list[GlobalSecondaryIndexDescription] | None = None, stream_specification: StreamSpecification | None = None, latest_stream_label: str | None = None, latest_stream_arn: str | None = None, global_table_version: str | None = None, replicas: list[ReplicaDescription] | None = None, global_table_witnesses: list[GlobalTableWitnessDescription] | None = None, global_table_settings_replication_mode: GlobalTableSettingsReplicationMode | str | None = None, restore_summary: RestoreSummary | None = None, sse_description: SSEDescription | None = None, archival_summary: ArchivalSummary | None = None, table_class_summary: TableClassSummary | None = None, deletion_protection_enabled: bool | None = None, disassociation_protection_enabled: bool | None = None, on_demand_throughput: OnDemandThroughput | None = None, warm_throughput: TableWarmThroughputDescription | None = None, multi_region_consistency: MultiRegionConsistency | str | None = None, vector_indexes: list[VectorIndexDescription] | None = None) -> None:
+        self.attribute_definitions = attribute_definitions
+        self.table_name = table_name
+        self.key_schema = key_schema
+        self.table_status = table_status
+        self.creation_date_time = creation_date_time
+        self.provisioned_throughput = provisioned_throughput
+        self.table_size_bytes = table_size_bytes
+        self.item_count = item_count
+        self.table_arn = table_arn
+        self.table_id = table_id
+        self.billing_mode_summary = billing_mode_summary
+        self.local_secondary_indexes = local_secondary_indexes
+        self.global_secondary_indexes = global_secondary_indexes
+        self.stream_specification = stream_specification
+        self.latest_stream_label = latest_stream_label
+        self.latest_stream_arn = latest_stream_arn
+        self.global_table_version = global_table_version
+        self.replicas = replicas
+        self.global_table_witnesses = global_table_witnesses
+        self.global_table_settings_replication_mode = global_table_settings_replication_mode
+        self.restore_summary = restore_summary
+        self.sse_description = sse_description
+        self.archival_summary = archival_summary
+        self.table_class_summary = table_class_summary
+        self.deletion_protection_enabled = deletion_protection_enabled
+        self.disassociation_protection_enabled = disassociation_protection_enabled
+        self.on_demand_throughput = on_demand_throughput
+        self.warm_throughput = warm_throughput
+        self.multi_region_consistency = multi_region_consistency
+        self.vector_indexes = vector_indexes
 
-@dataclass(slots=True, kw_only=True)
-class TableWarmThroughputDescription:
+
+class TableWarmThroughputDescription(Structure):
     """Represents the warm throughput value (in read units per second and write units per second) of the table."""
 
-    read_units_per_second: int | None = None
+    __slots__ = ('read_units_per_second', 'write_units_per_second', 'status')
+    read_units_per_second: int | None
     """Represents the base table's warm throughput value in read units per second."""
-    write_units_per_second: int | None = None
+    write_units_per_second: int | None
     """Represents the base table's warm throughput value in write units per second."""
-    status: TableStatus | str | None = None
+    status: TableStatus | str | None
     """Represents warm throughput value of the base table."""
 
+    def __init__(self, *, read_units_per_second: int | None = None, write_units_per_second: int | None = None, status: TableStatus | str | None = None) -> None:
+        self.read_units_per_second = read_units_per_second
+        self.write_units_per_second = write_units_per_second
+        self.status = status
 
-@dataclass(slots=True, kw_only=True)
-class Tag:
+
+class Tag(Structure):
     """Describes a tag."""
 
+    __slots__ = ('key', 'value')
     key: str
     """The key of the tag."""
     value: str
     """The value of the tag."""
 
+    def __init__(self, *, key: str, value: str) -> None:
+        self.key = key
+        self.value = value
 
-@dataclass(slots=True, kw_only=True)
-class ThrottlingReason:
+
+class ThrottlingReason(Structure):
     """Represents the specific reason why a DynamoDB request was throttled and the ARN of the impacted resource."""
 
-    reason: str | None = None
+    __slots__ = ('reason', 'resource')
+    reason: str | None
     """The reason for throttling."""
-    resource: str | None = None
+    resource: str | None
     """The Amazon Resource Name (ARN) of the DynamoDB table or index that experienced the throttling event."""
 
+    def __init__(self, *, reason: str | None = None, resource: str | None = None) -> None:
+        self.reason = reason
+        self.resource = resource
 
-@dataclass(slots=True, kw_only=True)
-class TransactWriteItem:
+
+class TransactWriteItem(Structure):
     """A list of requests that can perform update, put, delete, or check operations on multiple items in one or more tables atomically."""
 
-    condition_check: ConditionCheck | None = None
+    __slots__ = ('condition_check', 'put', 'delete', 'update')
+    condition_check: ConditionCheck | None
     """A request to perform a check item operation."""
-    put: Put | None = None
+    put: Put | None
     """A request to perform a PutItem operation."""
-    delete: Delete | None = None
+    delete: Delete | None
     """A request to perform a DeleteItem operation."""
-    update: Update | None = None
+    update: Update | None
     """A request to perform an UpdateItem operation."""
 
+    def __init__(self, *, condition_check: ConditionCheck | None = None, put: Put | None = None, delete: Delete | None = None, update: Update | None = None) -> None:
+        self.condition_check = condition_check
+        self.put = put
+        self.delete = delete
+        self.update = update
 
-@dataclass(slots=True, kw_only=True)
-class TransactWriteItemsInput:
+
+class TransactWriteItemsInput(Structure):
     """TransactWriteItemsInput."""
 
+    __slots__ = ('transact_items', 'return_consumed_capacity', 'return_item_collection_metrics', 'client_request_token')
     transact_items: list[TransactWriteItem]
     """An ordered array of up to 100 TransactWriteItem objects, each of which contains a ConditionCheck, Put, Update, or Delete object."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None
     """Determines whether item collection metrics are returned."""
-    client_request_token: str | None = None
+    client_request_token: str | None
     """Providing a ClientRequestToken makes the call to TransactWriteItems idempotent, meaning that multiple identical calls have the same effect as one single call."""
 
+    def __init__(self, *, transact_items: list[TransactWriteItem], return_consumed_capacity: ReturnConsumedCapacity | str | None = None, return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None, client_request_token: str | None = None) -> None:
+        self.transact_items = transact_items
+        self.return_consumed_capacity = return_consumed_capacity
+        self.return_item_collection_metrics = return_item_collection_metrics
+        self.client_request_token = client_request_token
 
-@dataclass(slots=True, kw_only=True)
-class TransactWriteItemsOutput:
+
+class TransactWriteItemsOutput(Structure):
     """TransactWriteItemsOutput."""
 
-    consumed_capacity: list[ConsumedCapacity] | None = None
+    __slots__ = ('consumed_capacity', 'item_collection_metrics')
+    consumed_capacity: list[ConsumedCapacity] | None
     """The capacity units consumed by the entire TransactWriteItems operation."""
-    item_collection_metrics: dict[str, list[ItemCollectionMetrics]] | None = None
+    item_collection_metrics: dict[str, list[ItemCollectionMetrics]] | None
     """A list of tables that were processed by TransactWriteItems and, for each table, information about any item collections that were affected by individual UpdateItem, PutItem, or DeleteItem operations."""
 
+    def __init__(self, *, consumed_capacity: list[ConsumedCapacity] | None = None, item_collection_metrics: dict[str, list[ItemCollectionMetrics]] | None = None) -> None:
+        self.consumed_capacity = consumed_capacity
+        self.item_collection_metrics = item_collection_metrics
 
-@dataclass(slots=True, kw_only=True)
-class Update:
+
+class Update(Structure):
     """Represents a request to perform an UpdateItem operation."""
 
+    __slots__ = ('key', 'update_expression', 'table_name', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     key: dict[str, AttributeValue]
     """The primary key of the item to be updated."""
     update_expression: str
     """An expression that defines one or more attributes to be updated, the action to be performed on them, and new value(s) for them."""
     table_name: str
     """Name of the table for the UpdateItem request."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional update to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """Use ReturnValuesOnConditionCheckFailure to get the item attributes if the Update condition fails."""
 
+    def __init__(self, *, key: dict[str, AttributeValue], update_expression: str, table_name: str, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.key = key
+        self.update_expression = update_expression
+        self.table_name = table_name
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class UpdateItemInput:
+
+class UpdateItemInput(Structure):
     """Represents the input of an UpdateItem operation."""
 
+    __slots__ = ('table_name', 'key', 'attribute_updates', 'expected', 'conditional_operator', 'return_values', 'return_consumed_capacity', 'return_item_collection_metrics', 'update_expression', 'condition_expression', 'expression_attribute_names', 'expression_attribute_values', 'return_values_on_condition_check_failure')
     table_name: str
     """The name of the table containing the item to update."""
     key: dict[str, AttributeValue]
     """The primary key of the item to be updated."""
-    attribute_updates: dict[str, AttributeValueUpdate] | None = None
+    attribute_updates: dict[str, AttributeValueUpdate] | None
     """This is a legacy parameter."""
-    expected: dict[str, ExpectedAttributeValue] | None = None
+    expected: dict[str, ExpectedAttributeValue] | None
     """This is a legacy parameter."""
-    conditional_operator: ConditionalOperator | str | None = None
+    conditional_operator: ConditionalOperator | str | None
     """This is a legacy parameter."""
-    return_values: ReturnValue | str | None = None
+    return_values: ReturnValue | str | None
     """Use ReturnValues if you want to get the item attributes as they appear before or after they are successfully updated."""
-    return_consumed_capacity: ReturnConsumedCapacity | str | None = None
-    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None
+    return_consumed_capacity: ReturnConsumedCapacity | str | None
+    return_item_collection_metrics: ReturnItemCollectionMetrics | str | None
     """Determines whether item collection metrics are returned."""
-    update_expression: str | None = None
+    update_expression: str | None
     """An expression that defines one or more attributes to be updated, the action to be performed on them, and new values for them."""
-    condition_expression: str | None = None
+    condition_expression: str | None
     """A condition that must be satisfied in order for a conditional update to succeed."""
-    expression_attribute_names: dict[str, str] | None = None
+    expression_attribute_names: dict[str, str] | None
     """One or more substitution tokens for attribute names in an expression."""
-    expression_attribute_values: dict[str, AttributeValue] | None = None
+    expression_attribute_values: dict[str, AttributeValue] | None
     """One or more values that can be substituted in an expression."""
-    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None
+    return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None
     """An optional parameter that returns the item attributes for an UpdateItem operation that failed a condition check."""
 
+    def __init__(self, *, table_name: str, key: dict[str, AttributeValue], attribute_updates: dict[str, AttributeValueUpdate] | None = None, expected: dict[str, ExpectedAttributeValue] | None = None, conditional_operator: ConditionalOperator | str | None = None, return_values: ReturnValue | str | None = None, return_consumed_capacity: ReturnConsumedCapacity | str | None = None, return_item_collection_metrics: ReturnItemCollectionMetrics | str | None = None, update_expression: str | None = None, condition_expression: str | None = None, expression_attribute_names: dict[str, str] | None = None, expression_attribute_values: dict[str, AttributeValue] | None = None, return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure | str | None = None) -> None:
+        self.table_name = table_name
+        self.key = key
+        self.attribute_updates = attribute_updates
+        self.expected = expected
+        self.conditional_operator = conditional_operator
+        self.return_values = return_values
+        self.return_consumed_capacity = return_consumed_capacity
+        self.return_item_collection_metrics = return_item_collection_metrics
+        self.update_expression = update_expression
+        self.condition_expression = condition_expression
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.return_values_on_condition_check_failure = return_values_on_condition_check_failure
 
-@dataclass(slots=True, kw_only=True)
-class UpdateItemOutput:
+
+class UpdateItemOutput(Structure):
     """Represents the output of an UpdateItem operation."""
 
-    attributes: dict[str, AttributeValue] | None = None
+    __slots__ = ('attributes', 'consumed_capacity', 'item_collection_metrics')
+    attributes: dict[str, AttributeValue] | None
     """A map of attribute values as they appear before or after the UpdateItem operation, as determined by the ReturnValues parameter."""
-    consumed_capacity: ConsumedCapacity | None = None
+    consumed_capacity: ConsumedCapacity | None
     """The capacity units consumed by the UpdateItem operation."""
-    item_collection_metrics: ItemCollectionMetrics | None = None
+    item_collection_metrics: ItemCollectionMetrics | None
     """Information about item collections, if any, that were affected by the UpdateItem operation."""
 
+    def __init__(self, *, attributes: dict[str, AttributeValue] | None = None, consumed_capacity: ConsumedCapacity | None = None, item_collection_metrics: ItemCollectionMetrics | None = None) -> None:
+        self.attributes = attributes
+        self.consumed_capacity = consumed_capacity
+        self.item_collection_metrics = item_collection_metrics
 
-@dataclass(slots=True, kw_only=True)
-class VectorAttributeDefinition:
+
+class VectorAttributeDefinition(Structure):
     """The definition of a vector attribute for a vector index."""
 
+    __slots__ = ('attribute_name',)
     attribute_name: str
     """The name of the vector attribute."""
 
+    def __init__(self, *, attribute_name: str) -> None:
+        self.attribute_name = attribute_name
 
-@dataclass(slots=True, kw_only=True)
-class VectorCapacity:
+
+class VectorCapacity(Structure):
     """The consumed capacity for vector index operations, including vector search request bytes and vector write request bytes."""
 
-    vector_search_request_bytes: float | None = None
+    __slots__ = ('vector_search_request_bytes', 'vector_write_request_bytes')
+    vector_search_request_bytes: float | None
     """The number of vector search request bytes consumed by a SearchVectors operation."""
-    vector_write_request_bytes: float | None = None
+    vector_write_request_bytes: float | None
     """The number of vector write request bytes consumed when writing to a vector index."""
 
+    def __init__(self, *, vector_search_request_bytes: float | None = None, vector_write_request_bytes: float | None = None) -> None:
+        self.vector_search_request_bytes = vector_search_request_bytes
+        self.vector_write_request_bytes = vector_write_request_bytes
 
-@dataclass(slots=True, kw_only=True)
-class VectorIndex:
+
+class VectorIndex(Structure):
     """Contains the configuration settings for a vector index, including the index name, vector attribute, dimensions, distance function, search schema, and projection."""
 
+    __slots__ = ('index_name', 'vector_attribute', 'search_schema', 'projection', 'dimensions', 'distance_function')
     index_name: str
     """The name of the vector index."""
     vector_attribute: VectorAttributeDefinition
     """The vector attribute configuration for the index."""
-    search_schema: list[SearchSchemaElement] | None = None
+    search_schema: list[SearchSchemaElement] | None
     """The search schema that defines partition key and inline filter attributes for the vector index."""
     projection: Projection
     """Specifies attributes that are copied (projected) from the table into the vector index."""
@@ -1328,43 +1724,68 @@ class VectorIndex:
     distance_function: VectorDistanceFunction | str
     """The distance function used to calculate similarity between vectors."""
 
+    def __init__(self, *, index_name: str, vector_attribute: VectorAttributeDefinition, search_schema: list[SearchSchemaElement] | None = None, projection: Projection, dimensions: int, distance_function: VectorDistanceFunction | str) -> None:
+        self.index_name = index_name
+        self.vector_attribute = vector_attribute
+        self.search_schema = search_schema
+        self.projection = projection
+        self.dimensions = dimensions
+        self.distance_function = distance_function
 
-@dataclass(slots=True, kw_only=True)
-class VectorIndexDescription:
+
+class VectorIndexDescription(Structure):
     """Contains the current state and configuration of a vector index, including its status, size, item count, and the settings specified when the index was created."""
 
-    index_name: str | None = None
+    __slots__ = ('index_name', 'search_schema', 'projection', 'vector_attribute', 'dimensions', 'distance_function', 'index_status', 'backfilling', 'index_size_bytes', 'item_count', 'index_arn')
+    index_name: str | None
     """The name of the vector index."""
-    search_schema: list[SearchSchemaElement] | None = None
+    search_schema: list[SearchSchemaElement] | None
     """The search schema that defines partition key and inline filter attributes for the vector index."""
-    projection: Projection | None = None
+    projection: Projection | None
     """Specifies attributes that are copied (projected) from the table into the vector index."""
-    vector_attribute: VectorAttributeDefinition | None = None
+    vector_attribute: VectorAttributeDefinition | None
     """The vector attribute configuration for the index."""
-    dimensions: int | None = None
+    dimensions: int | None
     """The number of dimensions in each vector."""
-    distance_function: VectorDistanceFunction | str | None = None
+    distance_function: VectorDistanceFunction | str | None
     """The distance function used to calculate similarity between vectors."""
-    index_status: IndexStatus | str | None = None
+    index_status: IndexStatus | str | None
     """The current state of the vector index: CREATING - The index is being created."""
-    backfilling: bool | None = None
+    backfilling: bool | None
     """Specifies whether the index is currently backfilling."""
-    index_size_bytes: int | None = None
+    index_size_bytes: int | None
     """The total size of the vector index, in bytes."""
-    item_count: int | None = None
+    item_count: int | None
     """The number of items indexed in the vector index."""
-    index_arn: str | None = None
+    index_arn: str | None
     """The Amazon Resource Name (ARN) that uniquely identifies the vector index."""
 
+    def __init__(self, *, index_name: str | None = None, search_schema: list[SearchSchemaElement] | None = None, projection: Projection | None = None, vector_attribute: VectorAttributeDefinition | None = None, dimensions: int | None = None, distance_function: VectorDistanceFunction | str | None = None, index_status: IndexStatus | str | None = None, backfilling: bool | None = None, index_size_bytes: int | None = None, item_count: int | None = None, index_arn: str | None = None) -> None:
+        self.index_name = index_name
+        self.search_schema = search_schema
+        self.projection = projection
+        self.vector_attribute = vector_attribute
+        self.dimensions = dimensions
+        self.distance_function = distance_function
+        self.index_status = index_status
+        self.backfilling = backfilling
+        self.index_size_bytes = index_size_bytes
+        self.item_count = item_count
+        self.index_arn = index_arn
 
-@dataclass(slots=True, kw_only=True)
-class WarmThroughput:
+
+class WarmThroughput(Structure):
     """Provides visibility into the number of read and write operations your table or secondary index can instantaneously support."""
 
-    read_units_per_second: int | None = None
+    __slots__ = ('read_units_per_second', 'write_units_per_second')
+    read_units_per_second: int | None
     """Represents the number of read operations your base table can instantaneously support."""
-    write_units_per_second: int | None = None
+    write_units_per_second: int | None
     """Represents the number of write operations your base table can instantaneously support."""
+
+    def __init__(self, *, read_units_per_second: int | None = None, write_units_per_second: int | None = None) -> None:
+        self.read_units_per_second = read_units_per_second
+        self.write_units_per_second = write_units_per_second
 
 
 def _chk_AttributeValue(v: dict[str, Any], label: str) -> None:
