@@ -71,6 +71,7 @@ class KinesisServer:
 
     @property
     def endpoint_url(self) -> str:
+        """http://127.0.0.1:PORT, to give a client as `endpoint_url` (once started)."""
         if self._runner is None:
             raise RuntimeError("the server is not started")
         return f"http://127.0.0.1:{self._port}"
