@@ -55,7 +55,9 @@ class KinesisServer:
                 f"KinesisServer.max_concurrent_streams is from 1 to 2**31 - 1, not {max_concurrent_streams!r}"
             )
         self.backend = Backend(clock=clock, limits=limits, region=region, account=account)
+        """The state (streams, shards, records, queues), for set-up and assertions between requests."""
         self.faults = Faults(seed)
+        """The faults scheduled: `inject()` adds one, `faults.clear()` removes them all."""
         for name, shard_count in (streams or {}).items():
             self.backend.create_stream(name, shard_count)
         self.max_concurrent_streams = max_concurrent_streams
