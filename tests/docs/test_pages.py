@@ -1,14 +1,14 @@
 """The docs site's pages stay true to the code (mkdocs.yml; the strict build is in scripts/test.sh).
 
-Every ```python block of docs/ compiles, and whatever it names of aiokinesis exists: attributes of
-`aiokinesis` and of its public modules, names imported from them, methods called on `kinesis` (a
-Client), and the keyword arguments given to any of these (a renamed parameter or config field
-fails here). Blocks under `<!-- run -->` are whole programs and run as they are (against
-aiokinesis.testing, started by the program); blocks under `<!-- run: kinesis -->` run with
-top-level await, `kinesis` an open Client on a fresh local server holding the stream `orders`
-(2 shards), and `aiokinesis` imported. Every `aiokinesis ...` command line in a ```sh block
-parses with the real command's grammar. And the API reference covers every public name that is
-not generated from the model.
+Every ```python block of docs/ compiles, and whatever it names of aiokinesis exists and is public
+(in its module's `__all__`): attributes of `aiokinesis` and of its modules, names imported from
+them, methods called on `kinesis` (a Client), and the keyword arguments given to any of these (a
+renamed parameter or config field fails here). Blocks under `<!-- run -->` are whole programs
+and run as they are (against aiokinesis.testing, started by the program); blocks under
+`<!-- run: kinesis -->` run with top-level await, `kinesis` an open Client on a fresh local
+server holding the stream `orders` (2 shards), and `aiokinesis` imported. Every `aiokinesis ...`
+command line in a ```sh block parses with the real command's grammar. And the API reference
+covers every public name that is not generated from the model.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ class Names(ast.NodeVisitor):
             return
         module = importlib.import_module(node.module)
         for alias in node.names:
-            if not hasattr(module, alias.name):
-                self.problems.add(f"{self.where}: {node.module} has no {alias.name}")
+            if not _public(module, alias.name):
+                self.problems.add(f"{self.where}: {node.module} has no public {alias.name}")
                 continue
             self.bound[alias.asname or alias.name] = getattr(module, alias.name)
 
@@ -145,6 +145,9 @@ class Names(ast.NodeVisitor):
             hints = _hints(owner)
             if node.attr in hints:  # a field: what its annotation names
                 return _ours(hints[node.attr])
+            if inspect.ismodule(owner) and not _public(owner, node.attr):
+                self.problems.add(f"{self.where}: {ast.unparse(node)}: not public in {owner.__name__}")
+                return None
             if not hasattr(owner, node.attr) and not _is_field(owner, node.attr):
                 self.problems.add(f"{self.where}: {ast.unparse(node)}: no attribute {node.attr!r}")
                 return None
@@ -171,6 +174,21 @@ class Names(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg is not None and keyword.arg not in parameters:
                 self.problems.add(f"{self.where}: {ast.unparse(node.func)}() takes no {keyword.arg}=")
+
+
+def _public(module: types.ModuleType, name: str) -> bool:
+    """Whether `name` is public API of an aiokinesis module: in its `__all__` (if it has one), or
+    a public submodule; never a private name."""
+    if name.startswith("_"):
+        return False
+    if not hasattr(module, name):  # a submodule not imported yet, or nothing
+        try:
+            importlib.import_module(f"{module.__name__}.{name}")
+        except ImportError:
+            return False
+        return True
+    exported = getattr(module, "__all__", None)
+    return exported is None or name in exported or inspect.ismodule(getattr(module, name))
 
 
 def _returns(function: object) -> Any:
