@@ -18,10 +18,13 @@ class PutResult:
     """Where a record landed."""
 
     shard_id: str
+    """The shard it landed on."""
     sequence_number: str
+    """Its sequence number (an aggregate's, shared by the records inside it)."""
     sub_sequence_number: int | None
     """Its place inside a KPL aggregate; None for a record put on its own."""
     attempts: int
+    """PutRecords calls it took, the one that put it included."""
 
 
 class RecordFailedError(KinesisError):
@@ -71,14 +74,24 @@ class ProducerStats:
     """Counters since the producer opened, and what is buffered and in flight now."""
 
     records_put: int = 0
+    """Records whose receipt resolved to a PutResult."""
     bytes_put: int = 0
+    """Their bytes, data and partition keys."""
     requests: int = 0
+    """PutRecords calls answered."""
     retries: int = 0
+    """Entries sent again after a retryable error code (an aggregate counts once), and re-puts of
+    an aggregate's records that landed on a shard their keys no longer belong to."""
     throttles: int = 0
+    """Entries refused with ProvisionedThroughputExceededException."""
     failed: int = 0
+    """Records whose receipt failed (RecordFailedError, or ProducerClosedError on a cancelled close)."""
     buffered_records: int = 0
+    """Records admitted and not yet resolved, now."""
     buffered_bytes: int = 0
+    """Their bytes, now."""
     in_flight: int = 0
+    """PutRecords calls under way, now."""
 
 
 @dataclass(eq=False, slots=True)

@@ -18,6 +18,7 @@ class ShardProgress:
 
     shard_id: str
     parents: tuple[str, ...]
+    """The shards it was split or merged from (read to their end before it starts)."""
     hash_range: tuple[int, int]
     """The shard's first and last hash key."""
     started: bool
@@ -27,12 +28,15 @@ class ShardProgress:
     records: int
     """Records handed to the user so far (those still buffered included)."""
     millis_behind_latest: int | None
+    """The last read's MillisBehindLatest: how far it is behind the shard's tip."""
     record_age: float | None
     """Seconds since the newest record handed out arrived in the stream (None before the first)."""
     records_per_second: float
     """Records handed out per second since the shard started."""
     throttles: int
+    """Calls for the shard (GetRecords, or SubscribeToShard with enhanced fan-out) refused as throttled."""
     retries: int
+    """Calls for the shard retried after a transient error."""
     pending: int
     """Batches handed out (or buffered) and not yet processed."""
     checkpointed: tuple[str, int] | None

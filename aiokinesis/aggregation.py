@@ -35,6 +35,7 @@ class UserRecord:
 
     partition_key: str
     explicit_hash_key: str | None
+    """A decimal hash key that routes it instead of its partition key's MD5, if given."""
     data: bytes
 
 

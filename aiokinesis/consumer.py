@@ -52,7 +52,9 @@ class Batch:
         self._generation = shard.generation
         self.shard_id = shard.shard_id
         self.records = records
+        """The shard's records from one read, in order (KPL aggregates split)."""
         self.millis_behind_latest = millis_behind_latest
+        """How far the read was behind the shard's tip, as Kinesis said (None when it did not)."""
 
     def __iter__(self) -> Iterator[ShardRecord]:
         return iter(self.records)

@@ -76,6 +76,7 @@ class Producer:
         self._config = config
         self._clock = runtime.clock
         self.stats = ProducerStats()
+        """Counters since the producer opened, and what is buffered and in flight now."""
         self._buffer = ProduceBuffer(stream_name, config, self.stats)
         self._limits = StreamLimits(kinesis, stream_name, config, runtime.clock, self._follow)
         self._sender = Sender(

@@ -19,8 +19,13 @@ class ShardRecord:
     partition_key: str | None
     """None for a record put without one on a stream that spreads records itself (AUTO)."""
     sequence_number: str
+    """The Kinesis record's sequence number (an aggregate's, for each of its user records)."""
     sub_sequence_number: int
+    """Its place inside a KPL aggregate, from 0; 0 for a plain record."""
     approximate_arrival_timestamp: datetime | None
+    """When the stream took the Kinesis record (UTC)."""
     shard_id: str
     explicit_hash_key: str | None = None
+    """A user record's explicit hash key inside an aggregate, if its producer gave one."""
     aggregated: bool = False
+    """Whether it came out of a KPL aggregate."""

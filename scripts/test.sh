@@ -8,10 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 bash scripts/setup.sh
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m mypy
+# The docs site (mkdocs.yml), strictly: a broken link, anchor or API reference (`::: name`) fails
+# the run. Built into the scratch directory, offline (no inventories are fetched).
+.venv/bin/python -m mkdocs build --strict --site-dir "$work/site"
 .venv/bin/python scripts/generate.py --check
 .venv/bin/python -m pytest "$@"
 if [ $# -gt 0 ]; then
@@ -40,8 +45,6 @@ floor_tests=(
     tests/cli/test_streams.py::test_create_ls_describe_delete_in_text_and_json
 )
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 echo "== build: sdist, then the wheel from the sdist (python -m build, isolated, setuptools pinned)"
 PIP_CONSTRAINT="$root/constraints.txt" .venv/bin/python -m build --outdir "$work/dist" . >"$work/build.log" 2>&1 ||
     { cat "$work/build.log"; exit 1; }

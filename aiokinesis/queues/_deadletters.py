@@ -50,8 +50,10 @@ class DeadLetterRecord:
 
     def __init__(self, record: QueueRecord, letters: DeadLetters) -> None:
         self.data: bytes = record.data
+        """The same data and partition key as when it was first delivered."""
         self.partition_key: str | None = record.partition_key
         self.record_id: str = record.record_id
+        """The record's identifier, the same as on its earlier deliveries."""
         self.receipt_handle: str = record.receipt_handle
         self.receive_count: int = record.receive_count
         self.approximate_arrival_timestamp: datetime = record.approximate_arrival_timestamp

@@ -119,13 +119,19 @@ class QueueMessage:
 
     def __init__(self, record: QueueRecord, settler: Settler, *, received_at: float, visible_until: float) -> None:
         self.data: bytes = record.data
+        """The record's data, as the stream holds it (a KPL aggregate stays whole)."""
         self.partition_key: str | None = record.partition_key
         self.record_id: str = record.record_id
+        """The same on every delivery of the record, and in every queue of its stream: what an
+        idempotent handler keys on."""
         self.receipt_handle: str = record.receipt_handle
+        """Names this delivery: a new one each time the record is received."""
         self.receive_count: int = record.receive_count
         """Times the queue has delivered it without an acknowledgement, this delivery included."""
         self.approximate_arrival_timestamp: datetime = record.approximate_arrival_timestamp
+        """When the stream took the record (UTC)."""
         self.first_receive_timestamp: datetime = record.first_receive_timestamp
+        """When the queue first delivered it (UTC)."""
         self.received_at = received_at
         """When this consumer received it (the client's clock)."""
         self.visible_until = visible_until

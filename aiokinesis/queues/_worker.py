@@ -63,6 +63,7 @@ class QueueConsumer:
         self.description: QueueDescription | None = None
         """The queue as DescribeQueue answered at open."""
         self.stats = QueueStats()
+        """Counters of this consumer, updated as things happen."""
         self._config = config
         self._runtime = runtime
         self._held: dict[str, QueueMessage] = {}

@@ -93,11 +93,15 @@ class Fault:
     operation: str | None = None
     """Wire name ("PutRecords"); None matches every operation."""
     stream: str | None = None
+    """The stream's name the request names (or its queue's stream); None matches every one."""
     shard: str | None = None
+    """A shard id the request touches (PutRecords: an entry's shard); None matches every one."""
     times: int | None = 1
     """Matching requests it fires on; None for every one."""
     probability: float = 1.0
+    """The chance it fires on each matching request, drawn from the server's seed."""
     delay: float = 0.0
+    """For SLOW: seconds of real time the answer waits."""
     share: float = 1.0
     """For PARTIAL_FAILURE and THROTTLE on PutRecords: the share of matching entries that fail."""
     error_code: str = "InternalFailure"

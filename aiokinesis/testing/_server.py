@@ -55,7 +55,9 @@ class KinesisServer:
                 f"KinesisServer.max_concurrent_streams is from 1 to 2**31 - 1, not {max_concurrent_streams!r}"
             )
         self.backend = Backend(clock=clock, limits=limits, region=region, account=account)
+        """The state (streams, shards, records, queues), for set-up and assertions between requests."""
         self.faults = Faults(seed)
+        """The faults scheduled: `inject()` adds one, `faults.clear()` removes them all."""
         for name, shard_count in (streams or {}).items():
             self.backend.create_stream(name, shard_count)
         self.max_concurrent_streams = max_concurrent_streams
@@ -71,6 +73,7 @@ class KinesisServer:
 
     @property
     def endpoint_url(self) -> str:
+        """http://127.0.0.1:PORT, to give a client as `endpoint_url` (once started)."""
         if self._runner is None:
             raise RuntimeError("the server is not started")
         return f"http://127.0.0.1:{self._port}"
