@@ -144,7 +144,7 @@ class Queue:
 
     def _cutoff(self, now: float) -> float:
         """Records that arrived at or before this are past the stream's retention."""
-        return now - self.stream.retention_hours * 3600.0
+        return now - self.stream.retention_seconds
 
     def _fresh(self, now: float) -> list[Iterator[tuple[int, Delivery, str]]]:
         """Per shard, its records never delivered, in order, past retention and the start skipped."""

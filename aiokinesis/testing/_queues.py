@@ -164,7 +164,7 @@ class QueueOperations(BackendState):
         now = self.clock()
         serial = self._next_serial()
         queue_id = hashlib.sha256(f"{self.account}/{self.region}/{serial}/{now}".encode()).hexdigest()[:24]
-        earliest = max(stream.created, now - stream.retention_hours * 3600.0)
+        earliest = max(stream.created, now - stream.retention_seconds)
         queue = Queue(
             queue_id=queue_id,
             name=name,

@@ -115,7 +115,7 @@ class RecordOperations(BackendState):
         stream.next_sequence += 1
         shard.records.append(record)
         shard.sequences.append(record.sequence)
-        stream.trim_due = min(stream.trim_due, now + stream.retention_hours * 3600.0)
+        stream.expires(now)
         return record
 
     def PutRecord(self, request: Json) -> Json:

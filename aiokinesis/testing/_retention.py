@@ -18,18 +18,12 @@ from __future__ import annotations
 
 from ._state import Stream
 
-HOUR = 3600.0
-
-
-def retention_seconds(stream: Stream) -> float:
-    return stream.retention_hours * HOUR
-
 
 def trim(stream: Stream, now: float) -> None:
     """Drop what the retention period passed by `now`, and note when it next passes something."""
     if now < stream.trim_due:
         return
-    retention = retention_seconds(stream)
+    retention = stream.retention_seconds
     cutoff = now - retention
     due = float("inf")
     kept = []

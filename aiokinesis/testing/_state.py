@@ -219,10 +219,18 @@ class Stream:
         self._open_index = None
         return shard
 
+    @property
+    def retention_seconds(self) -> float:
+        return self.retention_hours * 3600.0
+
+    def expires(self, since: float) -> None:
+        """Something dated `since` (a record's arrival, a shard's closing) leaves with retention."""
+        self.trim_due = min(self.trim_due, since + self.retention_seconds)
+
     def close(self, shard: Shard, now: float) -> None:
         shard.ending_sequence = self.next_sequence
         shard.closed_at = now
-        self.trim_due = min(self.trim_due, now + self.retention_hours * 3600.0)
+        self.expires(now)
         self.next_sequence += 1
         self._open_index = None
 

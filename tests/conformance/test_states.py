@@ -19,7 +19,7 @@ from tests.kinesis_local.launch import kinesis_mock
 pytestmark = pytest.mark.integration
 
 DURATION = 2.0
-POLL = {"delay": 0.1, "max_wait": 30.0}
+DELAY, MAX_WAIT = 0.1, 30.0
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,13 @@ async def endpoint(server: str, request: pytest.FixtureRequest) -> AsyncIterator
         yield local.endpoint_url
 
 
-async def status(kinesis: aiokinesis.Client, name: str) -> aiokinesis.StreamStatus:
-    return (await kinesis.describe_stream_summary(stream_name=name)).stream_description_summary.stream_status
+async def status(kinesis: aiokinesis.Client, name: str) -> str:
+    return str((await kinesis.describe_stream_summary(stream_name=name)).stream_description_summary.stream_status)
 
 
 async def test_a_stream_is_creating_then_active(kinesis: aiokinesis.Client, stream_name: str, server: str) -> None:
     await kinesis.create_stream(stream_name=stream_name, shard_count=2)
-    assert await status(kinesis, stream_name) is aiokinesis.StreamStatus.CREATING
+    assert await status(kinesis, stream_name) == "CREATING"
     with pytest.raises(aiokinesis.ResourceInUseException):
         await kinesis.split_shard(
             stream_name=stream_name, shard_to_split="shardId-000000000000", new_starting_hash_key=str(2**126)
@@ -56,7 +56,7 @@ async def test_a_stream_is_creating_then_active(kinesis: aiokinesis.Client, stre
     refused = aiokinesis.ResourceInUseException if server == "kinesis-mock" else aiokinesis.ResourceNotFoundException
     with pytest.raises(refused):
         await kinesis.put_record(stream_name=stream_name, data=b"early", partition_key="k")
-    summary = await kinesis.wait.stream_exists(stream_name=stream_name, **POLL)
+    summary = await kinesis.wait.stream_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)
     assert summary.stream_status is aiokinesis.StreamStatus.ACTIVE
     assert summary.open_shard_count == 2
     await kinesis.put_record(stream_name=stream_name, data=b"late", partition_key="k")
@@ -64,11 +64,11 @@ async def test_a_stream_is_creating_then_active(kinesis: aiokinesis.Client, stre
 
 async def test_a_split_leaves_the_stream_updating_and_serving(kinesis: aiokinesis.Client, stream_name: str) -> None:
     await kinesis.create_stream(stream_name=stream_name, shard_count=2)
-    await kinesis.wait.stream_exists(stream_name=stream_name, **POLL)
+    await kinesis.wait.stream_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)
     await kinesis.split_shard(
         stream_name=stream_name, shard_to_split="shardId-000000000000", new_starting_hash_key=str(2**126)
     )
-    assert await status(kinesis, stream_name) is aiokinesis.StreamStatus.UPDATING
+    assert await status(kinesis, stream_name) == "UPDATING"
     put = await kinesis.put_record(stream_name=stream_name, data=b"during", partition_key="k")  # still served
     assert put.sequence_number
     with pytest.raises(aiokinesis.ResourceInUseException):
@@ -77,7 +77,7 @@ async def test_a_split_leaves_the_stream_updating_and_serving(kinesis: aiokinesi
             shard_to_merge="shardId-000000000001",
             adjacent_shard_to_merge="shardId-000000000003",
         )
-    await kinesis.wait.stream_exists(stream_name=stream_name, **POLL)
+    await kinesis.wait.stream_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)
     open_shards = [
         s
         for s in (await kinesis.list_shards(stream_name=stream_name)).shards or []
@@ -88,26 +88,26 @@ async def test_a_split_leaves_the_stream_updating_and_serving(kinesis: aiokinesi
 
 async def test_a_deleted_stream_is_deleting_then_gone(kinesis: aiokinesis.Client, stream_name: str) -> None:
     await kinesis.create_stream(stream_name=stream_name, shard_count=1)
-    await kinesis.wait.stream_exists(stream_name=stream_name, **POLL)
+    await kinesis.wait.stream_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)
     await kinesis.delete_stream(stream_name=stream_name)
-    assert await status(kinesis, stream_name) is aiokinesis.StreamStatus.DELETING
+    assert await status(kinesis, stream_name) == "DELETING"
     with pytest.raises(aiokinesis.ResourceInUseException):
         await kinesis.create_stream(stream_name=stream_name, shard_count=1)
-    await kinesis.wait.stream_not_exists(stream_name=stream_name, **POLL)
+    await kinesis.wait.stream_not_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)
 
 
 async def test_a_consumer_is_creating_then_active_then_deleting(kinesis: aiokinesis.Client, stream_name: str) -> None:
     await kinesis.create_stream(stream_name=stream_name, shard_count=1)
-    stream_arn = (await kinesis.wait.stream_exists(stream_name=stream_name, **POLL)).stream_arn
+    stream_arn = (await kinesis.wait.stream_exists(stream_name=stream_name, delay=DELAY, max_wait=MAX_WAIT)).stream_arn
     consumer = (await kinesis.register_stream_consumer(stream_arn=stream_arn, consumer_name="fan")).consumer
     assert consumer.consumer_status is aiokinesis.ConsumerStatus.CREATING
     described = await kinesis.describe_stream_consumer(consumer_arn=consumer.consumer_arn)
     assert described.consumer_description.consumer_status is aiokinesis.ConsumerStatus.CREATING
-    active = await kinesis.wait.consumer_active(consumer_arn=consumer.consumer_arn, **POLL)
+    active = await kinesis.wait.consumer_active(consumer_arn=consumer.consumer_arn, delay=DELAY, max_wait=MAX_WAIT)
     assert active.consumer_status is aiokinesis.ConsumerStatus.ACTIVE
 
     await kinesis.deregister_stream_consumer(consumer_arn=consumer.consumer_arn)
     described = await kinesis.describe_stream_consumer(consumer_arn=consumer.consumer_arn)
     assert described.consumer_description.consumer_status is aiokinesis.ConsumerStatus.DELETING
     with pytest.raises(aiokinesis.WaiterError, match="DELETING"):
-        await kinesis.wait.consumer_active(consumer_arn=consumer.consumer_arn, **POLL)
+        await kinesis.wait.consumer_active(consumer_arn=consumer.consumer_arn, delay=DELAY, max_wait=MAX_WAIT)
