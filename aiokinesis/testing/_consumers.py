@@ -101,13 +101,8 @@ class ConsumerOperations(BackendState):
         stream, consumer = self._consumer(request)
         if consumer.status == "DELETING":
             return {}
-        consumer.status = "DELETING"
-
-        def gone() -> None:
-            if stream.consumers.get(consumer.name) is consumer:
-                del stream.consumers[consumer.name]
-
-        self.transitions.after(self.transitions.durations.delete, gone)
+        consumer.status = "DELETING"  # the name stays taken until it is gone
+        self.transitions.after(self.transitions.durations.delete, lambda: stream.consumers.pop(consumer.name))
         return {}
 
     def subscribe(self, request: Json) -> Subscription:

@@ -224,9 +224,8 @@ class QueueOperations(BackendState):
         queue.status = "DELETING"
 
         def gone() -> None:
-            if self.queues.get(queue.arn) is queue:
-                del self.queues[queue.arn]
-                queue.stream.queues.discard(queue.arn)
+            del self.queues[queue.arn]
+            queue.stream.queues.discard(queue.arn)
 
         self.transitions.after(self.transitions.durations.delete, gone)
         return {}

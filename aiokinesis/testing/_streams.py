@@ -98,14 +98,9 @@ class StreamOperations(BackendState):
             raise ApiError("ResourceInUseException", f"Stream {stream.name} has registered consumers.")
         if stream.queues:  # AWS: delete every queue on a stream before the stream
             raise ApiError("ResourceInUseException", f"Stream {stream.name} has {len(stream.queues)} queues.")
-        stream.status = "DELETING"
-        streams = self.streams
-
-        def gone() -> None:
-            if streams.get(stream.name) is stream:
-                del streams[stream.name]
-
-        self.transitions.after(self.transitions.durations.delete, gone)
+        stream.status = "DELETING"  # the name stays taken until it is gone
+        streams = self.streams  # this region's: the one that finishes the deletion may be another's
+        self.transitions.after(self.transitions.durations.delete, lambda: streams.pop(stream.name))
         return {}
 
     def _summary(self, stream: Stream) -> Json:

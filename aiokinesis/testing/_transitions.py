@@ -46,7 +46,7 @@ class Stateful(Protocol):
 class _Pending:
     due: float
     serial: int
-    finish: Callable[[], None] = field(compare=False)
+    finish: Callable[[], object] = field(compare=False)
 
 
 class Transitions:
@@ -58,7 +58,7 @@ class Transitions:
         self._pending: list[_Pending] = []
         self._serial = 0
 
-    def after(self, seconds: float, finish: Callable[[], None]) -> None:
+    def after(self, seconds: float, finish: Callable[[], object]) -> None:
         """Run `finish` once `seconds` have passed on the clock (at once when 0)."""
         if seconds <= 0:
             finish()

@@ -1,5 +1,6 @@
 """aiokinesis.testing with state durations: streams, consumers and queues are CREATING, UPDATING or
-DELETING for a while, as on AWS, on the server's clock; our waiters, producer and CLI wait it out.
+DELETING for a while, as on AWS, on the server's clock; our waiters, producer and consumers wait it out
+(the CLI's `create` through them: tests/cli/test_servers.py).
 
 The server and the client share one SharedTime: a waiter's poll (10 s, 5 s) moves the clock on at
 once, so a wait through a 30 s CREATING state takes no wall time and ends at a known instant.
@@ -9,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
 
 import aiokinesis
 from aiokinesis.testing import KinesisServer, Limits, StateDurations
-from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.cli.conftest import BOUND
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FROZEN_NOW, SharedTime
-from tests.local_server import free_port
 
 CREATE, UPDATE, DELETE = 30.0, 20.0, 15.0
 
@@ -227,9 +226,12 @@ async def test_a_consumer_deregistered_while_creating_never_becomes_active(
 ) -> None:
     arn = await kinesis_arn(kinesis, "ready")
     consumer = (await kinesis.register_stream_consumer(stream_arn=arn, consumer_name="fan")).consumer
-    await kinesis.deregister_stream_consumer(consumer_arn=consumer.consumer_arn)
-    shared.advance(DELETE)  # gone before its create duration would have ended
-    shared.advance(CREATE)
+    shared.advance(CREATE - 10)
+    await kinesis.deregister_stream_consumer(consumer_arn=consumer.consumer_arn)  # DELETING until CREATE + 5
+    shared.advance(10)  # its create duration ends while it is DELETING
+    described = await kinesis.describe_stream_consumer(consumer_arn=consumer.consumer_arn)
+    assert described.consumer_description.consumer_status is aiokinesis.ConsumerStatus.DELETING
+    shared.advance(DELETE - 10)
     with pytest.raises(aiokinesis.ResourceNotFoundException):
         await kinesis.describe_stream_consumer(consumer_arn=consumer.consumer_arn)
 
@@ -310,44 +312,6 @@ async def test_the_producer_writes_once_a_creating_stream_is_active(
     assert [r.data for r in server.backend.streams["new"].shards[0].records] == [b"late"]
 
 
-async def test_the_cli_create_waits_for_active_and_the_server_flags_set_durations() -> None:
-    """`aiokinesis testing-server --create-duration 1`: `create` returns once the stream is ACTIVE
-    (the command polls every second); a bad duration is a usage error naming the flag."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiokinesis",
-        "testing-server",
-        "--port",
-        str(port),
-        "--create-duration",
-        "1",
-        "--delete-duration",
-        "600",
-        stdout=asyncio.subprocess.PIPE,
-        env=cli_env(),
-    )
-    assert process.stdout is not None
-    endpoint = ["--endpoint-url", f"http://127.0.0.1:{port}"]
-    try:
-        async with asyncio.timeout(BOUND):
-            await process.stdout.readline()
-        created = await run_cli("create", "new", "--shards", "2", *endpoint)
-        assert created.code == 0, created.stderr
-        assert created.stdout == "created new: ACTIVE, PROVISIONED, 2 open shards\n"
-        deleted = await run_cli("delete", "new", "--no-wait", *endpoint)
-        assert (deleted.code, deleted.stdout) == (0, "deleting new\n"), deleted.stderr
-        listed = await run_cli("ls", *endpoint, "--output", "json")
-        assert '"DELETING"' in listed.stdout  # 600 s of DELETING: it is still listed
-    finally:
-        process.kill()
-        await process.wait()
-    bad = await run_cli("testing-server", "--update-duration", "-1")
-    assert bad.code == 2
-    assert "--update-duration: expected a number of seconds, 0 or more, not '-1'" in bad.stderr
-
-
 async def test_consumers_on_a_creating_stream_and_through_a_creating_registration(
     kinesis: aiokinesis.Client, server: KinesisServer, shared: SharedTime
 ) -> None:
@@ -372,3 +336,26 @@ async def test_consumers_on_a_creating_stream_and_through_a_creating_registratio
                 break
     assert got == [b"pushed"]
     assert shared.now >= FROZEN_NOW + CREATE  # it waited out the registration's CREATING on the clock
+
+
+async def test_an_enhanced_fan_out_consumer_waits_out_a_deleting_name_and_registers_it_again(
+    kinesis: aiokinesis.Client, shared: SharedTime
+) -> None:
+    arn = await kinesis_arn(kinesis, "ready")
+    old = (await kinesis.register_stream_consumer(stream_arn=arn, consumer_name="fan")).consumer
+    shared.advance(CREATE)
+    await kinesis.deregister_stream_consumer(consumer_arn=old.consumer_arn)  # DELETING for 15 s
+    await kinesis.put_record(stream_name="ready", data=b"pushed", partition_key="k")
+    deleting_since = shared.now
+    start = aiokinesis.StartingPosition.trim_horizon()
+    got: list[bytes] = []
+    async with asyncio.timeout(BOUND), kinesis.consumer("ready", start=start, enhanced_fan_out="fan") as consumer:
+        async for batch in consumer:
+            got += [r.data for r in batch.records]
+            if got:
+                break
+    assert got == [b"pushed"]
+    assert shared.now >= deleting_since + DELETE + CREATE  # gone, then registered anew and CREATING
+    [current] = (await kinesis.list_stream_consumers(stream_arn=arn)).consumers or []
+    assert current.consumer_status is aiokinesis.ConsumerStatus.ACTIVE
+    assert current.consumer_arn != old.consumer_arn
