@@ -207,23 +207,34 @@ async def test_a_long_run_holds_flat_memory(
     kinesis: aiokinesis.Client, server: KinesisServer, fake_time: FakeTime
 ) -> None:
     """200 virtual hours of puts, 20 records every 30 minutes, with 24 h of retention: the server
-    holds at most a day of records (and no more shards, iterators or queue state) at any time."""
+    holds at most a day of records, and a queue that never acknowledges at most a day of deliveries
+    (dead letters included), at any time; the resharded stream's parent goes too."""
     await kinesis.split_shard(stream_name="s", shard_to_split=SHARD, new_starting_hash_key=str(2**127))
+    position = aiokinesis.QueueStartingPosition(type="TRIM_HORIZON")
+    config = aiokinesis.QueueStreamConfiguration(
+        stream_arn=server.backend.streams["od"].arn, starting_position=position
+    )
+    queue_arn = (
+        await kinesis.create_queue(queue_name="q", stream_configuration_list=[config])
+    ).queue_description.queue_arn
     per_put, step = 20, 0.5 * HOUR
-    bound = per_put * (int(DAY / step) + 1)
+    steps_a_day = int(DAY / step)
     backend = server.backend
     most = 0
     for n in range(int(200 * HOUR / step)):
         await put(kinesis, *(f"{n}-{i}" for i in range(per_put)))
         await put(kinesis, "q", stream="od")
+        await kinesis.receive_queue_records(queue_arn=queue_arn, limit=10, wait_time_seconds=1)  # never acked
         await kinesis.get_records(
             shard_iterator=await iterator(kinesis, Type.TRIM_HORIZON, shard="shardId-000000000001")
         )
         held = sum(len(shard.records) for stream in backend.streams.values() for shard in stream.shards)
         most = max(most, held)
-        assert held <= bound + int(DAY / step) + 1, n
+        assert held <= (per_put + 1) * (steps_a_day + 1), n
+        assert len(backend.queues[queue_arn].deliveries) <= steps_a_day + 1, n
         fake_time.advance(step)
-    assert most > per_put * 40  # a day's worth was held at the peak: it filled, then stayed flat
+    assert most > per_put * steps_a_day  # a day's worth was held at the peak: it filled, then stayed flat
+    assert len(backend.queues[queue_arn].deliveries) >= steps_a_day - 1
     shards = backend.streams["s"].shards
     assert [s.shard_id for s in shards] == ["shardId-000000000001", "shardId-000000000002"]  # the parent expired
     assert all(len(s.sequences) == len(s.records) for s in shards)
