@@ -13,5 +13,6 @@ from ._faults import Fault, FaultKind
 from ._limits import Limits
 from ._server import KinesisServer, serve_in_thread
 from ._state import ApiError
+from ._transitions import StateDurations
 
-__all__ = ["ApiError", "Backend", "Fault", "FaultKind", "KinesisServer", "Limits", "serve_in_thread"]
+__all__ = ["ApiError", "Backend", "Fault", "FaultKind", "KinesisServer", "Limits", "StateDurations", "serve_in_thread"]

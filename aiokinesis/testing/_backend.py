@@ -6,7 +6,7 @@ The families: _streams (streams, shards listing, limits), _settings (a stream's 
 _records (put, iterators, get), _resharding (split, merge, shard count), _consumers (consumers,
 SubscribeToShard), _queues (queues, their records in _queue_records); the state they share is in
 _state. Requests (not direct calls) are first checked against the model's constraints (_validate),
-and handled in the region they were signed for.
+and handled in the region they were signed for, once the clock has been applied (`advance`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ._consumers import ConsumerOperations
 from ._queues import QueueOperations
 from ._records import RecordOperations
 from ._resharding import ReshardingOperations
+from ._retention import trim
 from ._settings import SettingsOperations
 from ._state import Json, Shard, Stream, Subscription
 from ._streams import StreamOperations
@@ -37,6 +38,16 @@ class Backend(
     StreamOperations, SettingsOperations, RecordOperations, ReshardingOperations, ConsumerOperations, QueueOperations
 ):
     """All state of one server; every public method named like an operation handles it."""
+
+    def advance(self) -> None:
+        """Apply the clock: transitions that are due end (_transitions), and retention drops what it
+        passed (_retention). Every request does this first; a test that reads the state directly
+        after moving the clock calls it too."""
+        now = self.clock()
+        self.transitions.settle(now)
+        for streams in self._regions.values():
+            for stream in streams.values():
+                trim(stream, now)
 
     def scope(self, operation: str, request: Json) -> tuple[str | None, set[str]]:
         """The stream and shards a request touches, for targeting faults; never raises."""
@@ -76,6 +87,7 @@ class Backend(
 
         def checked(request: Json) -> Json:
             checker.check(name, request)
+            self.advance()
             answer: Json = handler(request)
             return answer
 
@@ -83,6 +95,7 @@ class Backend(
 
     def subscribe(self, request: Json) -> Subscription:
         model_checker().check("SubscribeToShard", request)
+        self.advance()
         return super().subscribe(request)
 
 

@@ -9,9 +9,21 @@ from __future__ import annotations
 import re
 
 from ._records import millis_behind, records_json, start_position, take
-from ._state import ApiError, BackendState, Consumer, Json, Stream, Subscription, check_name, page_of, validation_error
+from ._state import (
+    ApiError,
+    BackendState,
+    Consumer,
+    Json,
+    Shard,
+    Stream,
+    Subscription,
+    check_name,
+    page_of,
+    validation_error,
+)
 
 _CONSUMER_ARN = re.compile(r"(arn:aws[^:]*:kinesis:[^:]*:\d{12}:stream/[a-zA-Z0-9_.-]+)/consumer/([a-zA-Z0-9_.-]+):\d+")
+CREATING_CONSUMERS = 5  # AWS: "you cannot have more than 5 consumers in a CREATING status at the same time"
 SUBSCRIBE_INTERVAL = 5.0  # AWS: a second SubscribeToShard for a consumer and shard within 5 s is refused
 CALL_INTERVAL = 1.0  # AWS: one SubscribeToShard call a second per consumer and shard
 
@@ -46,16 +58,28 @@ class ConsumerOperations(BackendState):
         }
 
     def RegisterStreamConsumer(self, request: Json) -> Json:
+        """The consumer is CREATING, then ACTIVE once the create duration passes (as the answer says,
+        like AWS's, even when that is at once). A stream that is CREATING or DELETING is refused with
+        ResourceInUseException (the model lists it; AWS documents no rule for UPDATING: it is served)."""
         stream = self._stream({"StreamARN": request.get("StreamARN")})
+        if stream.status in ("CREATING", "DELETING"):
+            raise ApiError("ResourceInUseException", f"Stream {stream.name} is {stream.status}, not ACTIVE.")
         name = request.get("ConsumerName")
         check_name("consumerName", name)
         if name in stream.consumers:
             raise ApiError("ResourceInUseException", f"Consumer {name} already exists on stream {stream.name}.")
         if len(stream.consumers) + len(stream.queues) >= 20:  # AWS: a queue counts as a registered consumer
             raise ApiError("LimitExceededException", "A stream can have at most 20 consumers (queues included).")
-        consumer = Consumer(str(name), f"{stream.arn}/consumer/{name}:{int(self.clock())}", self.clock())
+        creating = sum(c.status == "CREATING" for s in self.streams.values() for c in s.consumers.values())
+        if creating >= CREATING_CONSUMERS:
+            raise ApiError(
+                "LimitExceededException", f"{creating} consumers are CREATING: at most {CREATING_CONSUMERS} at a time."
+            )
+        consumer = Consumer(str(name), f"{stream.arn}/consumer/{name}:{int(self.clock())}", self.clock(), "CREATING")
         stream.consumers[consumer.name] = consumer
-        return {"Consumer": self._describe_consumer(stream, consumer)}
+        answer = {"Consumer": self._describe_consumer(stream, consumer)}
+        self.transitions.through(consumer, "CREATING", self.transitions.durations.create)
+        return answer
 
     def DescribeStreamConsumer(self, request: Json) -> Json:
         stream, consumer = self._consumer(request)
@@ -72,8 +96,13 @@ class ConsumerOperations(BackendState):
         return answer
 
     def DeregisterStreamConsumer(self, request: Json) -> Json:
+        """DELETING, then gone once the delete duration passes; the model lists no ResourceInUseException
+        here, so a CREATING consumer may be deregistered, and a DELETING one again (nothing changes)."""
         stream, consumer = self._consumer(request)
-        del stream.consumers[consumer.name]
+        if consumer.status == "DELETING":
+            return {}
+        consumer.status = "DELETING"  # the name stays taken until it is gone
+        self.transitions.after(self.transitions.durations.delete, lambda: stream.consumers.pop(consumer.name))
         return {}
 
     def subscribe(self, request: Json) -> Subscription:
@@ -84,6 +113,8 @@ class ConsumerOperations(BackendState):
         5 s or more later takes over, and the older one ends with a ResourceInUseException event.
         """
         stream, consumer = self._consumer({"ConsumerARN": request.get("ConsumerARN")})
+        if consumer.status != "ACTIVE":  # the model lists ResourceInUseException: "must be in the ACTIVE state"
+            raise ApiError("ResourceInUseException", f"Consumer {consumer.arn} is {consumer.status}, not ACTIVE.")
         shard = stream.shard(str(request.get("ShardId")))
         start = request.get("StartingPosition")
         if not isinstance(start, dict):
@@ -135,17 +166,27 @@ class ConsumerOperations(BackendState):
         As AWS does, the shard's last event has ChildShards and a null ContinuationSequenceNumber.
         """
         shard = subscription.shard
-        chosen, _ = take(shard, subscription.position, 10000, self.limits.max_get_records_bytes)
-        subscription.position += len(chosen)
-        position = subscription.position
-        continuation = shard.records[position - 1].sequence if position else shard.starting_sequence
+        chosen, _, position = take(shard, subscription.position, 10000, self.limits.max_get_records_bytes)
+        subscription.position = position
         event: Json = {
             "Records": records_json(chosen),
-            "ContinuationSequenceNumber": str(continuation),
+            "ContinuationSequenceNumber": str(continuation(shard, position)),
             "MillisBehindLatest": millis_behind(shard, position, self.clock()),
         }
-        ended = position >= len(shard.records) and not shard.is_open
+        ended = position >= shard.end and not shard.is_open
         if ended:
             event["ContinuationSequenceNumber"] = None
             event["ChildShards"] = [subscription.stream.child(child) for child in shard.children]
         return event, ended
+
+
+def continuation(shard: Shard, position: int) -> int:
+    """The sequence number of the record before `position` (to resubscribe AFTER): one kept, or the
+    newest one retention dropped (positions are never behind `base` after a take), or, before the
+    first record, the shard's starting sequence number."""
+    index = position - 1 - shard.base
+    if index >= 0:
+        return shard.records[index].sequence
+    if shard.last_dropped is not None:
+        return shard.last_dropped
+    return shard.starting_sequence

@@ -114,6 +114,7 @@ class Feeds:
         while not self.closing.is_set() and not sink.gone:
             if fault is not None and state.events_sent >= fault.events and fault.kind is not FaultKind.DROP_MID_EVENT:
                 return await self._strike(fault, sink, state)
+            backend.advance()
             error = backend.subscription_error(subscription)
             if error is not None:
                 await self._write(sink, state, exception_frame(error.code, error.message))

@@ -19,7 +19,7 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ._state import StoredRecord, Stream
+from ._state import Shard, StoredRecord, Stream
 from ._tokens import ReceiptState
 
 VISIBILITY_TIMEOUT = 30
@@ -64,12 +64,14 @@ class Queue:
     """AT_TIMESTAMP: records that arrived at or after it; else None."""
     effective_start: float
     """The effective starting position's time, as DescribeQueue reports it once ACTIVE."""
+    status: str = "ACTIVE"
     visibility: int = VISIBILITY_TIMEOUT
     max_receive_count: int | None = MAX_RECEIVE_COUNT
     """None: TargetType NONE, no dead letters."""
     tags: dict[str, str] = field(default_factory=dict)
     frontier: dict[str, int] = field(default_factory=dict)
-    """Per shard id, the index of its first record never delivered (a shard opened later: 0)."""
+    """Per shard id, the position (see Shard.base) of its first record never delivered (a shard
+    opened later: 0; one that retention passed: the oldest kept)."""
     deliveries: dict[int, Delivery] = field(default_factory=dict)
     """By sequence number."""
 
@@ -142,21 +144,26 @@ class Queue:
 
     def _cutoff(self, now: float) -> float:
         """Records that arrived at or before this are past the stream's retention."""
-        return now - self.stream.retention_hours * 3600.0
+        return now - self.stream.retention_seconds
 
     def _fresh(self, now: float) -> list[Iterator[tuple[int, Delivery, str]]]:
         """Per shard, its records never delivered, in order, past retention and the start skipped."""
         cutoff = self._cutoff(now)
         since = self.start_timestamp
 
-        def walk(shard_id: str, records: list[StoredRecord]) -> Iterator[tuple[int, Delivery, str]]:
-            while (index := self.frontier.get(shard_id, 0)) < len(records):
-                record = records[index]
+        def walk(shard: Shard) -> Iterator[tuple[int, Delivery, str]]:
+            shard_id = shard.shard_id
+            while (index := max(self.frontier.get(shard_id, 0), shard.base)) < shard.end:
+                record = shard.records[index - shard.base]
                 if record.arrival <= cutoff or (since is not None and record.arrival < since):
                     self.frontier[shard_id] = index + 1  # never to be delivered
                     continue
+                self.frontier[shard_id] = index  # past what retention dropped: choose() counts on from here
                 yield record.sequence, Delivery(record, first_receive=now), shard_id
                 if self.frontier.get(shard_id, 0) == index:
                     return  # not taken: the merge stopped here
 
-        return [walk(shard.shard_id, shard.records) for shard in self.stream.shards]
+        live = {shard.shard_id for shard in self.stream.shards}
+        for gone in self.frontier.keys() - live:  # shards retention removed
+            del self.frontier[gone]
+        return [walk(shard) for shard in self.stream.shards]

@@ -2,8 +2,13 @@
 data: receive, acknowledge, change visibility, and the dead-letter forms, restore).
 
 The delivery state is in _queue_records. Choices where AWS's documentation is silent:
-- A queue is ACTIVE as soon as CreateQueue answers (the answer itself says CREATING, as AWS's
-  does, and UpdateQueue's says UPDATING); there is no delay to wait out.
+- CreateQueue's answer says CREATING and UpdateQueue's UPDATING, as AWS's do; the queue stays so
+  for the server's create / update duration (none by default), and a deleted one DELETING for the
+  delete duration. While CREATING or DELETING the data operations answer ResourceNotFoundException
+  (AWS: "You can begin receiving records after the queue is ACTIVE", "A queue in the DELETING
+  state does not deliver records", and the model lists no ResourceInUseException for them);
+  UPDATING serves them ("You can continue to receive and acknowledge records while the queue is
+  UPDATING"); UpdateQueue on a queue that is not ACTIVE is ResourceInUseException.
 - A receipt handle is sealed and self-describing (queue, record, delivery serial): a new one per
   delivery. Per entry: a handle this server or queue did not issue, or of the other kind (dead
   letter or not), is InvalidArgumentException; an earlier delivery's handle, or one whose
@@ -85,10 +90,11 @@ class QueueOperations(BackendState):
             return found.group(1) if found else None
         return None
 
-    def _queue(self, request: Json) -> Queue:
+    def _queue(self, request: Json, *, delivering: bool = True) -> Queue:
+        """The queue a request names; with `delivering`, one that is ACTIVE or UPDATING."""
         arn = str(request.get("QueueARN"))
         queue = self.queues.get(arn)
-        if queue is None or queue.region != self.region:
+        if queue is None or queue.region != self.region or (delivering and queue.status in ("CREATING", "DELETING")):
             raise ApiError("ResourceNotFoundException", f"Queue {arn} under account {self.account} not found.")
         fault = self.queue_fault
         if fault is not None and fault.fault.kind is FaultKind.EXPIRED_RECEIPT_HANDLE:
@@ -100,7 +106,9 @@ class QueueOperations(BackendState):
         self._serial += 1
         return self._serial
 
-    def _describe_queue(self, queue: Queue, status: str = "ACTIVE") -> Json:
+    def _describe_queue(self, queue: Queue, status: str | None = None) -> Json:
+        """The queue's description, as it is now or (`status`) as an answer says it is."""
+        status = status or queue.status
         start: Json = {"Type": queue.start_type}
         if status != "CREATING":
             start["Timestamp"] = queue.effective_start
@@ -156,7 +164,7 @@ class QueueOperations(BackendState):
         now = self.clock()
         serial = self._next_serial()
         queue_id = hashlib.sha256(f"{self.account}/{self.region}/{serial}/{now}".encode()).hexdigest()[:24]
-        earliest = max(stream.created, now - stream.retention_hours * 3600.0)
+        earliest = max(stream.created, now - stream.retention_seconds)
         queue = Queue(
             queue_id=queue_id,
             name=name,
@@ -172,9 +180,10 @@ class QueueOperations(BackendState):
             tags=dict(tags),
         )
         if kind == "LATEST":
-            queue.frontier = {shard.shard_id: len(shard.records) for shard in stream.shards}
+            queue.frontier = {shard.shard_id: shard.end for shard in stream.shards}
         self.queues[queue.arn] = queue
         stream.queues.add(queue.arn)
+        self.transitions.through(queue, "CREATING", self.transitions.durations.create)
         return {"QueueDescription": self._describe_queue(queue, "CREATING")}
 
     @staticmethod
@@ -192,21 +201,33 @@ class QueueOperations(BackendState):
         return visibility, max_receive
 
     def DescribeQueue(self, request: Json) -> Json:
-        return {"QueueDescription": self._describe_queue(self._queue(request))}
+        return {"QueueDescription": self._describe_queue(self._queue(request, delivering=False))}
 
     def UpdateQueue(self, request: Json) -> Json:
         """New attributes apply to records received from now on (those in flight keep their timeout)."""
-        queue = self._queue(request)
+        queue = self._queue(request, delivering=False)
+        if queue.status != "ACTIVE":
+            raise ApiError("ResourceInUseException", f"Queue {queue.arn} is {queue.status}, not ACTIVE.")
         queue.visibility, queue.max_receive_count = self._attributes(
             request.get("QueueAttributes") or {}, queue.visibility, queue.max_receive_count
         )
+        self.transitions.through(queue, "UPDATING", self.transitions.durations.update)
         return {"QueueDescription": self._describe_queue(queue, "UPDATING")}
 
     def DeleteQueue(self, request: Json) -> Json:
-        """The queue goes at once; its receipt handles stop being valid, the stream keeps its records."""
-        queue = self._queue(request)
-        del self.queues[queue.arn]
-        queue.stream.queues.discard(queue.arn)
+        """DELETING (its receipt handles stop being valid at once), then gone once the delete duration
+        passes; the stream keeps its records. The model lists no ResourceInUseException: a queue in
+        any state may be deleted, a DELETING one again (nothing changes)."""
+        queue = self._queue(request, delivering=False)
+        if queue.status == "DELETING":
+            return {}
+        queue.status = "DELETING"
+
+        def gone() -> None:
+            del self.queues[queue.arn]
+            queue.stream.queues.discard(queue.arn)
+
+        self.transitions.after(self.transitions.durations.delete, gone)
         return {}
 
     def ListQueues(self, request: Json) -> Json:
@@ -230,7 +251,7 @@ class QueueOperations(BackendState):
                 {
                     "QueueName": q.name,
                     "QueueARN": q.arn,
-                    "QueueStatus": "ACTIVE",
+                    "QueueStatus": q.status,
                     "QueueCreationTimestamp": q.created,
                     "Streams": [{"StreamARN": q.stream.arn, "StreamCreationTimestamp": q.stream.created}],
                 }

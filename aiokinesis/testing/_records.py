@@ -115,10 +115,11 @@ class RecordOperations(BackendState):
         stream.next_sequence += 1
         shard.records.append(record)
         shard.sequences.append(record.sequence)
+        stream.expires(now)
         return record
 
     def PutRecord(self, request: Json) -> Json:
-        stream = self._active_stream(request)
+        stream = self._serving_stream(request)
         shard, data, key, size = self._route(stream, request, "")
         if not self._admit(shard, size):
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
@@ -126,7 +127,7 @@ class RecordOperations(BackendState):
         return {"ShardId": shard.shard_id, "SequenceNumber": str(record.sequence), "EncryptionType": stream.encryption}
 
     def PutRecords(self, request: Json) -> Json:
-        stream = self._active_stream(request)
+        stream = self._serving_stream(request)
         entries = request.get("Records")
         if not isinstance(entries, list) or not 1 <= len(entries) <= self.limits.max_put_records_entries:
             raise validation_error(
@@ -162,7 +163,7 @@ class RecordOperations(BackendState):
         return {"FailedRecordCount": failed, "Records": results, "EncryptionType": stream.encryption}
 
     def GetShardIterator(self, request: Json) -> Json:
-        stream = self._stream(request)
+        stream = self._serving_stream(request)
         shard = stream.shard(str(request.get("ShardId")))
         position = start_position(
             stream,
@@ -184,11 +185,7 @@ class RecordOperations(BackendState):
             raise ApiError(
                 "ExpiredIteratorException", f"Iterator expired. The iterator was created at time {state.issued}"
             )
-        stream = self.streams.get(state.stream)
-        if stream is None:
-            raise ApiError(
-                "ResourceNotFoundException", f"Stream {state.stream} under account {self.account} not found."
-            )
+        stream = self._serving_stream({"StreamName": state.stream})
         shard = stream.shard(state.shard_id)
         limit = request.get("Limit", 10000)
         if not isinstance(limit, int) or not 1 <= limit <= 10000:
@@ -200,11 +197,10 @@ class RecordOperations(BackendState):
         ):
             self.throttled += 1
             raise ApiError("ProvisionedThroughputExceededException", self._throttled_message(stream, shard))
-        chosen, size = take(shard, state.position, limit, self.limits.max_get_records_bytes)
+        chosen, size, position = take(shard, state.position, limit, self.limits.max_get_records_bytes)
         if shard.read_bytes is not None:
             spend_read(shard.read_bytes, size)
-        position = state.position + len(chosen)
-        at_end = position >= len(shard.records)
+        at_end = position >= shard.end
         answer: Json = {
             "Records": records_json(chosen),
             "MillisBehindLatest": millis_behind(shard, position, self.clock()),
@@ -232,17 +228,24 @@ class RecordOperations(BackendState):
 
 
 def start_position(stream: Stream, shard: Shard, kind: object, sequence: object, timestamp: object) -> int:
-    """Index into the shard's records where a starting position (of any of the five types) points."""
+    """The shard position (see Shard.base) a starting position of any of the five types points at.
+
+    A timestamp or sequence number older than the records kept points at the oldest kept: AWS says
+    so of AT_TIMESTAMP ("if the time stamp is older than the current trim horizon, the iterator
+    returned is for the oldest untrimmed data record"), and documents no error for a sequence number
+    that retention passed, so it is read the same way.
+    """
     if kind not in ITERATOR_TYPES:
         raise validation_error("shardIteratorType", kind, f"Member must satisfy enum value set: {list(ITERATOR_TYPES)}")
     if kind == "TRIM_HORIZON":
-        return 0
+        return shard.base
     if kind == "LATEST":
-        return len(shard.records)
+        return shard.end
     if kind == "AT_TIMESTAMP":
         if not isinstance(timestamp, int | float):
             raise ApiError("InvalidArgumentException", "Timestamp is required for AT_TIMESTAMP.")
-        return next((i for i, r in enumerate(shard.records) if r.arrival >= timestamp), len(shard.records))
+        kept = shard.records
+        return shard.base + next((i for i, r in enumerate(kept) if r.arrival >= timestamp), len(kept))
     if not isinstance(sequence, str) or _SEQUENCE.fullmatch(sequence) is None:
         raise ApiError("InvalidArgumentException", f"StartingSequenceNumber {sequence} is invalid.")
     number = int(sequence)
@@ -255,7 +258,7 @@ def start_position(stream: Stream, shard: Shard, kind: object, sequence: object,
             f"under account {account} is invalid because it did not come from this stream.",
         )
     find = bisect.bisect_left if kind == "AT_SEQUENCE_NUMBER" else bisect.bisect_right
-    return find(shard.sequences, number)
+    return shard.base + find(shard.sequences, number)
 
 
 def spend_read(budget: TokenBucket, size: int) -> None:
@@ -269,24 +272,27 @@ def spend_read(budget: TokenBucket, size: int) -> None:
         budget.spend(size)
 
 
-def take(shard: Shard, position: int, limit: int, max_bytes: int) -> tuple[list[StoredRecord], int]:
-    """Records from position: at most limit of them and max_bytes (but at least one); and their size."""
+def take(shard: Shard, position: int, limit: int, max_bytes: int) -> tuple[list[StoredRecord], int, int]:
+    """Records from position (the oldest kept, if retention passed it): at most limit of them and
+    max_bytes (but at least one); their size; and the position after them."""
     chosen: list[StoredRecord] = []
     size = 0
-    for record in shard.records[position : position + limit]:
+    start = max(position, shard.base) - shard.base
+    for record in shard.records[start : start + limit]:
         record_size = record.size
         if chosen and size + record_size > max_bytes:
             break
         chosen.append(record)
         size += record_size
-    return chosen, size
+    return chosen, size, shard.base + start + len(chosen)
 
 
 def millis_behind(shard: Shard, position: int, now: float) -> int:
-    """MillisBehindLatest: the age of the first record not yet read, 0 when caught up."""
-    if position >= len(shard.records):
+    """MillisBehindLatest: the age of the first record not yet read (and kept), 0 when caught up."""
+    index = max(position, shard.base) - shard.base
+    if index >= len(shard.records):
         return 0
-    return int(max(0.0, now - shard.records[position].arrival) * 1000)
+    return int(max(0.0, now - shard.records[index].arrival) * 1000)
 
 
 def records_json(records: list[StoredRecord]) -> list[Json]:

@@ -1,7 +1,9 @@
 """Resharding: SplitShard, MergeShards, UpdateShardCount, and the same as direct calls for tests.
 
 A parent closes at once (its ending sequence number set) and its children open over its hash
-range; readers of the parent then get NextShardIterator null with ChildShards at its end.
+range; readers of the parent then get NextShardIterator null with ChildShards at its end. The
+operations leave the stream UPDATING for the update duration (AWS: "sets the stream status to
+UPDATING... Read and write operations continue to work while the stream is in the UPDATING state").
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ class ReshardingOperations(BackendState):
         if not shard.start_hash < at <= shard.end_hash:
             raise ApiError("InvalidArgumentException", f"NewStartingHashKey {at} is not inside shard {shard.shard_id}.")
         self._check_shard_limit(1)
-        stream.close(shard)
+        stream.close(shard, self.clock())
         low = self._new_shard(stream, shard.start_hash, at - 1, parent=shard.shard_id)
         high = self._new_shard(stream, at, shard.end_hash, parent=shard.shard_id)
         shard.children = [low.shard_id, high.shard_id]
@@ -32,8 +34,8 @@ class ReshardingOperations(BackendState):
             raise ApiError(
                 "InvalidArgumentException", f"Shards {first.shard_id} and {second.shard_id} are not adjacent."
             )
-        stream.close(first)
-        stream.close(second)
+        stream.close(first, self.clock())
+        stream.close(second, self.clock())
         child = self._new_shard(stream, low.start_hash, high.end_hash, parent=first.shard_id, adjacent=second.shard_id)
         first.children = second.children = [child.shard_id]
         return child
@@ -47,6 +49,7 @@ class ReshardingOperations(BackendState):
                 "newStartingHashKey", raw, "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})"
             )
         self.split_shard(stream, shard, int(raw))
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {}
 
     def MergeShards(self, request: Json) -> Json:
@@ -54,6 +57,7 @@ class ReshardingOperations(BackendState):
         first = stream.shard(str(request.get("ShardToMerge")))
         second = stream.shard(str(request.get("AdjacentShardToMerge")))
         self.merge_shards(stream, first, second)
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {}
 
     def UpdateShardCount(self, request: Json) -> Json:
@@ -74,7 +78,7 @@ class ReshardingOperations(BackendState):
             )
         self._check_shard_limit(target - current)
         for shard in stream.open_shards():
-            stream.close(shard)
+            stream.close(shard, self.clock())
         parents = [s.shard_id for s in stream.shards if not s.is_open and not s.children]
         children = self._even_shards(stream, target)
         for parent_id in parents:
@@ -90,6 +94,7 @@ class ReshardingOperations(BackendState):
             ]
             child.parent = overlapping[0] if overlapping else None
             child.adjacent_parent = overlapping[1] if len(overlapping) > 1 else None
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {
             "StreamName": stream.name,
             "StreamARN": stream.arn,

@@ -23,6 +23,7 @@ from ._dispatch import CONTENT_TYPE, EVENT_STREAM_TYPE, Answer, Dispatcher, Subs
 from ._faults import Fault, FaultKind, Faults
 from ._feed import Feeds, OpenSubscription
 from ._limits import Limits
+from ._transitions import StateDurations
 
 if TYPE_CHECKING:
     from ._h2serve import H2Protocol
@@ -36,6 +37,8 @@ class KinesisServer:
     is the state, for set-up and assertions between requests; `server.subscriptions` the
     subscriptions being streamed. Listens on 127.0.0.1 only, HTTP/1.1 and (with h2 installed)
     HTTP/2 with prior knowledge, advertising `max_concurrent_streams` per connection.
+    `durations` keeps streams, consumers and queues CREATING / UPDATING / DELETING for a while on
+    `clock`, as AWS does (none by default); the `streams` made here are ACTIVE at once.
     """
 
     def __init__(
@@ -49,12 +52,13 @@ class KinesisServer:
         region: str = "us-east-1",
         account: str = "123456789012",
         max_concurrent_streams: int = 100,
+        durations: StateDurations = StateDurations(),  # noqa: B008 - frozen
     ) -> None:
         if not isinstance(max_concurrent_streams, int) or not 1 <= max_concurrent_streams < 2**31:
             raise ValueError(
                 f"KinesisServer.max_concurrent_streams is from 1 to 2**31 - 1, not {max_concurrent_streams!r}"
             )
-        self.backend = Backend(clock=clock, limits=limits, region=region, account=account)
+        self.backend = Backend(clock=clock, limits=limits, region=region, account=account, durations=durations)
         """The state (streams, shards, records, queues), for set-up and assertions between requests."""
         self.faults = Faults(seed)
         """The faults scheduled: `inject()` adds one, `faults.clear()` removes them all."""

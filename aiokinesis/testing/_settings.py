@@ -1,7 +1,11 @@
 """A stream's settings: retention, tags, monitoring, encryption, capacity mode, the largest record,
 warm throughput and how records are distributed over shards.
 
-Every change takes effect at once (AWS goes through UPDATING for some; here the stream stays ACTIVE).
+Every change takes effect at once. Those AWS documents as asynchronous (StartStreamEncryption,
+StopStreamEncryption, UpdateStreamWarmThroughput: "sets the status of the stream to UPDATING") and
+UpdateStreamMode (kinesis-mock's UPDATE_STREAM_MODE_DURATION; AWS's page is silent) leave the stream
+UPDATING for the update duration; the others (retention, monitoring, tags, the largest record,
+record distribution) keep it ACTIVE, as their pages say nothing of UPDATING.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class SettingsOperations(BackendState):
                 "InvalidArgumentException", f"RetentionPeriodHours {hours} must be between {low} and {high}."
             )
         stream.retention_hours = hours
+        stream.trim_due = float("-inf")  # _retention drops what a shorter period passed, at the next request
         return {}
 
     def AddTagsToStream(self, request: Json) -> Json:
@@ -81,12 +86,14 @@ class SettingsOperations(BackendState):
         stream = self._active_stream(request)
         stream.encryption = str(request.get("EncryptionType"))
         stream.key_id = request.get("KeyId")
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {}
 
     def StopStreamEncryption(self, request: Json) -> Json:
         stream = self._active_stream(request)
         stream.encryption = "NONE"
         stream.key_id = None
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {}
 
     def UpdateStreamMode(self, request: Json) -> Json:
@@ -100,6 +107,7 @@ class SettingsOperations(BackendState):
             stream.warm_throughput_mibps = None
         elif request.get("WarmThroughputMiBps") is not None:
             stream.warm_throughput_mibps = self._warm(request.get("WarmThroughputMiBps"))
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {}
 
     def UpdateMaxRecordSize(self, request: Json) -> Json:
@@ -118,6 +126,7 @@ class SettingsOperations(BackendState):
                 "InvalidArgumentException", f"Stream {stream.name} is PROVISIONED: warm throughput is for ON_DEMAND."
             )
         stream.warm_throughput_mibps = self._warm(request.get("WarmThroughputMiBps"))
+        self.transitions.through(stream, "UPDATING", self.transitions.durations.update)
         return {"StreamARN": stream.arn, "StreamName": stream.name, "WarmThroughput": warm_throughput(stream)}
 
     @staticmethod

@@ -17,6 +17,7 @@ from .._buckets import TokenBucket
 from .._shardmap import ShardMap
 from ._limits import Limits
 from ._tokens import Tokens
+from ._transitions import StateDurations, Transitions
 
 Json = dict[str, Any]
 HASH_SPACE = 2**128
@@ -101,8 +102,15 @@ class Shard:
     ending_sequence: int | None = None
     children: list[str] = field(default_factory=list)
     records: list[StoredRecord] = field(default_factory=list)
+    """The records the stream's retention has not passed: `base` of them were dropped before these."""
     sequences: list[int] = field(default_factory=list)
     """The records' sequence numbers, for bisect."""
+    base: int = 0
+    """The position of records[0]: positions (iterators, subscriptions, queues) count every record
+    the shard ever held, so they stay valid when retention drops the oldest."""
+    last_dropped: int | None = None
+    """The sequence number of the newest record retention dropped (a position at `base` follows it)."""
+    closed_at: float | None = None
     write_records: TokenBucket | None = None
     write_bytes: TokenBucket | None = None
     reads: TokenBucket | None = None
@@ -111,6 +119,11 @@ class Shard:
     @property
     def is_open(self) -> bool:
         return self.ending_sequence is None
+
+    @property
+    def end(self) -> int:
+        """The position after the newest record."""
+        return self.base + len(self.records)
 
     def describe(self) -> Json:
         described: Json = {
@@ -162,6 +175,8 @@ class Stream:
     policy: str | None = None
     next_sequence: int = SEQUENCE_BASE
     next_shard: int = 0
+    trim_due: float = float("inf")
+    """When retention next drops something (a record, a closed shard): see _retention."""
     _open_index: tuple[ShardMap, dict[str, Shard]] | None = None
     """The open shards' hash ranges and the shards by id; dropped whenever shards open or close."""
 
@@ -204,8 +219,18 @@ class Stream:
         self._open_index = None
         return shard
 
-    def close(self, shard: Shard) -> None:
+    @property
+    def retention_seconds(self) -> float:
+        return self.retention_hours * 3600.0
+
+    def expires(self, since: float) -> None:
+        """Something dated `since` (a record's arrival, a shard's closing) leaves with retention."""
+        self.trim_due = min(self.trim_due, since + self.retention_seconds)
+
+    def close(self, shard: Shard, now: float) -> None:
         shard.ending_sequence = self.next_sequence
+        shard.closed_at = now
+        self.expires(now)
         self.next_sequence += 1
         self._open_index = None
 
@@ -233,7 +258,7 @@ class Subscription:
     @property
     def has_news(self) -> bool:
         """Records to send, or the shard's end (a closed shard ends its subscription at once)."""
-        return self.position < len(self.shard.records) or not self.shard.is_open
+        return self.position < self.shard.end or not self.shard.is_open
 
 
 class BackendState:
@@ -246,9 +271,12 @@ class BackendState:
         limits: Limits = Limits(),  # noqa: B008 - frozen
         region: str = "us-east-1",
         account: str = "123456789012",
+        durations: StateDurations = StateDurations(),  # noqa: B008 - frozen
     ) -> None:
         self.clock = clock
         self.limits = limits
+        self.transitions = Transitions(clock, durations)
+        """CREATING / UPDATING / DELETING until their durations pass (none by default)."""
         self.default_region = region
         """Where unsigned requests (and direct calls, between requests) go."""
         self.region = region
@@ -322,6 +350,16 @@ class BackendState:
         stream = self._stream(request)
         if stream.status != "ACTIVE":
             raise ApiError("ResourceInUseException", f"Stream {stream.name} is {stream.status}, not ACTIVE.")
+        return stream
+
+    def _serving_stream(self, request: Json) -> Stream:
+        """A stream for PutRecord(s), GetShardIterator and GetRecords. While it is CREATING they answer
+        ResourceNotFoundException: the model lists no ResourceInUseException for them, kinesalite does
+        so, and AWS's own SDK tests met it (aws-sdk-java-v2 #5041); kinesis-mock answers
+        ResourceInUseException. UPDATING and DELETING streams are served, as AWS documents."""
+        stream = self._stream(request)
+        if stream.status == "CREATING":
+            raise ApiError("ResourceNotFoundException", f"Stream {stream.name} under account {self.account} not found.")
         return stream
 
     def _new_shard(

@@ -18,6 +18,8 @@ from ._tokens import NextTokenState
 
 ON_DEMAND_STREAMS = 50
 """AWS's default limit of on-demand streams per account and region (DescribeLimits reports it)."""
+CREATING_STREAMS = 5
+"""AWS: LimitExceededException for "more than five streams in the CREATING state at any point in time"."""
 
 
 class StreamOperations(BackendState):
@@ -67,6 +69,11 @@ class StreamOperations(BackendState):
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise validation_error("shardCount", count, "Member must have value greater than or equal to 1")
         check_name("streamName", name)
+        creating = sum(s.status == "CREATING" for s in self.streams.values())
+        if creating >= CREATING_STREAMS and name not in self.streams:
+            raise ApiError(
+                "LimitExceededException", f"{creating} streams are CREATING: at most {CREATING_STREAMS} at a time."
+            )
         warm = request.get("WarmThroughputMiBps")
         if warm is not None and mode != "ON_DEMAND":
             raise ApiError("InvalidArgumentException", "WarmThroughputMiBps is only supported for ON_DEMAND streams.")
@@ -79,15 +86,21 @@ class StreamOperations(BackendState):
         )
         stream.warm_throughput_mibps = warm
         stream.tags.update(request.get("Tags") or {})
+        # AWS: "immediately returns and sets the stream status to CREATING"
+        self.transitions.through(stream, "CREATING", self.transitions.durations.create)
         return {}
 
     def DeleteStream(self, request: Json) -> Json:
-        stream = self._stream(request)
+        """DELETING, then gone once the delete duration passes. AWS: "If the stream is in the ACTIVE
+        state, you can delete it" (else ResourceInUseException, as kinesis-mock answers too)."""
+        stream = self._active_stream(request)
         if stream.consumers and not request.get("EnforceConsumerDeletion"):
             raise ApiError("ResourceInUseException", f"Stream {stream.name} has registered consumers.")
         if stream.queues:  # AWS: delete every queue on a stream before the stream
             raise ApiError("ResourceInUseException", f"Stream {stream.name} has {len(stream.queues)} queues.")
-        del self.streams[stream.name]
+        stream.status = "DELETING"  # the name stays taken until it is gone
+        streams = self.streams  # this region's: the one that finishes the deletion may be another's
+        self.transitions.after(self.transitions.durations.delete, lambda: streams.pop(stream.name))
         return {}
 
     def _summary(self, stream: Stream) -> Json:
@@ -100,7 +113,7 @@ class StreamOperations(BackendState):
             "StreamCreationTimestamp": stream.created,
             "EnhancedMonitoring": [{"ShardLevelMetrics": list(stream.metrics)}],
             "EncryptionType": stream.encryption,
-            "OpenShardCount": len(stream.open_shards()),
+            "OpenShardCount": len(self._shown_shards(stream, stream.open_shards())),
             "ConsumerCount": len(stream.consumers),
             "QueueCount": len(stream.queues),
             "MaxRecordSizeInKiB": stream.max_record_size_kib,
@@ -121,7 +134,7 @@ class StreamOperations(BackendState):
         if not isinstance(limit, int) or not 1 <= limit <= 10000:
             raise validation_error("limit", limit, "Member must have value between 1 and 10000")
         start = request.get("ExclusiveStartShardId")
-        shards = stream.shards
+        shards = self._shown_shards(stream, stream.shards)
         if start is not None:
             shards = [s for s in shards if s.shard_id > start]
         page = shards[:limit]
@@ -183,12 +196,20 @@ class StreamOperations(BackendState):
             shards = [s for s in stream.shards if s.shard_id > found.after]
         else:
             stream = self._stream(request)
+            if stream.status == "CREATING":  # the model lists ResourceInUseException for ListShards
+                raise ApiError("ResourceInUseException", f"Stream {stream.name} is CREATING, not ACTIVE.")
             shards = self._filtered(stream, request)
         page = shards[:limit]
         answer: Json = {"Shards": [s.describe() for s in page]}
         if len(shards) > limit:
             answer["NextToken"] = self.tokens.next_token(NextTokenState(stream.name, page[-1].shard_id, self.clock()))
         return answer
+
+    @staticmethod
+    def _shown_shards(stream: Stream, shards: list[Shard]) -> list[Shard]:
+        """The shards DescribeStream shows: none while the stream is CREATING (kinesalite's answer:
+        it makes the shards when the stream becomes ACTIVE)."""
+        return [] if stream.status == "CREATING" else shards
 
     def _filtered(self, stream: Stream, request: Json) -> list[Shard]:
         shards = list(stream.shards)

@@ -43,6 +43,44 @@ async def test_testing_server_serves_until_interrupted() -> None:
             await process.wait()
 
 
+async def test_the_cli_create_waits_for_active_and_the_server_flags_set_durations() -> None:
+    """`aiokinesis testing-server --create-duration 1`: `create` returns once the stream is ACTIVE
+    (the command polls every second); a bad duration is a usage error naming the flag."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiokinesis",
+        "testing-server",
+        "--port",
+        str(port),
+        "--create-duration",
+        "1",
+        "--delete-duration",
+        "600",
+        stdout=asyncio.subprocess.PIPE,
+        env=cli_env(),
+    )
+    assert process.stdout is not None
+    endpoint = ["--endpoint-url", f"http://127.0.0.1:{port}"]
+    try:
+        async with asyncio.timeout(BOUND):
+            await process.stdout.readline()
+        created = await run_cli("create", "new", "--shards", "2", *endpoint)
+        assert created.code == 0, created.stderr
+        assert created.stdout == "created new: ACTIVE, PROVISIONED, 2 open shards\n"
+        deleted = await run_cli("delete", "new", "--no-wait", *endpoint)
+        assert (deleted.code, deleted.stdout) == (0, "deleting new\n"), deleted.stderr
+        listed = await run_cli("ls", *endpoint, "--output", "json")
+        assert '"DELETING"' in listed.stdout  # 600 s of DELETING: it is still listed
+    finally:
+        process.kill()
+        await process.wait()
+    bad = await run_cli("testing-server", "--update-duration", "-1")
+    assert bad.code == 2
+    assert "--update-duration: expected a number of seconds, 0 or more, not '-1'" in bad.stderr
+
+
 @pytest.mark.integration
 async def test_ls_describe_put_tail_against_kinesis_mock(kinesis_mock_url: str, stream_name: str) -> None:
     endpoint = ["--endpoint-url", kinesis_mock_url]
