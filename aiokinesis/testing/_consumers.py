@@ -10,6 +10,7 @@ import re
 
 from ._records import millis_behind, records_json, start_position, take
 from ._state import ApiError, BackendState, Consumer, Json, Stream, Subscription, check_name, page_of, validation_error
+from ._tags import check_tags
 
 _CONSUMER_ARN = re.compile(r"(arn:aws[^:]*:kinesis:[^:]*:\d{12}:stream/[a-zA-Z0-9_.-]+)/consumer/([a-zA-Z0-9_.-]+):\d+")
 SUBSCRIBE_INTERVAL = 5.0  # AWS: a second SubscribeToShard for a consumer and shard within 5 s is refused
@@ -53,7 +54,10 @@ class ConsumerOperations(BackendState):
             raise ApiError("ResourceInUseException", f"Consumer {name} already exists on stream {stream.name}.")
         if len(stream.consumers) + len(stream.queues) >= 20:  # AWS: a queue counts as a registered consumer
             raise ApiError("LimitExceededException", "A stream can have at most 20 consumers (queues included).")
-        consumer = Consumer(str(name), f"{stream.arn}/consumer/{name}:{int(self.clock())}", self.clock())
+        tags = request.get("Tags") or {}
+        check_tags(tags, {})
+        arn = f"{stream.arn}/consumer/{name}:{int(self.clock())}"
+        consumer = Consumer(str(name), arn, self.clock(), tags=dict(tags))
         stream.consumers[consumer.name] = consumer
         return {"Consumer": self._describe_consumer(stream, consumer)}
 

@@ -68,6 +68,8 @@ class Queue:
     max_receive_count: int | None = MAX_RECEIVE_COUNT
     """None: TargetType NONE, no dead letters."""
     tags: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
+    """Its resource-based policy (PutResourcePolicy), as given."""
     frontier: dict[str, int] = field(default_factory=dict)
     """Per shard id, the index of its first record never delivered (a shard opened later: 0)."""
     deliveries: dict[int, Delivery] = field(default_factory=dict)
