@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 
 import pytest
 
 from tests.cli.conftest import BOUND, cli_env, run_cli
-from tests.local_server import free_port
 
 
 async def test_testing_server_serves_until_interrupted() -> None:
-    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "aiokinesis",
         "testing-server",
+        "--host",
+        "127.0.0.1",
         "--port",
-        str(port),
+        "0",
         "--stream",
         "audit:3",
         stdout=asyncio.subprocess.PIPE,
@@ -30,9 +31,10 @@ async def test_testing_server_serves_until_interrupted() -> None:
     assert process.stdout is not None
     try:
         async with asyncio.timeout(BOUND):
-            ready = await process.stdout.readline()
-        assert ready.decode() == f"aiokinesis.testing listening on http://127.0.0.1:{port}\n"
-        listed = await run_cli("ls", "--endpoint-url", f"http://127.0.0.1:{port}", "--output", "json")
+            ready = (await process.stdout.readline()).decode()
+        url = ready.removeprefix("aiokinesis.testing listening on ").removesuffix("\n")
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url), ready
+        listed = await run_cli("ls", "--endpoint-url", url, "--output", "json")
         assert [(s["name"], s["open_shards"]) for s in json.loads(listed.stdout)["streams"]] == [("audit", 3)]
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(BOUND):
