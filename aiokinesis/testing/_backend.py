@@ -6,8 +6,8 @@ The families: _streams (streams, shards listing, limits), _settings (a stream's 
 _records (put, iterators, get), _resharding (split, merge, shard count), _consumers (consumers,
 SubscribeToShard), _queues (queues, their records in _queue_records), _resources (tags and
 resource policies by ARN, the tag rules in _tags), _account (account settings); the state they
-share is in _state. Requests (not direct calls) are first checked against the model's constraints (_validate),
-and handled in the region they were signed for.
+share is in _state. Requests (not direct calls) are first checked against the model's constraints
+(_validate), and handled in the region they were signed for.
 """
 
 from __future__ import annotations
