@@ -4,9 +4,11 @@ Pure logic on an injected clock, no I/O: each operation takes the request's JSON
 and returns the answer's, or raises ApiError with the code, message and status AWS uses.
 The families: _streams (streams, shards listing, limits), _settings (a stream's settings),
 _records (put, iterators, get), _resharding (split, merge, shard count), _consumers (consumers,
-SubscribeToShard), _queues (queues, their records in _queue_records); the state they share is in
-_state. Requests (not direct calls) are first checked against the model's constraints (_validate),
-and handled in the region they were signed for, once the clock has been applied (`advance`).
+SubscribeToShard), _queues (queues, their records in _queue_records), _resources (tags and
+resource policies by ARN, the tag rules in _tags), _account (account settings); the state they
+share is in _state. Requests (not direct calls) are first checked against the model's constraints
+(_validate), and handled in the region they were signed for, once the clock has been applied
+(`advance`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import re
 from collections.abc import Callable
 
 from .._shardmap import hash_key_of
+from ._account import AccountOperations
 from ._consumers import ConsumerOperations
 from ._queues import QueueOperations
 from ._records import RecordOperations
 from ._resharding import ReshardingOperations
+from ._resources import ResourceOperations
 from ._retention import trim
 from ._settings import SettingsOperations
 from ._state import Json, Shard, Stream, Subscription
@@ -35,7 +39,14 @@ def signed_region(authorization: str | None) -> str | None:
 
 
 class Backend(
-    StreamOperations, SettingsOperations, RecordOperations, ReshardingOperations, ConsumerOperations, QueueOperations
+    StreamOperations,
+    SettingsOperations,
+    RecordOperations,
+    ReshardingOperations,
+    ConsumerOperations,
+    ResourceOperations,
+    QueueOperations,
+    AccountOperations,
 ):
     """All state of one server; every public method named like an operation handles it."""
 
@@ -52,7 +63,7 @@ class Backend(
     def scope(self, operation: str, request: Json) -> tuple[str | None, set[str]]:
         """The stream and shards a request touches, for targeting faults; never raises."""
         name = request.get("StreamName")
-        arn = request.get("StreamARN") or request.get("ConsumerARN")
+        arn = request.get("StreamARN") or request.get("ConsumerARN") or request.get("ResourceARN")
         if name is None and isinstance(arn, str):
             found = re.search(r":stream/([a-zA-Z0-9_.-]+)", arn)
             name = found.group(1) if found else None

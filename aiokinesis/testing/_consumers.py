@@ -21,6 +21,7 @@ from ._state import (
     page_of,
     validation_error,
 )
+from ._tags import check_tags
 
 _CONSUMER_ARN = re.compile(r"(arn:aws[^:]*:kinesis:[^:]*:\d{12}:stream/[a-zA-Z0-9_.-]+)/consumer/([a-zA-Z0-9_.-]+):\d+")
 CREATING_CONSUMERS = 5  # AWS: "you cannot have more than 5 consumers in a CREATING status at the same time"
@@ -75,7 +76,10 @@ class ConsumerOperations(BackendState):
             raise ApiError(
                 "LimitExceededException", f"{creating} consumers are CREATING: at most {CREATING_CONSUMERS} at a time."
             )
-        consumer = Consumer(str(name), f"{stream.arn}/consumer/{name}:{int(self.clock())}", self.clock(), "CREATING")
+        tags = request.get("Tags") or {}
+        check_tags(tags, {})
+        arn = f"{stream.arn}/consumer/{name}:{int(self.clock())}"
+        consumer = Consumer(str(name), arn, self.clock(), "CREATING", tags=dict(tags))
         stream.consumers[consumer.name] = consumer
         answer = {"Consumer": self._describe_consumer(stream, consumer)}
         self.transitions.through(consumer, "CREATING", self.transitions.durations.create)

@@ -69,6 +69,8 @@ class Queue:
     max_receive_count: int | None = MAX_RECEIVE_COUNT
     """None: TargetType NONE, no dead letters."""
     tags: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
+    """Its resource-based policy (PutResourcePolicy), as given."""
     frontier: dict[str, int] = field(default_factory=dict)
     """Per shard id, the position (see Shard.base) of its first record never delivered (a shard
     opened later: 0; one that retention passed: the oldest kept)."""

@@ -31,6 +31,7 @@ from typing import Any
 from ._faults import Fault, FaultKind
 from ._queue_records import MAX_RECEIVE_COUNT, Delivery, Queue, Refusal
 from ._state import ApiError, BackendState, Json
+from ._tags import check_tags
 from ._tokens import ReceiptState
 
 QUEUE_CONTROL = frozenset({"CreateQueue", "DescribeQueue", "UpdateQueue", "DeleteQueue", "ListQueues"})
@@ -49,7 +50,6 @@ RECEIVES = frozenset({"ReceiveQueueRecords", "ReceiveDeadLetterQueueRecords"})
 QUEUE_FAULTS = frozenset({FaultKind.PARTIAL_FAILURE, FaultKind.DUPLICATE_DELIVERY, FaultKind.EXPIRED_RECEIPT_HANDLE})
 CONSUMER_LIMIT = 20
 """AWS: a queue counts as a registered consumer of its stream (20 on On-demand Standard)."""
-QUEUE_TAG_LIMIT = 50
 _QUEUE_ID = re.compile(r"arn:aws[^:]*:kinesis:([^:]*):\d{12}:queue/(\S+)")
 
 
@@ -158,8 +158,7 @@ class QueueOperations(BackendState):
                 f"Stream {stream.name} has {CONSUMER_LIMIT} registered consumers and queues: the limit.",
             )
         tags = request.get("Tags") or {}
-        if len(tags) > QUEUE_TAG_LIMIT:
-            raise ApiError("InvalidArgumentException", f"A queue has at most {QUEUE_TAG_LIMIT} tags, not {len(tags)}.")
+        check_tags(tags, {})
         visibility, max_receive = self._attributes(request.get("QueueAttributes") or {}, 30, MAX_RECEIVE_COUNT)
         now = self.clock()
         serial = self._next_serial()

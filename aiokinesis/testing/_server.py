@@ -1,4 +1,4 @@
-"""KinesisServer: the in-memory backend behind one port on 127.0.0.1, HTTP/1.1 and HTTP/2, with faults.
+"""KinesisServer: the in-memory backend behind one port (on 127.0.0.1 unless told), HTTP/1.1 and HTTP/2, with faults.
 
 HTTP/1.1 is aiohttp.web's; a connection that opens with the HTTP/2 preface (h2c, prior
 knowledge) is served by _h2serve when h2 is installed. Both hand requests to _dispatch and
@@ -35,8 +35,8 @@ class KinesisServer:
     `async with KinesisServer(streams={"orders": 4}) as server:` then point a client at
     `server.endpoint_url`. `server.inject(Fault(...))` schedules a fault; `server.backend`
     is the state, for set-up and assertions between requests; `server.subscriptions` the
-    subscriptions being streamed. Listens on 127.0.0.1 only, HTTP/1.1 and (with h2 installed)
-    HTTP/2 with prior knowledge, advertising `max_concurrent_streams` per connection.
+    subscriptions being streamed. Listens on `host` (127.0.0.1 unless told), HTTP/1.1 and (with h2
+    installed) HTTP/2 with prior knowledge, advertising `max_concurrent_streams` per connection.
     `durations` keeps streams, consumers and queues CREATING / UPDATING / DELETING for a while on
     `clock`, as AWS does (none by default); the `streams` made here are ACTIVE at once.
     """
@@ -49,6 +49,7 @@ class KinesisServer:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         port: int = 0,
+        host: str = "127.0.0.1",
         region: str = "us-east-1",
         account: str = "123456789012",
         max_concurrent_streams: int = 100,
@@ -66,6 +67,8 @@ class KinesisServer:
             self.backend.create_stream(name, shard_count)
         self.max_concurrent_streams = max_concurrent_streams
         self._port = port
+        self.host = host
+        """The address it listens on: 127.0.0.1 unless told (an address of this machine, or 0.0.0.0)."""
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._closing = asyncio.Event()
@@ -80,7 +83,8 @@ class KinesisServer:
         """http://127.0.0.1:PORT, to give a client as `endpoint_url` (once started)."""
         if self._runner is None:
             raise RuntimeError("the server is not started")
-        return f"http://127.0.0.1:{self._port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
 
     @property
     def subscriptions(self) -> list[OpenSubscription]:
@@ -121,7 +125,7 @@ class KinesisServer:
 
             factory = sniffer
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(factory, "127.0.0.1", self._port, reuse_address=True)
+        self._listener = await loop.create_server(factory, self.host, self._port, reuse_address=True)
         self._port = self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:

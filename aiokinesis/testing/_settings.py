@@ -11,6 +11,7 @@ record distribution) keep it ACTIVE, as their pages say nothing of UPDATING.
 from __future__ import annotations
 
 from ._state import ApiError, BackendState, Json, Stream, page_of, warm_throughput
+from ._tags import check_tags, tag_list
 
 WARM_THROUGHPUT_LIMIT = 10 * 1024
 """AWS: an on-demand stream cannot be scaled to more than 10 GiBps of warm throughput."""
@@ -38,15 +39,15 @@ class SettingsOperations(BackendState):
         return {}
 
     def AddTagsToStream(self, request: Json) -> Json:
-        stream = self._stream(request)
+        """The same tags as TagResource's on the stream's ARN; AWS: changed only while ACTIVE."""
+        stream = self._active_stream(request)
         tags = request.get("Tags") or {}
-        if len({**stream.tags, **tags}) > 50:
-            raise ApiError("InvalidArgumentException", "A stream cannot have more than 50 tags.")
+        check_tags(tags, stream.tags)
         stream.tags.update(tags)
         return {}
 
     def RemoveTagsFromStream(self, request: Json) -> Json:
-        stream = self._stream(request)
+        stream = self._active_stream(request)
         for key in request.get("TagKeys") or []:
             stream.tags.pop(key, None)
         return {}
@@ -54,7 +55,7 @@ class SettingsOperations(BackendState):
     def ListTagsForStream(self, request: Json) -> Json:
         stream = self._stream(request)
         page, more = page_of(stream.tags, request.get("ExclusiveStartTagKey"), request.get("Limit", 50))
-        return {"Tags": [{"Key": k, "Value": stream.tags[k]} for k in page], "HasMoreTags": more}
+        return {"Tags": tag_list(stream.tags, page), "HasMoreTags": more}
 
     def EnableEnhancedMonitoring(self, request: Json) -> Json:
         return self._monitoring(request, enable=True)

@@ -146,6 +146,9 @@ class Consumer:
     arn: str
     created: float
     status: str = "ACTIVE"
+    tags: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
+    """Its resource-based policy (PutResourcePolicy), as given."""
 
 
 @dataclass
@@ -173,6 +176,7 @@ class Stream:
     queues: set[str] = field(default_factory=set)
     """The ARNs of the queues on the stream (the queues themselves are kept by _queues)."""
     policy: str | None = None
+    """Its resource-based policy (PutResourcePolicy), as given."""
     next_sequence: int = SEQUENCE_BASE
     next_shard: int = 0
     trim_due: float = float("inf")

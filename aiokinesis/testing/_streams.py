@@ -14,6 +14,7 @@ from ._state import (
     validation_error,
     warm_throughput,
 )
+from ._tags import check_tags
 from ._tokens import NextTokenState
 
 ON_DEMAND_STREAMS = 50
@@ -77,6 +78,8 @@ class StreamOperations(BackendState):
         warm = request.get("WarmThroughputMiBps")
         if warm is not None and mode != "ON_DEMAND":
             raise ApiError("InvalidArgumentException", "WarmThroughputMiBps is only supported for ON_DEMAND streams.")
+        tags = request.get("Tags") or {}
+        check_tags(tags, {})
         stream = self.create_stream(
             str(name),
             count,
@@ -85,7 +88,7 @@ class StreamOperations(BackendState):
             distribution=request.get("RecordDistributionStrategy", "USER_PARTITION_KEY"),
         )
         stream.warm_throughput_mibps = warm
-        stream.tags.update(request.get("Tags") or {})
+        stream.tags.update(tags)
         # AWS: "immediately returns and sets the stream status to CREATING"
         self.transitions.through(stream, "CREATING", self.transitions.durations.create)
         return {}

@@ -4,68 +4,60 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
 from tests.cli.conftest import BOUND, cli_env, run_cli
-from tests.local_server import free_port
 
 
-async def test_testing_server_serves_until_interrupted() -> None:
-    port = free_port()
+@asynccontextmanager
+async def local_server(*flags: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`aiokinesis testing-server` on any free port of 127.0.0.1, and the URL of its ready line."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "aiokinesis",
         "testing-server",
+        "--host",
+        "127.0.0.1",
         "--port",
-        str(port),
-        "--stream",
-        "audit:3",
+        "0",
+        *flags,
         stdout=asyncio.subprocess.PIPE,
         env=cli_env(),
     )
     assert process.stdout is not None
     try:
         async with asyncio.timeout(BOUND):
-            ready = await process.stdout.readline()
-        assert ready.decode() == f"aiokinesis.testing listening on http://127.0.0.1:{port}\n"
-        listed = await run_cli("ls", "--endpoint-url", f"http://127.0.0.1:{port}", "--output", "json")
-        assert [(s["name"], s["open_shards"]) for s in json.loads(listed.stdout)["streams"]] == [("audit", 3)]
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(BOUND):
-            assert await process.wait() == 0
+            ready = (await process.stdout.readline()).decode()
+        url = ready.removeprefix("aiokinesis.testing listening on ").removesuffix("\n")
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url), ready
+        yield process, url
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
 
 
+async def test_testing_server_serves_until_interrupted() -> None:
+    async with local_server("--stream", "audit:3") as (process, url):
+        listed = await run_cli("ls", "--endpoint-url", url, "--output", "json")
+        assert [(s["name"], s["open_shards"]) for s in json.loads(listed.stdout)["streams"]] == [("audit", 3)]
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(BOUND):
+            assert await process.wait() == 0
+
+
 async def test_the_cli_create_waits_for_active_and_the_server_flags_set_durations() -> None:
     """`aiokinesis testing-server --create-duration 1`: `create` returns once the stream is ACTIVE
     (the command polls every second); a bad duration is a usage error naming the flag."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiokinesis",
-        "testing-server",
-        "--port",
-        str(port),
-        "--create-duration",
-        "1",
-        "--delete-duration",
-        "600",
-        stdout=asyncio.subprocess.PIPE,
-        env=cli_env(),
-    )
-    assert process.stdout is not None
-    endpoint = ["--endpoint-url", f"http://127.0.0.1:{port}"]
-    try:
-        async with asyncio.timeout(BOUND):
-            await process.stdout.readline()
+    async with local_server("--create-duration", "1", "--delete-duration", "600") as (_, url):
+        endpoint = ["--endpoint-url", url]
         created = await run_cli("create", "new", "--shards", "2", *endpoint)
         assert created.code == 0, created.stderr
         assert created.stdout == "created new: ACTIVE, PROVISIONED, 2 open shards\n"
@@ -73,9 +65,6 @@ async def test_the_cli_create_waits_for_active_and_the_server_flags_set_duration
         assert (deleted.code, deleted.stdout) == (0, "deleting new\n"), deleted.stderr
         listed = await run_cli("ls", *endpoint, "--output", "json")
         assert '"DELETING"' in listed.stdout  # 600 s of DELETING: it is still listed
-    finally:
-        process.kill()
-        await process.wait()
     bad = await run_cli("testing-server", "--update-duration", "-1")
     assert bad.code == 2
     assert "--update-duration: expected a number of seconds, 0 or more, not '-1'" in bad.stderr
