@@ -217,13 +217,17 @@ async def test_a_slow_handler_keeps_its_message_invisible_by_extensions(
     config = aiokinesis.QueueConfig(wait_time=1, ack_linger=0)  # the queue's visibility: 20 s, extended 10 s before
     async with kinesis.queue_consumer(arn, config=config) as queue:
         worker = asyncio.create_task(queue.run(slow, concurrency=8))
-        await until(lambda: len(started) == 8)
-        for round_ in range(1, 5):  # 42 s: twice the visibility timeout
-            shared.advance(10.5)
-            await until(reaches(lambda: queue.stats.extended, 8 * round_))
-            assert deliveries(server, arn) == [1] * 8  # still in flight, never received again
-            assert all(d.visible_at > shared.now for d in server.backend.queues[arn].deliveries.values())
-        finish.set()
+        try:
+            await until(lambda: len(started) == 8)
+            for round_ in range(1, 5):  # 42 s: twice the visibility timeout
+                shared.advance(10.5)
+                await until(reaches(lambda: queue.stats.extended, 8 * round_))
+                assert deliveries(server, arn) == [1] * 8  # still in flight, never received again
+                assert all(d.visible_at > shared.now for d in server.backend.queues[arn].deliveries.values())
+        finally:
+            # Else a failed check closes the consumer with its handlers held, and closing waits out
+            # close_timeout on the shared clock, which nothing advances: the test would hang.
+            finish.set()
         await until(lambda: queue.stats.acked == 8)
         await queue.aclose()
         await worker
