@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 VISIBILITY = 10
 """The queue's visibility timeout, in seconds: a handler takes milliseconds, and a held message is
 extended halfway through, so no visibility passes unless its worker dies."""
-CONCURRENCY = 8
+CONCURRENCY = 16
 ROUNDING = 0.001
 """Seconds of slack for the first-receive time's trip through JSON and a datetime (microseconds)."""
 
@@ -76,9 +76,9 @@ async def work_queue(kinesis: aiokinesis.Client) -> str:
 
 
 async def flowing(producer: Producer, stop: asyncio.Event, most: int = 30_000) -> None:
-    """Fifty records about every 50 ms until `stop` is set (or `most` were sent)."""
+    """Fifty records about every 100 ms until `stop` is set (or `most` were sent)."""
     while not stop.is_set() and len(producer.sent) < most:
-        await producer.put(50, per_call=50, pause=0.05)
+        await producer.put(50, per_call=50, pause=0.1)
 
 
 def handled_since(worker: Worker, since: float) -> int:
