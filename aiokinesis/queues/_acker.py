@@ -5,7 +5,8 @@ answer lists failed entries inside HTTP 200: a retryable code (throttling, inter
 the entry again after the runtime's full-jitter backoff, up to QueueConfig.max_attempts; any other
 code (an expired or invalid receipt handle) fails that entry's future with QueueEntryError at once.
 A call that fails as a whole with a retryable error (after the session's own retries) sends its
-entries again the same way; another error fails them with it.
+entries again the same way; another error fails them with it. That policy (`again_after`) is the
+queue package's one: dead-letter calls and receives follow it too.
 Two entries for one receipt handle never share a call, and the second waits for the first to be
 answered: a release queued behind an extension must land after it, or the extension would undo it.
 """
@@ -34,6 +35,22 @@ CALLS_IN_FLIGHT = 8
 RETRYABLE_CODES = THROTTLING_CODES | TRANSIENT_CODES | {"InternalFailureException", "InternalFailure"}
 """Entry error codes worth sending again; the others (InvalidArgumentException: the receipt handle
 expired or is not this queue's; ResourceNotFoundException) would fail the same way."""
+
+
+def retryable(failure: str | BaseException) -> bool:
+    """Whether an entry's ErrorCode (a str), or the error a whole call failed with after the session's
+    own retries (throttling, a 5xx, a lost connection), is worth sending again."""
+    if isinstance(failure, str):
+        return failure in RETRYABLE_CODES
+    return isinstance(failure, ServiceError | TransportError) and failure.retryable
+
+
+def again_after(failure: str | BaseException, attempts: int, config: QueueConfig, runtime: Runtime) -> float | None:
+    """The backoff before sending a failed entry or call again, after `attempts` of them; None: do not."""
+    if attempts >= config.max_attempts or not retryable(failure):
+        return None
+    return runtime.backoff(config.retry_base_delay, attempts, config.retry_max_delay)
+
 
 Failures = dict[str, tuple[str, str | None]]
 """The failed entries of one answer: receipt handle -> (ErrorCode, ErrorMessage)."""
@@ -152,14 +169,10 @@ class EntryBatcher:
             except KinesisError as exc:  # the whole call failed, after the session's own retries
                 # A retryable one (throttling, a dropped connection) is tried again as a retryable
                 # entry code is: sustained throttling must not turn acknowledgements into redeliveries.
-                retryable = isinstance(exc, ServiceError | TransportError) and exc.retryable
                 for entry in batch:
-                    if retryable and entry.attempts < self._config.max_attempts:
-                        self._again(entry, type(exc).__name__, self._runtime.clock())
-                    elif not entry.future.done():
+                    if not self._again(entry, exc) and not entry.future.done():
                         entry.future.set_exception(exc)
                 return
-            now = self._runtime.clock()
             for entry in batch:
                 failure = failures.get(entry.handle)
                 if failure is None:
@@ -167,8 +180,7 @@ class EntryBatcher:
                         entry.future.set_result(None)
                     continue
                 code, message = failure
-                if code in RETRYABLE_CODES and entry.attempts < self._config.max_attempts:
-                    self._again(entry, code, now)
+                if self._again(entry, code):
                     continue
                 refused = QueueEntryError(
                     action=self.action,
@@ -186,12 +198,15 @@ class EntryBatcher:
             self._calls.release()
             self._wake.set()
 
-    def _again(self, entry: Entry, why: str, now: float) -> None:
-        """Queue a refused entry again, after the runtime's backoff."""
-        config = self._config
-        delay = self._runtime.backoff(config.retry_base_delay, entry.attempts, config.retry_max_delay)
+    def _again(self, entry: Entry, failure: str | BaseException) -> bool:
+        """Queue a refused entry again after the backoff, if the policy says so (whether it did)."""
+        delay = again_after(failure, entry.attempts, self._config, self._runtime)
+        if delay is None:
+            return False
+        why = failure if isinstance(failure, str) else type(failure).__name__
         log.debug(
             "queue %s: %s of %s refused (%s), again in %.3f s", self._queue, self.action, entry.record_id, why, delay
         )
-        entry.not_before = now + delay
+        entry.not_before = self._runtime.clock() + delay
         self._pending.append(entry)
+        return True

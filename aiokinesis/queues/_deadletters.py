@@ -2,7 +2,8 @@
 
 An inspection tool rather than a worker: it owns no tasks, receives ten at a time with a short
 long poll and ends at the first receive that finds none. Each ack() / restore() is its own call
-(one entry), retried on a retryable entry code as the batched ones are.
+(one entry), retried as the batched ones are: on a retryable entry code, or a retryable failure of
+the whole call (throttling, a 5xx, a lost connection), up to QueueConfig.max_attempts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .._generated.models import (
     RestoreDeadLetterQueueRecordsRequestEntry,
 )
 from ..errors import ParamValidationError
-from ._acker import RETRYABLE_CODES
+from ._acker import again_after
 from ._message import QueueEntryError
 from ._receiver import named
 
@@ -118,7 +119,7 @@ class DeadLetters:
         return self._buffer.popleft()
 
     async def settle(self, record: DeadLetterRecord, action: str) -> None:
-        """Discard or restore one record, retrying retryable entry codes; it goes on if the caller is cancelled."""
+        """Discard or restore one record, retried as the batched entries are; it goes on if the caller is cancelled."""
         handle = record.receipt_handle
         if action == "discard":
 
@@ -143,17 +144,25 @@ class DeadLetters:
             self._stats.dead_letters_restored += 1
 
     async def _retried(self, call: _Call, record: DeadLetterRecord, action: str) -> None:
+        """The call until it succeeds, or the batched entries' policy (`again_after`) gives up."""
         config = self._config
-        for attempt in range(1, config.max_attempts + 1):
+        attempt = 0
+        while True:  # bounded: again_after says None at max_attempts
+            attempt += 1
             try:
                 failure = await call()
-            except Exception as exc:
-                named(exc, self._queue_arn)
-                raise
+            except Exception as exc:  # the whole call failed, after the session's own retries
+                delay = again_after(exc, attempt, config, self._runtime)
+                if delay is None:
+                    named(exc, self._queue_arn)
+                    raise
+                await self._runtime.sleep(delay)
+                continue
             if failure is None:
                 return
             code, message = failure
-            if code not in RETRYABLE_CODES or attempt == config.max_attempts:
+            delay = again_after(code, attempt, config, self._runtime)
+            if delay is None:
                 raise QueueEntryError(
                     action=f"{action} of a dead letter",
                     code=code,
@@ -162,7 +171,7 @@ class DeadLetters:
                     queue=self._queue_arn,
                     attempts=attempt,
                 )
-            await self._runtime.sleep(self._runtime.backoff(config.retry_base_delay, attempt, config.retry_max_delay))
+            await self._runtime.sleep(delay)
 
 
 def check_wait_time(wait_time: object) -> int:

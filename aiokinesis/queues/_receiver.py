@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..errors import KinesisError, ServiceError, TransportError
+from ..errors import KinesisError
+from ._acker import retryable
 
 if TYPE_CHECKING:
     from .._generated.models import QueueRecord
@@ -88,20 +89,16 @@ async def receive(
                 wait_time_seconds=config.wait_time,
                 visibility_timeout_seconds=visibility_timeout,
             )
-        except (ServiceError, TransportError) as exc:
+        except KinesisError as exc:
             capacity.give(room)
-            if not exc.retryable:
+            if not retryable(exc):
                 named(exc, queue_arn)
                 raise
-            failures += 1
+            failures += 1  # not bounded by max_attempts: receiving goes on until the consumer closes
             delay = runtime.backoff(config.retry_base_delay, failures, config.retry_max_delay)
             log.info("queue %s: receive failed (%r), again in %.3f s", queue_arn, exc, delay)
             await runtime.sleep(delay)
             continue
-        except KinesisError as exc:
-            capacity.give(room)
-            named(exc, queue_arn)
-            raise
         except BaseException:
             capacity.give(room)
             raise

@@ -7,7 +7,8 @@ out), an opened subscription to stream, or a GOAWAY (HTTP/2 only).
 A queue receive long-polls here: its handler runs again every QUEUE_POLL of real time until a
 record is visible, or WaitTimeSeconds have passed on the backend's clock, or as many of real
 time (so a test on a fake clock that does not move is not held longer than AWS would hold it),
-or the server closes.
+or the server closes, or its client leaves (hangs up over HTTP/1.1; resets the stream or loses
+the connection over HTTP/2).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class Dispatcher:
         gone: Callable[[], bool] | None = None,
     ) -> Outcome:
         """Serve one request in the region its SigV4 Authorization header was signed for; `gone`
-        tells whether its client has hung up (a long poll then stops taking records)."""
+        tells whether its client has left (a long poll then stops taking records)."""
         operation = target.rpartition(".")[2]
         region = signed_region(authorization)
         try:

@@ -185,7 +185,11 @@ class H2Protocol(asyncio.Protocol):
                 return
             target = stream.headers.get("x-amz-target", "")
             outcome = await self._dispatcher.handle(
-                target, bytes(stream.body), http2=True, authorization=stream.headers.get("authorization")
+                target,
+                bytes(stream.body),
+                http2=True,
+                authorization=stream.headers.get("authorization"),
+                gone=lambda: stream.gone or self._lost,
             )
             if isinstance(outcome, GoAway):
                 self._go_away(stream.stream_id)

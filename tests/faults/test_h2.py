@@ -347,3 +347,28 @@ async def test_a_truncated_json_answer_resets_its_stream_only(server: KinesisSer
 def test_max_concurrent_streams_is_checked() -> None:
     with pytest.raises(ValueError, match=r"KinesisServer\.max_concurrent_streams"):
         KinesisServer(max_concurrent_streams=0)
+
+
+@pytest.mark.parametrize("leaves", ["resets the stream", "closes the connection"])
+async def test_a_queue_long_poll_ends_when_its_client_resets_the_stream_or_goes_away(
+    server: KinesisServer, client: H2Client, leaves: str
+) -> None:
+    backend = server.backend
+    backend.create_stream("od", 1, mode="ON_DEMAND")
+    created = backend.CreateQueue(
+        {"QueueName": "q", "StreamConfigurationList": [{"StreamARN": backend.streams["od"].arn}]}
+    )
+    arn = created["QueueDescription"]["QueueARN"]
+    async with await H2Client.connect(server.endpoint_url) as leaver:
+        poll = leaver.open("ReceiveQueueRecords", {"QueueARN": arn, "WaitTimeSeconds": 20})
+        await client.until(lambda: backend.receives_waiting == 1)
+        if leaves == "resets the stream":
+            leaver.reset(poll)
+        else:
+            await leaver.close()
+        # Bounded at 10 s (`until`): a poll that waited out its 20 s would fail here.
+        await client.until(lambda: backend.receives_waiting == 0)
+    put(server, "shardId-000000000000", b"after", stream="od")
+    status, answer = await client.call("ReceiveQueueRecords", {"QueueARN": arn})
+    assert status == 200
+    assert [(base64.b64decode(r["Data"]), r["ReceiveCount"]) for r in answer["QueueRecords"]] == [(b"after", 1)]

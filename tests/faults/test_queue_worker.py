@@ -506,3 +506,29 @@ async def test_run_handles_a_duplicate_delivery_twice_and_counts_the_refused_sec
     assert sorted(n for _, n in handled) == [1, 2]
     assert (queue.stats.acked, queue.stats.failed) == (1, 1)
     assert deliveries(server, arn) == []
+
+
+async def test_dead_letter_acks_and_restores_failed_as_a_whole_past_the_clients_retries_are_sent_again(
+    kinesis: aiokinesis.Client, server: KinesisServer, attempts: Attempts
+) -> None:
+    arn = await new_queue(kinesis, server, max_receive=1)
+    await put(kinesis, 2, "poison")
+    async with kinesis.queue_consumer(arn, config=FAST) as queue:
+        for message in [await anext(aiter(queue)) for _ in range(2)]:
+            await message.release()  # received MaxReceiveCount (1) times: dead letters now
+        restore, discard = sorted([r async for r in queue.dead_letters()], key=lambda r: r.data)
+        # Four failures each: the client's own three attempts, then the dead letters' retry.
+        throttled = server.inject(Fault(kind=FaultKind.THROTTLE, operation="RestoreDeadLetterQueueRecords", times=4))
+        failed = server.inject(
+            Fault(kind=FaultKind.INTERNAL_FAILURE, operation="AcknowledgeDeadLetterQueueRecords", times=4)
+        )
+        await restore.restore()
+        await discard.ack()
+        back = await anext(aiter(queue))  # restored: on the normal receive path again, its count reset
+        await back.ack()
+    assert (throttled.fired, failed.fired) == (4, 4)
+    assert (queue.stats.dead_letters_restored, queue.stats.dead_letters_acked) == (1, 1)
+    retried = {operation for operation, _ in attempts.retried}
+    assert {"RestoreDeadLetterQueueRecords", "AcknowledgeDeadLetterQueueRecords"} <= retried
+    assert (back.data, back.receive_count) == (b"poison0", 1)
+    assert deliveries(server, arn) == []  # the other discarded

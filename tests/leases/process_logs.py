@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from tests.leases.processes import Fleet
+from tests.leases.processes import LeaseFleet
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Handled:
     n: int
 
 
-def handled(fleet: Fleet) -> list[Handled]:
+def handled(fleet: LeaseFleet) -> list[Handled]:
     """Every handled record of every worker, by time (a worker's own order kept on ties)."""
     found: list[Handled] = []
     for worker in fleet.workers.values():
@@ -43,7 +43,7 @@ def handled(fleet: Fleet) -> list[Handled]:
     return sorted(found, key=lambda h: h.t)
 
 
-def checkpoints(fleet: Fleet) -> dict[tuple[str, int, str], int]:
+def checkpoints(fleet: LeaseFleet) -> dict[tuple[str, int, str], int]:
     """(worker, holding, shard) -> the sequence number of its last successful checkpoint."""
     last: dict[tuple[str, int, str], int] = {}
     for worker in fleet.workers.values():
@@ -57,7 +57,7 @@ def checkpoints(fleet: Fleet) -> dict[tuple[str, int, str], int]:
 
 
 def assert_outcomes(
-    fleet: Fleet, sent: set[tuple[str, int]], *, last_words: dict[tuple[str, str], int] | None = None
+    fleet: LeaseFleet, sent: set[tuple[str, int]], *, last_words: dict[tuple[str, str], int] | None = None
 ) -> dict[str, Any]:
     """Every record handled; each key in order; repeats only after an owner change and only of
     records no checkpoint covered; a shard's records handled by an old owner after a new one began

@@ -22,7 +22,8 @@ import pytest
 import aiokinesis
 from tests.conftest import LOCAL_KEYS
 from tests.leases.process_logs import assert_outcomes, handled
-from tests.leases.processes import Fleet, Producer, kinesis_process, until
+from tests.leases.processes import LeaseFleet
+from tests.processes import Producer, kinesis_process, until
 
 pytestmark = pytest.mark.integration
 FAILOVER = 2.0
@@ -43,9 +44,11 @@ async def kinesis(kinesis_url: str) -> AsyncIterator[aiokinesis.Client]:
         yield client
 
 
-def fleet(kinesis_url: str, dynamodb_local_url: str, stream: str, folder: Path) -> Fleet:
+def fleet(kinesis_url: str, dynamodb_local_url: str, stream: str, folder: Path) -> LeaseFleet:
     table = f"{stream}-app-{uuid.uuid4().hex[:8]}"
-    return Fleet(kinesis_url, dynamodb_local_url, table, stream, folder, FAILOVER)
+    return LeaseFleet(
+        endpoint=kinesis_url, dynamodb=dynamodb_local_url, table=table, stream=stream, folder=folder, failover=FAILOVER
+    )
 
 
 async def flowing(producer: Producer, count: int) -> None:

@@ -17,23 +17,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
-from typing import IO, Any
 
 import orjson
 
 import aiokinesis
 from tests.conftest import LOCAL_KEYS
-
-
-class Log:
-    def __init__(self, path: str) -> None:
-        self._file: IO[bytes] = open(path, "ab")  # noqa: SIM115 - open for the process's life
-
-    def write(self, event: str, **fields: Any) -> None:
-        self._file.write(orjson.dumps({"e": event, "t": time.time(), **fields}) + b"\n")
-        self._file.flush()
+from tests.processes import JsonLog
 
 
 def config(failover: float) -> aiokinesis.ConsumerConfig:
@@ -48,7 +38,7 @@ class Watch:
     """Logs each change of what this worker holds, as consumer.progress() shows it: polled, and
     before each batch is logged, so a shard's "held" line always comes before its records."""
 
-    def __init__(self, consumer: aiokinesis.StreamConsumer, log: Log) -> None:
+    def __init__(self, consumer: aiokinesis.StreamConsumer, log: JsonLog) -> None:
         self._consumer = consumer
         self._log = log
         self._held: dict[str, int | None] = {}
@@ -68,7 +58,7 @@ class Watch:
 
 
 async def work(args: argparse.Namespace) -> None:
-    log = Log(args.log)
+    log = JsonLog(args.log)
     leases = aiokinesis.DynamoDBLeases(args.table, endpoint_url=args.dynamodb)
     stop_file = Path(args.stop_file) if args.stop_file else None
     async with (
