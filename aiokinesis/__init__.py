@@ -43,7 +43,16 @@ from .errors import (
 )
 from .leases import InMemoryLeases, LeaseStore
 from .paginators import Paginators
-from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
+from .producer import (
+    BufferFullError,
+    Producer,
+    ProducerClosedError,
+    ProducerRecord,
+    ProducerStats,
+    PutResult,
+    Receipt,
+    RecordFailedError,
+)
 from .queues import (
     DeadLetterRecord,
     DeadLetters,
@@ -90,6 +99,7 @@ __all__ = [
     "Producer",
     "ProducerClosedError",
     "ProducerConfig",
+    "ProducerRecord",
     "ProducerStats",
     "ProtocolError",
     "PutResult",
@@ -101,6 +111,7 @@ __all__ = [
     "QueueStats",
     "ReadBatch",
     "ReaderConfig",
+    "Receipt",
     "RecordFailedError",
     "RequestTimeoutError",
     "RetryConfig",

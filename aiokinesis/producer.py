@@ -1,7 +1,10 @@
 """Producer: records batched into PutRecords, paced per shard, retried in order, optionally aggregated.
 
 `put()` validates a record, waits for buffer space (or raises, as configured) and returns its
-receipt, a future that resolves to a PutResult or raises why the record was not put.
+receipt, an awaitable (with asyncio's future protocol) that resolves to a PutResult or raises why
+the record was not put. `put_many()` does the same for many records at once, each with its own
+receipt: a record that breaks a limit fails its receipt alone (the error names its index), the
+others go, in order.
 
 Ordering (the default): records that must land in order form a lane (one partition key, or with
 aggregation one predicted shard), and a lane has one unit in flight at a time. A failed entry
@@ -27,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypeAlias
 
 from ._produce_buffer import ProduceBuffer
 from ._produce_limits import LARGEST_RECORD, StreamLimits
@@ -41,6 +45,7 @@ from ._produce_model import (
     PutResult,
     RecordFailedError,
 )
+from ._produce_receipt import Receipt
 from ._produce_sender import Sender
 from ._shardmap import hash_key_of
 from .config import ProducerConfig
@@ -52,10 +57,26 @@ if TYPE_CHECKING:
     from ._metrics import MetricsSink
     from ._runtime import Runtime
 
-__all__ = ["BufferFullError", "Producer", "ProducerClosedError", "ProducerStats", "PutResult", "RecordFailedError"]
+__all__ = [
+    "BufferFullError",
+    "Producer",
+    "ProducerClosedError",
+    "ProducerRecord",
+    "ProducerStats",
+    "PutResult",
+    "Receipt",
+    "RecordFailedError",
+]
 
 _HASH_KEY = re.compile(r"0|[1-9][0-9]{0,38}")  # ASCII digits: \d also matches "١٢"
 _TOP_HASH = 2**128 - 1
+_HASHES = 16_384
+"""Partition keys whose hash is kept (MD5 per record costs more than the rest of put()); past
+this many the cache starts over, so keys that never repeat cost memory only this far."""
+
+Data: TypeAlias = bytes | bytearray | memoryview
+ProducerRecord: TypeAlias = tuple[Data, str | None] | tuple[Data, str | None, str | None]
+"""A record for put_many(): (data, partition_key) or (data, partition_key, explicit_hash_key)."""
 
 
 class Producer:
@@ -84,6 +105,9 @@ class Producer:
         self._closing = False
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
+        self._hashes: dict[str, int] = {}
+        self._predict = False
+        """Whether put() computes the hash key to predict a shard (pacing or aggregation, not AUTO)."""
         report = None if metrics is None else ProduceReport(metrics, stream_name, config.record_ttl, runtime.clock)
         self._report = self._buffer.report = self._sender.report = report
 
@@ -123,6 +147,9 @@ class Producer:
 
     def _follow(self, limits: StreamLimits) -> None:
         self._buffer.follow(limits.max_record_bytes, limits.max_batch_bytes, limits.auto)
+        # The shard is only predicted to pace shards or to aggregate by shard (MD5 costs), and
+        # never for a stream that places records itself.
+        self._predict = (self._config.rate_limit > 0 or self._config.aggregate) and not limits.auto
 
     @property
     def max_record_bytes(self) -> int:
@@ -138,11 +165,11 @@ class Producer:
 
     async def put(
         self,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         partition_key: str | None = None,
         *,
         explicit_hash_key: str | None = None,
-    ) -> asyncio.Future[PutResult]:
+    ) -> Receipt:
         """Admit one record to the buffer and return its receipt (await it for the PutResult).
 
         A bytearray or memoryview (of any item format, contiguous or not) is copied to bytes here:
@@ -153,8 +180,7 @@ class Producer:
         once a second), BufferFullError if the buffer is full and `when_full="raise"`,
         ProducerClosedError after close.
         """
-        if self._closing or self._closed or (self._supervisor is not None and self._supervisor.done()):
-            raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
+        self._check_open()
         try:
             data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
         except _Stale:
@@ -163,29 +189,114 @@ class Producer:
         buffer = self._buffer
         if not buffer.fits(size):
             await buffer.make_room(size)
-        future: asyncio.Future[PutResult] = asyncio.get_running_loop().create_future()
         now = self._clock()
-        item = Item(data, partition_key, explicit_hash_key, hash_key, size, future, now + self._config.record_ttl)
+        item = Item(
+            asyncio.get_running_loop(),
+            data,
+            partition_key,
+            explicit_hash_key,
+            hash_key,
+            size,
+            now + self._config.record_ttl,
+        )
         if buffer.add(item, now):
             self._sender.wake()
-        return future
+        return item
+
+    async def put_many(self, records: Iterable[ProducerRecord]) -> list[Receipt]:
+        """Admit many records, each a (data, partition_key) or (data, partition_key,
+        explicit_hash_key) tuple, and return their receipts in the same order.
+
+        One call checks and buffers them all, each record as put() would: same limits, same order
+        per key (a key's records land in the order given). A record that breaks a limit does not
+        stop the others: its receipt is already failed with a ParamValidationError whose field
+        names it (`records[3].partition_key`). When the buffer is full, put_many waits for room
+        (`when_full="wait"`) or fails the receipts of the records that found none with
+        BufferFullError (`"raise"`); if the producer closes meanwhile, the records not yet admitted
+        fail theirs with ProducerClosedError. Raises ProducerClosedError (nothing admitted) when
+        called after close. To wait for them all: `await asyncio.gather(*receipts,
+        return_exceptions=True)`.
+        """
+        self._check_open()
+        if isinstance(records, str | bytes | bytearray | memoryview):
+            raise ParamValidationError(
+                "records", f"must be an iterable of (data, partition_key) tuples, not {type(records).__name__}"
+            )
+        loop = asyncio.get_running_loop()
+        buffer = self._buffer
+        stats = buffer.stats
+        config = self._config
+        ttl = config.record_ttl
+        receipts: list[Receipt] = []
+        batch: list[Item] = []
+        batch_bytes = 0
+        room_records = config.max_buffered_records - stats.buffered_records
+        room_bytes = config.max_buffered_bytes - stats.buffered_bytes
+        now = self._clock()
+        for index, record in enumerate(records):
+            try:
+                data, partition_key, explicit_hash_key = _unpack(record, index)
+            except ParamValidationError as exc:
+                receipts.append(Item.refused(loop, exc))
+                continue
+            try:
+                try:
+                    data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
+                except _Stale:
+                    self._admit(batch, now)  # those before it first: a key's order holds
+                    batch, batch_bytes = [], 0
+                    await self._limits.refresh()
+                    data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=True)
+                    now = self._clock()
+                    room_records = config.max_buffered_records - stats.buffered_records
+                    room_bytes = config.max_buffered_bytes - stats.buffered_bytes
+            except ParamValidationError as exc:
+                receipts.append(Item.refused(loop, exc.within(f"records[{index}]")))
+                continue
+            if len(batch) >= room_records or batch_bytes + size > room_bytes:
+                self._admit(batch, now)
+                batch, batch_bytes = [], 0
+                if not buffer.fits(size):
+                    try:
+                        await buffer.make_room(size)
+                    except (BufferFullError, ProducerClosedError) as exc:
+                        receipts.append(Item.refused(loop, exc))
+                        continue
+                now = self._clock()
+                room_records = config.max_buffered_records - stats.buffered_records
+                room_bytes = config.max_buffered_bytes - stats.buffered_bytes
+            item = Item(loop, data, partition_key, explicit_hash_key, hash_key, size, now + ttl)
+            batch.append(item)
+            batch_bytes += size
+            receipts.append(item)
+        self._admit(batch, now)
+        return receipts
+
+    def _check_open(self) -> None:
+        supervisor = self._supervisor
+        if self._closing or (supervisor is not None and supervisor.done()):
+            raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
+
+    def _admit(self, items: list[Item], now: float) -> None:
+        if items and self._buffer.add_many(items, now):
+            self._sender.wake()
 
     async def flush(self) -> None:
         """Send everything admitted so far now (no linger) and wait until each has its result."""
-        waiting = list(self._buffer.unresolved)
+        waiting = self._buffer.open_records()
         if not waiting:
             return
         sender = self._sender
         sender.flushing += 1
         sender.wake()
         try:
-            await asyncio.wait(waiting)
+            await _all_done(waiting)
         finally:
             sender.flushing -= 1
 
     def _check(
         self,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         partition_key: str | None,
         explicit_hash_key: str | None,
         *,
@@ -232,10 +343,15 @@ class Producer:
                 f"({self._config.max_buffered_bytes}): the buffer could never hold it",
             )
         if explicit_hash_key is None:
-            # The shard is only predicted to pace shards or to aggregate by shard (MD5 costs), and
-            # never for a stream that places records itself.
-            needs_shard = (self._config.rate_limit > 0 or self._config.aggregate) and not limits.auto
-            return data, size, hash_key_of(partition_key) if needs_shard and partition_key is not None else -1
+            if not self._predict or partition_key is None:
+                return data, size, -1
+            hashes = self._hashes
+            hash_key = hashes.get(partition_key)
+            if hash_key is None:
+                if len(hashes) >= _HASHES:
+                    hashes.clear()
+                hash_key = hashes[partition_key] = hash_key_of(partition_key)
+            return data, size, hash_key
         if not isinstance(explicit_hash_key, str):
             raise ParamValidationError(
                 "explicit_hash_key", f"must be a str of decimal digits, not {type(explicit_hash_key).__name__}"
@@ -250,6 +366,42 @@ class Producer:
 
 class _Stale(Exception):
     """Only the stream's limits as last read refuse a record: read them again, then judge."""
+
+
+def _unpack(record: object, index: int) -> tuple[Data, str | None, str | None]:
+    """A put_many() record's fields, or why it is not one (its data and key are checked after)."""
+    if isinstance(record, tuple):
+        if len(record) == 2:
+            return record[0], record[1], None
+        if len(record) == 3:
+            return record[0], record[1], record[2]
+        problem = f"a tuple of {len(record)}"
+    else:
+        problem = type(record).__name__
+    raise ParamValidationError(
+        f"records[{index}]",
+        f"must be a (data, partition_key) or (data, partition_key, explicit_hash_key) tuple, not {problem}",
+    )
+
+
+async def _all_done(receipts: Sequence[Receipt]) -> None:
+    """Wait until every receipt is resolved, whatever each resolves with."""
+    done = asyncio.get_running_loop().create_future()
+    remaining = len(receipts)
+
+    def one(_: Receipt) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if not remaining and not done.done():
+            done.set_result(None)
+
+    for receipt in receipts:
+        receipt.add_done_callback(one)
+    try:
+        await done
+    finally:
+        for receipt in receipts:
+            receipt.remove_done_callback(one)
 
 
 def _as_bytes(data: object) -> bytes:
