@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate, plain_entry
 from ._produce_metrics import ProduceReport
@@ -34,6 +35,11 @@ from ._shardmap import ShardMap
 from .config import ProducerConfig
 
 log = logging.getLogger("aiokinesis.producer")
+_SWEEP_FLOOR = 4096
+_PREDICTED = 16_384
+"""Hash keys whose predicted shard is kept; past this many the cache starts over."""
+_UNSEEN: Any = object()
+"""A hash key with no prediction under the current map yet."""
 
 
 class ProduceBuffer:
@@ -53,6 +59,12 @@ class ProduceBuffer:
         """Records in lanes (admitted, not taken)."""
         self._sending: dict[int, list[Unit]] = {}
         """The units of every request under way, by the id of their list."""
+        self._sweep_at = _SWEEP_FLOOR
+        """Lanes are kept when they empty (a key's next record reuses its lane) and swept, all the
+        idle ones at once, when there are this many: twice what the last sweep kept, so a stream of
+        keys that never repeat costs one sweep step a lane."""
+        self._predicted: dict[int, str | None] = {}
+        """The shard of each hash key predicted under the current map (a bisect a record costs more)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
         self.aggregation_max_bytes = config.aggregation_max_bytes
@@ -157,9 +169,13 @@ class ProduceBuffer:
             lane_key = self.map.shard_for(item.hash_key) or ""
         else:
             lane_key = item.partition_key
-        lane = self.lanes.get(lane_key)
+        lanes = self.lanes
+        lane = lanes.get(lane_key)
         if lane is None:
-            lane = self.lanes[lane_key] = Lane(lane_key, ordered=self._config.ordering and lane_key is not None)
+            if len(lanes) >= self._sweep_at:
+                self._sweep()
+                lanes = self.lanes
+            lane = lanes[lane_key] = Lane(lane_key, ordered=self._config.ordering and lane_key is not None)
         lane.append(item)
         self._waiting += 1
         if not lane.queued and not (lane.busy and lane.ordered):
@@ -302,14 +318,27 @@ class ProduceBuffer:
                 if units and (len(units) >= limit or total + unit_size > max_bytes):
                     full = True
                     break
-                spread = self.spread or head.partition_key is None
-                held, shard_id = self._shard(lane, head, unit_size, spread, pacer, now)
-                if held:
-                    break
+                if self.spread or head.partition_key is None:
+                    held, shard_id = self._spread(lane, head, unit_size, pacer, now)
+                    if held:
+                        break
+                    predicted = None
+                else:
+                    hash_key = head.hash_key
+                    predicted = None if hash_key < 0 else self._predicted.get(hash_key, _UNSEEN)
+                    if predicted is _UNSEEN:
+                        predicted = self._predict(hash_key)
+                    if (
+                        predicted is not None
+                        and pacer is not None
+                        and not pacer.admit(predicted, lane, head, unit_size, now)
+                    ):
+                        break
+                    shard_id = predicted
                 if items is None or len(items) == 1:
                     lane.popleft()
                     self._waiting -= 1
-                    head.shard_id = None if spread else shard_id
+                    head.shard_id = predicted
                     units.append(head)
                     entries.append(plain_entry(head))
                 else:
@@ -327,8 +356,6 @@ class ProduceBuffer:
                 kept.append(lane)
             else:
                 lane.queued = False
-                if lane.head is None and not lane.busy and self.lanes.get(lane.key) is lane:
-                    del self.lanes[lane.key]
         ready.extendleft(reversed(kept))
         # What stays waits a linger of its own before the next partial batch.
         self.pending_since = now if self._waiting else None
@@ -336,16 +363,19 @@ class ProduceBuffer:
             self._sending[id(units)] = units
         return units, entries
 
-    def _shard(
-        self, lane: Lane, head: Item, size: int, spread: bool, pacer: ShardPacer | None, now: float
+    def _predict(self, hash_key: int) -> str | None:
+        """The shard the current map puts a hash key on, remembered."""
+        predicted = self._predicted
+        if len(predicted) >= _PREDICTED:
+            predicted.clear()
+        shard_id = predicted[hash_key] = self.map.shard_for(hash_key)
+        return shard_id
+
+    def _spread(
+        self, lane: Lane, head: Item, size: int, pacer: ShardPacer | None, now: float
     ) -> tuple[bool, str | None]:
-        """Whether a shard's rate holds the unit back now, and the shard it is predicted to (or,
-        spread, picked to pace it on; None when neither)."""
-        if not spread:
-            shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
-            if shard_id is None or pacer is None or pacer.admit(shard_id, lane, head, size, now):
-                return False, shard_id
-            return True, shard_id
+        """Whether every shard's rate holds back a unit the stream places itself, and else the
+        shard picked to pace it on (None: no pacing)."""
         shard_ids = self.map.shard_ids
         if pacer is None or not shard_ids:
             return False, None
@@ -393,28 +423,30 @@ class ProduceBuffer:
             self.pending_since = now
 
     def done_with(self, units: list[Unit], *, stranded: bool = False) -> None:
-        """The units' request is over: their lanes may send again (joining the ready queue), and an
-        emptied lane goes. `stranded`: it ended on an error nothing handled (a bug, which stops the
-        producer): its records stay where fail_all finds them."""
+        """The units' request is over: their lanes may send again (joining the ready queue).
+        `stranded`: it ended on an error nothing handled (a bug, which stops the producer): its
+        records stay where fail_all finds them."""
         if not stranded:
             del self._sending[id(units)]
-        lanes = self.lanes
         ready = self._ready
         for unit in units:
             lane = unit.lane
             lane.busy = False
-            if lane.head is not None:
-                if not lane.queued:
-                    lane.queued = True
-                    ready.append(lane)
-            elif lanes.get(lane.key) is lane and not lane.queued:
-                del lanes[lane.key]
+            if lane.head is not None and not lane.queued:
+                lane.queued = True
+                ready.append(lane)
+
+    def _sweep(self) -> None:
+        """Drop every idle lane (no records, nothing in flight)."""
+        self.lanes = {key: lane for key, lane in self.lanes.items() if lane.head is not None or lane.busy}
+        self._sweep_at = max(_SWEEP_FLOOR, 2 * len(self.lanes))
 
     def remap(self, shard_map: ShardMap) -> None:
         """Follow a new shard map. With aggregation lanes are shards, so every record moves to the
         lane of its shard in the new map, each lane's order kept. Call only with nothing in flight:
         a busy lane's records would otherwise overtake the unit it waits for."""
         self.map = shard_map
+        self._predicted = {}
         if not self.aggregate:
             return
         lanes: dict[str | None, Lane] = {}

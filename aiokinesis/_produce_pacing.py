@@ -56,8 +56,10 @@ class ShardPacer:
             budget = self._budgets[shard_id] = _Budget(records_rate, bytes_rate, now)
         elif budget.last != now:
             elapsed = now - budget.last
-            budget.records = min(records_rate, budget.records + elapsed * records_rate)
-            budget.bytes = min(bytes_rate, budget.bytes + elapsed * bytes_rate)
+            records = budget.records + elapsed * records_rate
+            volume = budget.bytes + elapsed * bytes_rate
+            budget.records = records if records < records_rate else records_rate
+            budget.bytes = volume if volume < bytes_rate else bytes_rate
             budget.last = now
         # A unit larger than the bucket could ever hold goes once the bucket is full, into debt.
         if budget.records >= 1 and budget.bytes >= (size if size < bytes_rate else bytes_rate):

@@ -89,7 +89,7 @@ class Sender:
         """Where each request's figures go (the client's metrics); None: nowhere."""
 
     @property
-    def shard_ids(self) -> list[str]:
+    def shard_ids(self) -> tuple[str, ...]:
         """The open shards of the map the producer follows now."""
         return (self._next_map or self._buffer.map).shard_ids
 

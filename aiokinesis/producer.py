@@ -106,8 +106,11 @@ class Producer:
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
         self._hashes: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._predict = False
         """Whether put() computes the hash key to predict a shard (pacing or aggregation, not AUTO)."""
+        self._largest = min(self._limits.max_record_bytes, config.max_buffered_bytes)
+        """The largest record the stream (as last read) and the buffer both take: one test a record."""
         report = None if metrics is None else ProduceReport(metrics, stream_name, config.record_ttl, runtime.clock)
         self._report = self._buffer.report = self._sender.report = report
 
@@ -150,6 +153,7 @@ class Producer:
         # The shard is only predicted to pace shards or to aggregate by shard (MD5 costs), and
         # never for a stream that places records itself.
         self._predict = (self._config.rate_limit > 0 or self._config.aggregate) and not limits.auto
+        self._largest = min(limits.max_record_bytes, self._config.max_buffered_bytes)
 
     @property
     def max_record_bytes(self) -> int:
@@ -180,7 +184,9 @@ class Producer:
         once a second), BufferFullError if the buffer is full and `when_full="raise"`,
         ProducerClosedError after close.
         """
-        self._check_open()
+        supervisor = self._supervisor
+        if self._closing or (supervisor is not None and supervisor.done()):
+            self._check_open()
         try:
             data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
         except _Stale:
@@ -191,7 +197,7 @@ class Producer:
             await buffer.make_room(size)
         now = self._clock()
         item = Item(
-            asyncio.get_running_loop(),
+            self._loop or self._running_loop(),
             data,
             partition_key,
             explicit_hash_key,
@@ -272,6 +278,10 @@ class Producer:
         self._admit(batch, now)
         return receipts
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        self._loop = asyncio.get_running_loop()
+        return self._loop
+
     def _check_open(self) -> None:
         supervisor = self._supervisor
         if self._closing or (supervisor is not None and supervisor.done()):
@@ -323,12 +333,12 @@ class Producer:
             if not 1 <= len(partition_key) <= 256:
                 raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
             try:
-                size = len(data) + len(partition_key.encode("utf-8"))
+                size = len(data) + (len(partition_key) if partition_key.isascii() else len(partition_key.encode()))
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
                 raise ParamValidationError(
                     "partition_key", f"is not valid Unicode ({exc.reason} at index {exc.start})"
                 ) from None
-        if size > limits.max_record_bytes:
+        if size > self._largest and size > limits.max_record_bytes:
             if not final and size <= LARGEST_RECORD:
                 raise _Stale
             raise ParamValidationError(
@@ -336,7 +346,7 @@ class Producer:
                 f"{size} bytes with its partition key, above the stream's maximum record size of "
                 f"{limits.max_record_bytes} bytes (MaxRecordSizeInKiB {limits.max_record_bytes // 1024})",
             )
-        if size > self._config.max_buffered_bytes:  # room for it could never come
+        if size > self._largest:  # room for it could never come (max_buffered_bytes)
             raise ParamValidationError(
                 "data",
                 f"{size} bytes with its partition key, above ProducerConfig.max_buffered_bytes "

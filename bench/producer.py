@@ -4,7 +4,9 @@
 
 Every case is a fresh process against `stub_server.py` (its own process, 500 shards, so the
 default pacing of 1.5 x 1000 records/s a shard never holds a record back and the figure is CPU,
-not waiting); repetitions are interleaved (every case once, then again). Figures are medians
+not waiting; `--route`, so each entry is answered with the shard its key hashes to, as Kinesis
+does: a producer that predicts shards, as pacing does, would otherwise see every prediction fail
+and list the shards again after each request); repetitions are interleaved (every case once, then again). Figures are medians
 with min-max, and ratios to the receipt floor of the same run:
 
 - `floor, receipt per record`: the least a producer with a receipt per record can do: per record
@@ -258,7 +260,7 @@ def main() -> int:
     if args.baseline:
         builds.append(("baseline", str(Path(args.baseline).resolve())))
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    with stub_server(SHARDS, 0) as endpoint:
+    with stub_server(SHARDS, 0, route=True) as endpoint:
         for rep in range(reps):
             for case in CASES:
                 for build, path in builds:
