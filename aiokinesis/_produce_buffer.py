@@ -295,7 +295,7 @@ class ProduceBuffer:
         units: list[Unit] = []
         entries: list[dict[str, str]] = []
         kept: list[Lane] = []  # visited, still waiting (a backoff, a shard's rate): they keep their place
-        total = 0
+        total = taken = 0
         full = False
         while ready and not full:
             lane = ready[0]
@@ -337,14 +337,14 @@ class ProduceBuffer:
                     shard_id = predicted
                 if items is None or len(items) == 1:
                     lane.popleft()
-                    self._waiting -= 1
+                    taken += 1
                     head.shard_id = predicted
                     units.append(head)
                     entries.append(plain_entry(head))
                 else:
                     for _ in items:
                         lane.popleft()
-                    self._waiting -= len(items)
+                    taken += len(items)
                     units.append(Aggregate(lane, items, unit_size, shard_id))
                     entries.append(entry_for(items))
                 total += unit_size
@@ -357,6 +357,7 @@ class ProduceBuffer:
             else:
                 lane.queued = False
         ready.extendleft(reversed(kept))
+        self._waiting -= taken
         # What stays waits a linger of its own before the next partial batch.
         self.pending_since = now if self._waiting else None
         if units:

@@ -43,33 +43,51 @@ class ShardPacer:
 
     def admit(self, shard_id: str, lane: Lane, head: Item, size: int, now: float) -> bool:
         """Whether the unit headed by `head` may go to the shard now (its rate then spent), or must wait."""
+        if self._turns:
+            return self._admit_in_turn(shard_id, lane, head, size, now)
+        budget = self._budgets.get(shard_id)
+        if budget is None or budget.last != now:
+            budget = self._refilled(shard_id, now)
+        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt.
+        if budget.records >= 1 and (budget.bytes >= size or budget.bytes >= self._bytes_rate):
+            budget.records -= 1
+            budget.bytes -= size
+            return True
+        self._turns[shard_id] = (lane, head)
+        return False
+
+    def _admit_in_turn(self, shard_id: str, lane: Lane, head: Item, size: int, now: float) -> bool:
+        """admit() while some shard's turn is held: a unit waiting for its turn goes first."""
         turns = self._turns
-        turn = turns.get(shard_id) if turns else None
+        turn = turns.get(shard_id)
         if turn is not None and turn[1] is not head:
             if _still_waiting(turn, now):
                 return False
             del turns[shard_id]
+        budget = self._budgets.get(shard_id)
+        if budget is None or budget.last != now:
+            budget = self._refilled(shard_id, now)
+        if budget.records >= 1 and (budget.bytes >= size or budget.bytes >= self._bytes_rate):
+            budget.records -= 1
+            budget.bytes -= size
+            turns.pop(shard_id, None)
+            return True
+        turns.setdefault(shard_id, (lane, head))
+        return False
+
+    def _refilled(self, shard_id: str, now: float) -> _Budget:
+        """The shard's budget as of `now`: full for a shard not seen before."""
         records_rate = self._records_rate
         bytes_rate = self._bytes_rate
         budget = self._budgets.get(shard_id)
         if budget is None:
             budget = self._budgets[shard_id] = _Budget(records_rate, bytes_rate, now)
-        elif budget.last != now:
-            elapsed = now - budget.last
-            records = budget.records + elapsed * records_rate
-            volume = budget.bytes + elapsed * bytes_rate
-            budget.records = records if records < records_rate else records_rate
-            budget.bytes = volume if volume < bytes_rate else bytes_rate
-            budget.last = now
-        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt.
-        if budget.records >= 1 and budget.bytes >= (size if size < bytes_rate else bytes_rate):
-            budget.records -= 1
-            budget.bytes -= size
-            if turn is not None:
-                turns.pop(shard_id, None)
-            return True
-        turns.setdefault(shard_id, (lane, head))
-        return False
+            return budget
+        elapsed = now - budget.last
+        budget.records = min(records_rate, budget.records + elapsed * records_rate)
+        budget.bytes = min(bytes_rate, budget.bytes + elapsed * bytes_rate)
+        budget.last = now
+        return budget
 
 
 def _still_waiting(turn: tuple[Lane, Item], now: float) -> bool:

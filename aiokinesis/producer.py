@@ -240,11 +240,15 @@ class Producer:
         room_bytes = config.max_buffered_bytes - stats.buffered_bytes
         now = self._clock()
         for index, record in enumerate(records):
-            try:
-                data, partition_key, explicit_hash_key = _unpack(record, index)
-            except ParamValidationError as exc:
-                receipts.append(Item.refused(loop, exc))
-                continue
+            if type(record) is tuple and len(record) == 2:
+                data, partition_key = record
+                explicit_hash_key = None
+            else:
+                try:
+                    data, partition_key, explicit_hash_key = _unpack(record, index)
+                except ParamValidationError as exc:
+                    receipts.append(Item.refused(loop, exc))
+                    continue
             try:
                 try:
                     data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
@@ -314,6 +318,22 @@ class Producer:
     ) -> tuple[bytes, int, int]:
         """The record's bytes, its size (data and key) and its hash key (-1: not needed), or why
         not; unless `final`, _Stale when only the stream's limits as last read refuse it."""
+        # The common record first (bytes, an ASCII key of 1 to 256 characters, no explicit hash
+        # key, within every size limit, a key seen before): it passes every check below.
+        if (
+            type(data) is bytes
+            and type(partition_key) is str
+            and explicit_hash_key is None
+            and 0 < len(partition_key) <= 256
+            and partition_key.isascii()
+        ):
+            size = len(data) + len(partition_key)
+            if size <= self._largest:
+                if not self._predict:
+                    return data, size, -1
+                known = self._hashes.get(partition_key)
+                if known is not None:
+                    return data, size, known
         if type(data) is not bytes:
             data = _as_bytes(data)
         limits = self._limits
