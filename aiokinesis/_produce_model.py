@@ -169,7 +169,10 @@ class Item(Receipt):
         """Resolve with where it landed, shard_id and sequence_number (its PutResult made on first read)."""
         if self._value is PENDING:
             self.data = b""
-            self._settle(None)
+            if self._callbacks is None:  # nobody waits (the common case): nothing to schedule
+                self._value = None
+            else:
+                self._settle(None)
 
     def resolve(self, value: PutResult | BaseException) -> None:
         if self._value is PENDING:
