@@ -191,6 +191,7 @@ class Producer:
             data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
         except _Stale:
             await self._limits.refresh()  # the stream may allow it now
+            self._check_open()  # closed meanwhile: admitted now, the record would never be sent
             data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=True)
         buffer = self._buffer
         if not buffer.fits(size):
@@ -230,16 +231,17 @@ class Producer:
             )
         loop = asyncio.get_running_loop()
         buffer = self._buffer
-        stats = buffer.stats
-        config = self._config
-        ttl = config.record_ttl
+        ttl = self._config.record_ttl
         receipts: list[Receipt] = []
         batch: list[Item] = []
         batch_bytes = 0
-        room_records = config.max_buffered_records - stats.buffered_records
-        room_bytes = config.max_buffered_bytes - stats.buffered_bytes
+        room_records, room_bytes = self._room()
+        closed: ProducerClosedError | None = None  # once set, no record more is admitted
         now = self._clock()
         for index, record in enumerate(records):
+            if closed is not None:
+                receipts.append(Item.refused(loop, closed))
+                continue
             if type(record) is tuple and len(record) == 2:
                 data, partition_key = record
                 explicit_hash_key = None
@@ -256,31 +258,53 @@ class Producer:
                     self._admit(batch, now)  # those before it first: a key's order holds
                     batch, batch_bytes = [], 0
                     await self._limits.refresh()
+                    closed = self._closed_now()
+                    if closed is not None:
+                        receipts.append(Item.refused(loop, closed))
+                        continue
                     data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=True)
                     now = self._clock()
-                    room_records = config.max_buffered_records - stats.buffered_records
-                    room_bytes = config.max_buffered_bytes - stats.buffered_bytes
+                    room_records, room_bytes = self._room()
             except ParamValidationError as exc:
                 receipts.append(Item.refused(loop, exc.within(f"records[{index}]")))
                 continue
             if len(batch) >= room_records or batch_bytes + size > room_bytes:
                 self._admit(batch, now)
                 batch, batch_bytes = [], 0
-                if not buffer.fits(size):
-                    try:
+                try:
+                    if not buffer.fits(size):
                         await buffer.make_room(size)
-                    except (BufferFullError, ProducerClosedError) as exc:
-                        receipts.append(Item.refused(loop, exc))
-                        continue
+                except BufferFullError as exc:
+                    receipts.append(Item.refused(loop, exc))
+                    continue
+                except ProducerClosedError as exc:
+                    closed = exc
+                    receipts.append(Item.refused(loop, exc))
+                    continue
+                finally:
+                    room_records, room_bytes = self._room()
                 now = self._clock()
-                room_records = config.max_buffered_records - stats.buffered_records
-                room_bytes = config.max_buffered_bytes - stats.buffered_bytes
             item = Item(loop, data, partition_key, explicit_hash_key, hash_key, size, now + ttl)
             batch.append(item)
             batch_bytes += size
             receipts.append(item)
         self._admit(batch, now)
         return receipts
+
+    def _room(self) -> tuple[int, int]:
+        """Records and bytes the buffer takes now before it is full."""
+        stats = self.stats
+        return self._config.max_buffered_records - stats.buffered_records, (
+            self._config.max_buffered_bytes - stats.buffered_bytes
+        )
+
+    def _closed_now(self) -> ProducerClosedError | None:
+        """Why nothing more may be admitted (the producer closed while a put waited), if so."""
+        try:
+            self._check_open()
+        except ProducerClosedError as exc:
+            return exc
+        return None
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         self._loop = asyncio.get_running_loop()

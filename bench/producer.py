@@ -6,8 +6,8 @@ Every case is a fresh process against `stub_server.py` (its own process, 500 sha
 default pacing of 1.5 x 1000 records/s a shard never holds a record back and the figure is CPU,
 not waiting; `--route`, so each entry is answered with the shard its key hashes to, as Kinesis
 does: a producer that predicts shards, as pacing does, would otherwise see every prediction fail
-and list the shards again after each request); repetitions are interleaved (every case once, then again). Figures are medians
-with min-max, and ratios to the receipt floor of the same run:
+and list the shards again after each request); repetitions are interleaved (every case once,
+then again). Figures are medians with min-max, and ratios to the receipt floor of the same run:
 
 - `floor, receipt per record`: the least a producer with a receipt per record can do: per record
   one coroutine call (`await put(...)`) and one asyncio Future; per 500 records one PutRecords
@@ -40,8 +40,16 @@ from binascii import b2a_base64
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import orjson
+
+import aiokinesis
+from aiokinesis._signing import FrozenCredentials, SigV4Signer
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from run import stub_server  # noqa: E402 - bench/ on the path first
 
 RECORD = bytes(range(100))
 KEYS = [f"pk-{i}" for i in range(10_000)]
@@ -66,10 +74,6 @@ class FloorProducer:
     """A receipt (future) per record, a PutRecords per 500: nothing checked, paced or retried."""
 
     def __init__(self, endpoint: str) -> None:
-        import aiohttp
-
-        from aiokinesis._signing import FrozenCredentials, SigV4Signer
-
         self._url = endpoint + "/"
         self._host = endpoint.removeprefix("http://")
         self._signer = SigV4Signer(REGION)
@@ -96,8 +100,6 @@ class FloorProducer:
             task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batch: list[tuple[bytes, str, asyncio.Future[tuple[str, str]]]]) -> None:
-        import orjson
-
         entries = [{"Data": b2a_base64(d, newline=False).decode(), "PartitionKey": k} for d, k, _ in batch]
         body = orjson.dumps({"StreamName": STREAM, "Records": entries})
         headers = self._signer.headers(self._host, "Kinesis_20131202.PutRecords", body, self._creds, time.time())
@@ -126,8 +128,6 @@ async def measure(case: str, endpoint: str, records: int) -> dict[str, float]:
         floor.send()
         await asyncio.gather(*floor._tasks)  # noqa: SLF001 - the bench's own class
         return await timed(records, lambda: floor_run(floor, keys, batch=case == "floor_batch"))
-    import aiokinesis
-
     async with aiokinesis.Client(endpoint_url=endpoint, region=REGION, **CREDENTIALS) as client:
         producer = client.producer(STREAM)
         await producer.__aenter__()
@@ -168,8 +168,6 @@ async def timed(records: int, run: Any) -> dict[str, float]:
 
 async def buffered_bytes(endpoint: str) -> dict[str, float]:
     """Bytes traced per buffered record: put() never yields on the fast path, so nothing is sent."""
-    import aiokinesis
-
     keys = [KEYS[i % len(KEYS)] for i in range(MEMORY_RECORDS)]
     config = aiokinesis.ProducerConfig(max_buffered_records=MEMORY_RECORDS)
     async with aiokinesis.Client(endpoint_url=endpoint, region=REGION, **CREDENTIALS) as client:
@@ -234,10 +232,16 @@ def report(results: dict[tuple[str, str], list[dict[str, float]]]) -> str:
             f"| {LABELS[case]} | {build} | {spread(cpu)} | {1e6 / statistics.median(cpu):,.0f} "
             f"| {statistics.median(cpu) / floor:.2f} | {statistics.median(r['gen0'] for r in runs):,.0f} |"
         )
-    lines += ["", "| buffered records (100 bytes, 10,000 keys) | build | bytes a record beyond its data |", "|---|---|---|"]
+    lines += [
+        "",
+        "| buffered records (100 bytes, 10,000 keys) | build | bytes a record beyond its data |",
+        "|---|---|---|",
+    ]
     for (build, case), runs in results.items():
         if case == "memory":
-            lines.append(f"| {runs[0]['records']:,.0f} | {build} | {spread([r['bytes_per_record'] for r in runs], 0)} |")
+            lines.append(
+                f"| {runs[0]['records']:,.0f} | {build} | {spread([r['bytes_per_record'] for r in runs], 0)} |"
+            )
     return "\n".join(lines)
 
 
@@ -253,8 +257,6 @@ def main() -> int:
     if args.worker:
         worker(args.worker, args.endpoint, args.records)
         return 0
-    from run import stub_server
-
     records, reps = (args.records // 10, 1) if args.quick else (args.records, args.repetitions)
     builds: list[tuple[str, str | None]] = [("this", None)]
     if args.baseline:

@@ -95,7 +95,9 @@ class Router:
         key = entry.get("ExplicitHashKey") or entry.get("PartitionKey", "")
         shard = self._shard_of.get(key)
         if shard is None:
-            point = int(key) if "ExplicitHashKey" in entry else int.from_bytes(hashlib.md5(key.encode()).digest(), "big")
+            point = (
+                int(key) if "ExplicitHashKey" in entry else int.from_bytes(hashlib.md5(key.encode()).digest(), "big")
+            )
             shard = self._shard_of[key] = f"shardId-{bisect.bisect_right(self._starts, point) - 1:012d}"
         return shard
 
