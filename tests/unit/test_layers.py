@@ -83,6 +83,7 @@ LAYERS: dict[str, list[str]] = {
         "leases._syncer",
         "leases._coordinator",
         "consumer",
+        "_produce_receipt",
         "_produce_model",
         "_produce_metrics",
         "_produce_entries",
