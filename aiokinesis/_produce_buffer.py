@@ -1,22 +1,21 @@
-"""The producer's buffer: admitted records in ordering lanes, until each receipt resolves.
+"""The producer's buffer: admitted records in ordering lanes (_produce_lanes), until each receipt resolves.
 
 Admission waits (or raises) while the buffer is at its limits. Every record leaves through
 one release, whatever ends it (sent, failed, expired in its lane, dropped at close), and that
 release wakes every put() waiting for room: no path frees space without telling the waiters.
 `take` hands the sender the next PutRecords' worth of units, lane by lane, expiring on the way
-the records whose time to live ran out. Lanes with records that may go wait in a ready queue, in
-the order they became ready, so a take visits only those (busy lanes join it when their unit is
-over), and nothing counts or scans every lane per record.
+the records whose time to live ran out; it visits only the lanes in the ready queue, and nothing
+counts or scans every lane per record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from typing import Any
 
 from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate, plain_entry
+from ._produce_lanes import Lanes
 from ._produce_metrics import ProduceReport
 from ._produce_model import (
     MIB,
@@ -35,7 +34,6 @@ from ._shardmap import ShardMap
 from .config import ProducerConfig
 
 log = logging.getLogger("aiokinesis.producer")
-_SWEEP_FLOOR = 4096
 _PREDICTED = 16_384
 """Hash keys whose predicted shard is kept; past this many the cache starts over."""
 _UNSEEN: Any = object()
@@ -51,18 +49,9 @@ class ProduceBuffer:
         self.stats = stats
         self.map = ShardMap(())
         """The shard map lanes and predictions follow; replaced only through remap()."""
-        self.lanes: dict[str | None, Lane] = {}
-        """By partition key (with aggregation, by predicted shard); None: the keyless records."""
-        self._ready: deque[Lane] = deque()
-        """Lanes with records and no unit in flight that holds them back, oldest first."""
-        self._waiting = 0
-        """Records in lanes (admitted, not taken)."""
+        self.lanes = Lanes(ordering=config.ordering)
         self._sending: dict[int, list[Unit]] = {}
         """The units of every request under way, by the id of their list."""
-        self._sweep_at = _SWEEP_FLOOR
-        """Lanes are kept when they empty (a key's next record reuses its lane) and swept, all the
-        idle ones at once, when there are this many: twice what the last sweep kept, so a stream of
-        keys that never repeat costs one sweep step a lane."""
         self._predicted: dict[int, str | None] = {}
         """The shard of each hash key predicted under the current map (a bisect a record costs more)."""
         self.pending_since: float | None = None
@@ -133,7 +122,8 @@ class ProduceBuffer:
 
     def add(self, item: Item, now: float) -> bool:
         """Put an admitted record at the tail of its lane; True when the sender should be woken."""
-        self._append(item)
+        key = item.partition_key
+        self.lanes.append(key if key is None or not self.aggregate else self._shard_lane(item), item)
         stats = self.stats
         stats.buffered_records += 1
         stats.buffered_bytes += item.size
@@ -148,8 +138,11 @@ class ProduceBuffer:
     def add_many(self, items: list[Item], now: float) -> bool:
         """add() for records already counted as fitting together: the counts change once."""
         size = 0
+        append = self.lanes.append
+        aggregate = self.aggregate
         for item in items:
-            self._append(item)
+            key = item.partition_key
+            append(key if key is None or not aggregate else self._shard_lane(item), item)
             size += item.size
         stats = self.stats
         before = stats.buffered_records
@@ -161,26 +154,9 @@ class ProduceBuffer:
         batch = self._config.max_batch_records
         return before // batch != stats.buffered_records // batch
 
-    def _append(self, item: Item) -> None:
-        lane_key: str | None
-        if item.partition_key is None:
-            lane_key = None
-        elif self.aggregate:
-            lane_key = self.map.shard_for(item.hash_key) or ""
-        else:
-            lane_key = item.partition_key
-        lanes = self.lanes
-        lane = lanes.get(lane_key)
-        if lane is None:
-            if len(lanes) >= self._sweep_at:
-                self._sweep()
-                lanes = self.lanes
-            lane = lanes[lane_key] = Lane(lane_key, ordered=self._config.ordering and lane_key is not None)
-        lane.append(item)
-        self._waiting += 1
-        if not lane.queued and not (lane.busy and lane.ordered):
-            lane.queued = True
-            self._ready.append(lane)
+    def _shard_lane(self, item: Item) -> str:
+        """With aggregation, a keyed record's lane: its predicted shard ("" when none holds its hash)."""
+        return self.map.shard_for(item.hash_key) or ""
 
     def close(self) -> None:
         """Admit nothing more: every put() waiting for room raises ProducerClosedError."""
@@ -224,8 +200,6 @@ class ProduceBuffer:
         items = self.open_records()
         self.lanes.clear()
         self._sending.clear()
-        self._ready.clear()
-        self._waiting = 0
         self.pending_since = None
         dropped = 0
         for item in items:
@@ -237,7 +211,7 @@ class ProduceBuffer:
 
     def open_records(self) -> list[Item]:
         """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
-        found = [item for lane in self.lanes.values() for item in lane]
+        found = list(self.lanes.records())
         found += [item for units in self._sending.values() for unit in units for item in unit.items]
         return [item for item in found if item.held]
 
@@ -276,7 +250,7 @@ class ProduceBuffer:
         """How many units could go now (stops counting at a full batch): busy lanes wait."""
         limit = self._config.max_batch_records
         ready = 0
-        for lane in self._ready:
+        for lane in self.lanes.ready:
             head = lane.head
             if head is not None and head.not_before <= now:
                 ready += 1 if lane.ordered else lane.count
@@ -291,7 +265,8 @@ class ProduceBuffer:
         limit = config.max_batch_records
         max_bytes = self.max_batch_bytes
         aggregate = self.aggregate
-        ready = self._ready
+        lanes = self.lanes
+        ready = lanes.ready
         units: list[Unit] = []
         entries: list[dict[str, str]] = []
         kept: list[Lane] = []  # visited, still waiting (a backoff, a shard's rate): they keep their place
@@ -302,7 +277,7 @@ class ProduceBuffer:
             while (head := lane.head) is not None and not (lane.busy and lane.ordered):
                 if head.deadline <= now:
                     lane.popleft()
-                    self._waiting -= 1
+                    lanes.waiting -= 1
                     self.fail(head, expired_error(head))
                     continue
                 if head.not_before > now:
@@ -357,9 +332,9 @@ class ProduceBuffer:
             else:
                 lane.queued = False
         ready.extendleft(reversed(kept))
-        self._waiting -= taken
+        lanes.waiting -= taken
         # What stays waits a linger of its own before the next partial batch.
-        self.pending_since = now if self._waiting else None
+        self.pending_since = now if lanes.waiting else None
         if units:
             self._sending[id(units)] = units
         return units, entries
@@ -408,39 +383,17 @@ class ProduceBuffer:
 
     def requeue(self, lane: Lane, items: list[Item], now: float) -> None:
         """Put records back at the head of their lane, in their order, ahead of everything later."""
-        if not items:
-            return
-        current = self.lanes.get(lane.key)
-        if current is None:
-            self.lanes[lane.key] = lane
-        elif current is not lane:  # an unordered lane emptied and replaced while these were in flight
-            lane = current
-        lane.push_front(items)
-        self._waiting += len(items)
-        if not lane.queued and not (lane.busy and lane.ordered):
-            lane.queued = True
-            self._ready.appendleft(lane)
-        if self.pending_since is None:
-            self.pending_since = now
+        if items:
+            self.lanes.requeue(lane, items)
+            if self.pending_since is None:
+                self.pending_since = now
 
     def done_with(self, units: list[Unit], *, stranded: bool = False) -> None:
-        """The units' request is over: their lanes may send again (joining the ready queue).
-        `stranded`: it ended on an error nothing handled (a bug, which stops the producer): its
-        records stay where fail_all finds them."""
+        """The units' request is over: their lanes may send again. `stranded`: it ended on an error
+        nothing handled (a bug, which stops the producer): its records stay where fail_all finds them."""
         if not stranded:
             del self._sending[id(units)]
-        ready = self._ready
-        for unit in units:
-            lane = unit.lane
-            lane.busy = False
-            if lane.head is not None and not lane.queued:
-                lane.queued = True
-                ready.append(lane)
-
-    def _sweep(self) -> None:
-        """Drop every idle lane (no records, nothing in flight)."""
-        self.lanes = {key: lane for key, lane in self.lanes.items() if lane.head is not None or lane.busy}
-        self._sweep_at = max(_SWEEP_FLOOR, 2 * len(self.lanes))
+        self.lanes.done_with(units)
 
     def remap(self, shard_map: ShardMap) -> None:
         """Follow a new shard map. With aggregation lanes are shards, so every record moves to the
@@ -448,21 +401,5 @@ class ProduceBuffer:
         a busy lane's records would otherwise overtake the unit it waits for."""
         self.map = shard_map
         self._predicted = {}
-        if not self.aggregate:
-            return
-        lanes: dict[str | None, Lane] = {}
-        for old in self.lanes.values():
-            if old.key is None:  # keyless records follow no map
-                lanes[None] = old
-                continue
-            for item in list(old):
-                item.next = None
-                key = shard_map.shard_for(item.hash_key) or ""
-                lane = lanes.get(key)
-                if lane is None:
-                    lane = lanes[key] = Lane(key, ordered=self._config.ordering)
-                lane.append(item)
-        self.lanes = lanes
-        self._ready = deque(lane for lane in lanes.values() if lane.head is not None)
-        for lane in lanes.values():
-            lane.queued = lane.head is not None
+        if self.aggregate:
+            self.lanes.regroup(self._shard_lane)
