@@ -49,7 +49,16 @@ if TYPE_CHECKING:
     from .consumer import Batch, StreamConsumer
     from .leases import DynamoDBLeases, InMemoryLeases, LeaseStore
     from .paginators import Paginators
-    from .producer import BufferFullError, Producer, ProducerClosedError, ProducerStats, PutResult, RecordFailedError
+    from .producer import (
+        BufferFullError,
+        Producer,
+        ProducerClosedError,
+        ProducerRecord,
+        ProducerStats,
+        PutResult,
+        Receipt,
+        RecordFailedError,
+    )
     from .queues import (
         DeadLetterRecord,
         DeadLetters,
@@ -80,6 +89,7 @@ _LAZY = {
     "Paginators": ".paginators",
     "Producer": ".producer",
     "ProducerClosedError": ".producer",
+    "ProducerRecord": ".producer",
     "ProducerStats": ".producer",
     "PutResult": ".producer",
     "QueueClosedError": ".queues",
@@ -88,6 +98,7 @@ _LAZY = {
     "QueueMessage": ".queues",
     "QueueStats": ".queues",
     "ReadBatch": ".reader",
+    "Receipt": ".producer",
     "RecordFailedError": ".producer",
     "ShardProgress": "._shardstate",
     "ShardReader": ".reader",
@@ -128,6 +139,7 @@ __all__ = [
     "Producer",
     "ProducerClosedError",
     "ProducerConfig",
+    "ProducerRecord",
     "ProducerStats",
     "ProtocolError",
     "PutResult",
@@ -139,6 +151,7 @@ __all__ = [
     "QueueStats",
     "ReadBatch",
     "ReaderConfig",
+    "Receipt",
     "RecordFailedError",
     "RequestTimeoutError",
     "RetryConfig",

@@ -1,22 +1,25 @@
-"""The producer's buffer: admitted records in ordering lanes, until each receipt resolves.
+"""The producer's buffer: admitted records in ordering lanes (_produce_lanes), until each receipt resolves.
 
 Admission waits (or raises) while the buffer is at its limits. Every record leaves through
 one release, whatever ends it (sent, failed, expired in its lane, dropped at close), and that
 release wakes every put() waiting for room: no path frees space without telling the waiters.
 `take` hands the sender the next PutRecords' worth of units, lane by lane, expiring on the way
-the records whose time to live ran out.
+the records whose time to live ran out; it visits only the lanes in the ready queue, and nothing
+counts or scans every lane per record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from typing import Any
 
-from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate
+from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate, plain_entry
+from ._produce_lanes import Lanes
 from ._produce_metrics import ProduceReport
 from ._produce_model import (
     MIB,
+    Aggregate,
     BufferFullError,
     Item,
     Lane,
@@ -31,6 +34,10 @@ from ._shardmap import ShardMap
 from .config import ProducerConfig
 
 log = logging.getLogger("aiokinesis.producer")
+_PREDICTED = 16_384
+"""Hash keys whose predicted shard is kept; past this many the cache starts over."""
+_UNSEEN: Any = object()
+"""A hash key with no prediction under the current map yet."""
 
 
 class ProduceBuffer:
@@ -42,10 +49,11 @@ class ProduceBuffer:
         self.stats = stats
         self.map = ShardMap(())
         """The shard map lanes and predictions follow; replaced only through remap()."""
-        self.lanes: dict[str | None, Lane] = {}
-        """By partition key (with aggregation, by predicted shard); None: the keyless records."""
-        self.unresolved: dict[asyncio.Future[PutResult], Item] = {}
-        """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
+        self.lanes = Lanes(ordering=config.ordering)
+        self._sending: dict[int, list[Unit]] = {}
+        """The units of every request under way, by the id of their list."""
+        self._predicted: dict[int, str | None] = {}
+        """The shard of each hash key predicted under the current map (a bisect a record costs more)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
         self.aggregation_max_bytes = config.aggregation_max_bytes
@@ -70,7 +78,7 @@ class ProduceBuffer:
         self.aggregation_max_bytes = min(self._config.aggregation_max_bytes, max_record_bytes)
         self.max_batch_bytes = max_batch_bytes
         self.spread = auto
-        if auto and self.aggregate and not self.unresolved:
+        if auto and self.aggregate and not self.stats.buffered_records:
             if self._config.aggregate:
                 log.info("%s spreads records itself (AUTO): they are sent without aggregation", self._stream_name)
             self.aggregate = False
@@ -114,19 +122,8 @@ class ProduceBuffer:
 
     def add(self, item: Item, now: float) -> bool:
         """Put an admitted record at the tail of its lane; True when the sender should be woken."""
-        config = self._config
-        lane_key: str | None
-        if item.partition_key is None:
-            lane_key = None
-        elif self.aggregate:
-            lane_key = self.map.shard_for(item.hash_key) or ""
-        else:
-            lane_key = item.partition_key
-        lane = self.lanes.get(lane_key)
-        if lane is None:
-            lane = self.lanes[lane_key] = Lane(lane_key, ordered=config.ordering and lane_key is not None)
-        lane.items.append(item)
-        self.unresolved[item.future] = item
+        key = item.partition_key
+        self.lanes.append(key if key is None or not self.aggregate else self._shard_lane(item), item)
         stats = self.stats
         stats.buffered_records += 1
         stats.buffered_bytes += item.size
@@ -136,7 +133,30 @@ class ProduceBuffer:
         if self.pending_since is None:
             self.pending_since = now
             return True
-        return stats.buffered_records % config.max_batch_records == 0
+        return stats.buffered_records % self._config.max_batch_records == 0
+
+    def add_many(self, items: list[Item], now: float) -> bool:
+        """add() for records already counted as fitting together: the counts change once."""
+        size = 0
+        append = self.lanes.append
+        aggregate = self.aggregate
+        for item in items:
+            key = item.partition_key
+            append(key if key is None or not aggregate else self._shard_lane(item), item)
+            size += item.size
+        stats = self.stats
+        before = stats.buffered_records
+        stats.buffered_records += len(items)
+        stats.buffered_bytes += size
+        if self.pending_since is None:
+            self.pending_since = now
+            return True
+        batch = self._config.max_batch_records
+        return before // batch != stats.buffered_records // batch
+
+    def _shard_lane(self, item: Item) -> str:
+        """With aggregation, a keyed record's lane: its predicted shard ("" when none holds its hash)."""
+        return self.map.shard_for(item.hash_key) or ""
 
     def close(self) -> None:
         """Admit nothing more: every put() waiting for room raises ProducerClosedError."""
@@ -146,29 +166,54 @@ class ProduceBuffer:
     # -- release: the one way out ----------------------------------------------------------------
 
     def succeed(self, item: Item, result: PutResult) -> None:
-        if not self._release(item):
-            return
-        self.stats.records_put += 1
-        self.stats.bytes_put += item.size
-        if not item.future.done():
-            item.future.set_result(result)
+        if self._release(item):
+            self.stats.records_put += 1
+            self.stats.bytes_put += item.size
+            item.resolve(result)
+
+    def landed(self, items: list[Item]) -> None:
+        """Resolve records sent alone, each with the shard and sequence number set on it: the
+        counts change once for them all."""
+        records = size = 0
+        for item in items:
+            if item.held:  # not released already (fail_all while their request was under way)
+                item.held = False
+                records += 1
+                size += item.size
+                item.settle_landed()
+        stats = self.stats
+        stats.records_put += records
+        stats.bytes_put += size
+        stats.buffered_records -= records
+        stats.buffered_bytes -= size
+        if self._waiters:
+            self._wake_waiters()
 
     def fail(self, item: Item, error: BaseException) -> None:
-        if item.future in self.unresolved:
+        if item.held:
             log.warning("a record for %s (key %r) was not put: %s", self._stream_name, item.partition_key, error)
         self.drop(item, error)
 
     def fail_all(self, error: BaseException) -> None:
         """Fail every record whose receipt is still open, in a lane or in flight (the producer is gone)."""
         self.close()
+        items = self.open_records()
         self.lanes.clear()
+        self._sending.clear()
         self.pending_since = None
         dropped = 0
-        for item in list(self.unresolved.values()):
-            self.drop(item, error)
-            dropped += 1
+        for item in items:
+            if item.held:
+                self.drop(item, error)
+                dropped += 1
         if dropped:
             log.warning("%d records for %s were not put: %s", dropped, self._stream_name, error)
+
+    def open_records(self) -> list[Item]:
+        """Every admitted record whose receipt is not resolved yet, wherever it is (lane, in flight)."""
+        found = list(self.lanes.records())
+        found += [item for units in self._sending.values() for unit in units for item in unit.items]
+        return [item for item in found if item.held]
 
     def drop(self, item: Item, error: BaseException) -> None:
         """Fail a record without a log line of its own (the producer is going away)."""
@@ -177,14 +222,14 @@ class ProduceBuffer:
         self.stats.failed += 1
         if self.report is not None:
             self.report.failed(error)
-        if not item.future.done():
-            item.future.set_exception(error)
+        item.resolve(error)
 
     def _release(self, item: Item) -> bool:
         """Take a record out of the counts, once: False if it was already released (a request
         cancelled after fail_all resolved its records), so no count goes below what is held."""
-        if self.unresolved.pop(item.future, None) is None:
+        if not item.held:
             return False
+        item.held = False
         stats = self.stats
         stats.buffered_records -= 1
         stats.buffered_bytes -= item.size
@@ -203,62 +248,110 @@ class ProduceBuffer:
 
     def ready_units(self, now: float) -> int:
         """How many units could go now (stops counting at a full batch): busy lanes wait."""
-        config = self._config
-        limit = config.max_batch_records
+        limit = self._config.max_batch_records
         ready = 0
-        for lane in self.lanes.values():
-            if lane.items and not (lane.busy and lane.ordered) and lane.items[0].not_before <= now:
-                ready += 1 if lane.ordered else len(lane.items)
+        for lane in self.lanes.ready:
+            head = lane.head
+            if head is not None and head.not_before <= now:
+                ready += 1 if lane.ordered else lane.count
                 if ready >= limit:
                     break
         return ready
 
-    def take(self, now: float, pacer: ShardPacer | None) -> list[Unit]:
-        """The next PutRecords' worth of units, in lane order, within each shard's rate (`pacer`)."""
+    def take(self, now: float, pacer: ShardPacer | None) -> tuple[list[Unit], list[dict[str, str]]]:
+        """The next PutRecords' worth of units and their wire entries, in the order lanes became
+        ready, within each shard's rate (`pacer`)."""
         config = self._config
+        limit = config.max_batch_records
+        max_bytes = self.max_batch_bytes
+        aggregate = self.aggregate
+        lanes = self.lanes
+        ready = lanes.ready
         units: list[Unit] = []
-        total = 0
-        for lane in list(self.lanes.values()):
-            while lane.items and not (lane.busy and lane.ordered):
-                head = lane.items[0]
+        entries: list[dict[str, str]] = []
+        kept: list[Lane] = []  # visited, still waiting (a backoff, a shard's rate): they keep their place
+        total = taken = 0
+        full = False
+        while ready and not full:
+            lane = ready[0]
+            while (head := lane.head) is not None and not (lane.busy and lane.ordered):
                 if head.deadline <= now:
-                    lane.items.popleft()
+                    lane.popleft()
+                    lanes.waiting -= 1
                     self.fail(head, expired_error(head))
                     continue
                 if head.not_before > now:
                     break
                 # Choose and size first; encode (base64, or an aggregate's protobuf and MD5) only
                 # once the batch has room and the shard's rate allows it.
-                items, unit_size = self._select(lane)
+                if aggregate and head.partition_key is not None:
+                    items, unit_size = self._select(lane)
+                else:
+                    items, unit_size = None, head.size
                 # A unit larger than max_batch_bytes (a large record, up to 10 MiB) goes alone:
                 # the stream takes it, and AWS's request limit (10 MiB) holds any one record.
-                if units and (len(units) >= config.max_batch_records or total + unit_size > self.max_batch_bytes):
-                    return units
-                spread = self.spread or head.partition_key is None
-                held, shard_id = self._shard(lane, head, unit_size, spread, pacer, now)
-                if held:
+                if units and (len(units) >= limit or total + unit_size > max_bytes):
+                    full = True
                     break
-                for _ in items:
-                    lane.items.popleft()
-                units.append(Unit(lane, items, entry_for(items), unit_size, shard_id, spread))
+                if self.spread or head.partition_key is None:
+                    held, shard_id = self._spread(lane, head, unit_size, pacer, now)
+                    if held:
+                        break
+                    predicted = None
+                else:
+                    hash_key = head.hash_key
+                    predicted = None if hash_key < 0 else self._predicted.get(hash_key, _UNSEEN)
+                    if predicted is _UNSEEN:
+                        predicted = self._predict(hash_key)
+                    if (
+                        predicted is not None
+                        and pacer is not None
+                        and not pacer.admit(predicted, lane, head, unit_size, now)
+                    ):
+                        break
+                    shard_id = predicted
+                if items is None or len(items) == 1:
+                    lane.popleft()
+                    taken += 1
+                    head.shard_id = predicted
+                    units.append(head)
+                    entries.append(plain_entry(head))
+                else:
+                    for _ in items:
+                        lane.popleft()
+                    taken += len(items)
+                    units.append(Aggregate(lane, items, unit_size, shard_id))
+                    entries.append(entry_for(items))
                 total += unit_size
                 lane.busy = True
-            if not lane.items and not lane.busy:
-                del self.lanes[lane.key]
+            if full:
+                break
+            ready.popleft()
+            if lane.head is not None and not (lane.busy and lane.ordered):
+                kept.append(lane)
+            else:
+                lane.queued = False
+        ready.extendleft(reversed(kept))
+        lanes.waiting -= taken
         # What stays waits a linger of its own before the next partial batch.
-        self.pending_since = now if any(lane.items for lane in self.lanes.values()) else None
-        return units
+        self.pending_since = now if lanes.waiting else None
+        if units:
+            self._sending[id(units)] = units
+        return units, entries
 
-    def _shard(
-        self, lane: Lane, head: Item, size: int, spread: bool, pacer: ShardPacer | None, now: float
+    def _predict(self, hash_key: int) -> str | None:
+        """The shard the current map puts a hash key on, remembered."""
+        predicted = self._predicted
+        if len(predicted) >= _PREDICTED:
+            predicted.clear()
+        shard_id = predicted[hash_key] = self.map.shard_for(hash_key)
+        return shard_id
+
+    def _spread(
+        self, lane: Lane, head: Item, size: int, pacer: ShardPacer | None, now: float
     ) -> tuple[bool, str | None]:
-        """Whether a shard's rate holds the unit back now, and the shard it is predicted to (or,
-        spread, picked to pace it on; None when neither)."""
-        if not spread:
-            shard_id = self.map.shard_for(head.hash_key) if head.hash_key >= 0 else None
-            if shard_id is None or pacer is None or pacer.admit(shard_id, lane, head, size, now):
-                return False, shard_id
-            return True, shard_id
+        """Whether every shard's rate holds back a unit the stream places itself, and else the
+        shard picked to pace it on (None: no pacing)."""
         shard_ids = self.map.shard_ids
         if pacer is None or not shard_ids:
             return False, None
@@ -272,15 +365,15 @@ class ProduceBuffer:
         return True, None
 
     def _select(self, lane: Lane) -> tuple[list[Item], int]:
-        """The lane's next unit: its records and its size as AWS counts it (an upper bound for an
-        aggregate). Nothing is encoded yet. Keyless records are never aggregated."""
-        head = lane.items[0]
-        if not self.aggregate or head.partition_key is None:
-            return [head], head.size
+        """The lane's next aggregate: its records and its size as AWS counts it (an upper bound).
+        Nothing is encoded yet. Keyless records are never aggregated."""
+        head = lane.head
+        assert head is not None
+        assert head.partition_key is not None
         items: list[Item] = []
         limit = self.aggregation_max_bytes
         size = len(head.partition_key.encode()) + AGGREGATE_FRAME  # the aggregate's own key
-        for item in lane.items:
+        for item in lane:
             grown = size + in_aggregate(item, len(items))
             if items and (grown > limit or item.not_before > head.not_before):
                 break
@@ -288,40 +381,25 @@ class ProduceBuffer:
             size = grown
         return items, (head.size if len(items) == 1 else size)
 
-    def requeue(self, lane: Lane, items: Iterable[Item], now: float) -> None:
+    def requeue(self, lane: Lane, items: list[Item], now: float) -> None:
         """Put records back at the head of their lane, in their order, ahead of everything later."""
-        for item in reversed(list(items)):
-            lane.items.appendleft(item)
-        if lane.items:
-            self.lanes.setdefault(lane.key, lane)
+        if items:
+            self.lanes.requeue(lane, items)
             if self.pending_since is None:
                 self.pending_since = now
 
-    def done_with(self, units: list[Unit]) -> None:
-        """The units' request is over: their lanes may send again, and an emptied lane goes."""
-        lanes = self.lanes
-        for unit in units:
-            lane = unit.lane
-            lane.busy = False
-            if not lane.items and lanes.get(lane.key) is lane:
-                del lanes[lane.key]
+    def done_with(self, units: list[Unit], *, stranded: bool = False) -> None:
+        """The units' request is over: their lanes may send again. `stranded`: it ended on an error
+        nothing handled (a bug, which stops the producer): its records stay where fail_all finds them."""
+        if not stranded:
+            del self._sending[id(units)]
+        self.lanes.done_with(units)
 
     def remap(self, shard_map: ShardMap) -> None:
         """Follow a new shard map. With aggregation lanes are shards, so every record moves to the
         lane of its shard in the new map, each lane's order kept. Call only with nothing in flight:
         a busy lane's records would otherwise overtake the unit it waits for."""
         self.map = shard_map
-        if not self.aggregate:
-            return
-        lanes: dict[str | None, Lane] = {}
-        for old in self.lanes.values():
-            if old.key is None:  # keyless records follow no map
-                lanes[None] = old
-                continue
-            for item in old.items:
-                key = shard_map.shard_for(item.hash_key) or ""
-                lane = lanes.get(key)
-                if lane is None:
-                    lane = lanes[key] = Lane(key, ordered=self._config.ordering)
-                lane.items.append(item)
-        self.lanes = lanes
+        self._predicted = {}
+        if self.aggregate:
+            self.lanes.regroup(self._shard_lane)

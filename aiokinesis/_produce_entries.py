@@ -30,22 +30,25 @@ def in_aggregate(item: Item, index: int) -> int:
     return 1 + _varint_size(message) + message + tables
 
 
+def plain_entry(item: Item) -> dict[str, str]:
+    """The PutRecords entry of a record sent alone (valid: put() checked it). A keyless record
+    (an AUTO stream) has no PartitionKey on the wire."""
+    entry = {"Data": b2a_base64(item.data, newline=False).decode()}
+    if item.partition_key is not None:
+        entry["PartitionKey"] = item.partition_key
+    if item.explicit_hash_key is not None:
+        entry["ExplicitHashKey"] = item.explicit_hash_key
+    return entry
+
+
 def entry_for(items: list[Item]) -> dict[str, str]:
-    """The PutRecords entry of a unit (its records are valid: put() checked them)."""
+    """The PutRecords entry of an aggregate of two or more records (valid: put() checked them)."""
     head = items[0]
-    if len(items) == 1:  # a record alone, or an aggregate of one, which the KPL also sends plain
-        return _entry(head.data, head.partition_key, head.explicit_hash_key)
     # Keyless records are never aggregated: every record of an aggregate has its key.
     data = aggregate([UserRecord(i.partition_key or "", i.explicit_hash_key, i.data) for i in items])
     # The first record's hash as ExplicitHashKey: the whole aggregate lands on its shard.
-    return _entry(data, head.partition_key, str(head.hash_key))
-
-
-def _entry(data: bytes, partition_key: str | None, explicit_hash_key: str | None) -> dict[str, str]:
-    """A keyless record (an AUTO stream) has no PartitionKey on the wire."""
-    entry = {"Data": b2a_base64(data, newline=False).decode()}
-    if partition_key is not None:
-        entry["PartitionKey"] = partition_key
-    if explicit_hash_key is not None:
-        entry["ExplicitHashKey"] = explicit_hash_key
-    return entry
+    return {
+        "Data": b2a_base64(data, newline=False).decode(),
+        "PartitionKey": head.partition_key or "",
+        "ExplicitHashKey": str(head.hash_key),
+    }

@@ -15,53 +15,83 @@ fills from empty in one second), and records behind a large one wait out its deb
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ._buckets import TokenBucket
 from ._produce_model import MIB, Item, Lane
+
+
+class _Budget:
+    """One shard's two buckets (records, bytes), refilled from the time each take runs at: a
+    token bucket each, as _buckets.TokenBucket, without a clock read per record."""
+
+    __slots__ = ("bytes", "last", "records")
+
+    def __init__(self, records: float, volume: float, now: float) -> None:
+        self.records = records
+        self.bytes = volume
+        self.last = now
 
 
 class ShardPacer:
     """Admits units to shards within their rates, in the order the rates first refused them."""
 
-    def __init__(self, share: float, clock: Callable[[], float]) -> None:
-        self._share = share
-        self._clock = clock
-        self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
+    def __init__(self, share: float) -> None:
+        self._records_rate = 1000 * share
+        self._bytes_rate = MIB * share
+        """Each a second's worth: also what the bucket holds at most."""
+        self._budgets: dict[str, _Budget] = {}
         self._turns: dict[str, tuple[Lane, Item]] = {}
         """Per shard, the unit (its lane and head record) whose turn it is."""
 
     def admit(self, shard_id: str, lane: Lane, head: Item, size: int, now: float) -> bool:
         """Whether the unit headed by `head` may go to the shard now (its rate then spent), or must wait."""
-        turn = self._turns.get(shard_id)
+        if self._turns:
+            return self._admit_in_turn(shard_id, lane, head, size, now)
+        budget = self._budgets.get(shard_id)
+        if budget is None or budget.last != now:
+            budget = self._refilled(shard_id, now)
+        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt.
+        if budget.records >= 1 and (budget.bytes >= size or budget.bytes >= self._bytes_rate):
+            budget.records -= 1
+            budget.bytes -= size
+            return True
+        self._turns[shard_id] = (lane, head)
+        return False
+
+    def _admit_in_turn(self, shard_id: str, lane: Lane, head: Item, size: int, now: float) -> bool:
+        """admit() while some shard's turn is held: a unit waiting for its turn goes first."""
+        turns = self._turns
+        turn = turns.get(shard_id)
         if turn is not None and turn[1] is not head:
             if _still_waiting(turn, now):
                 return False
-            del self._turns[shard_id]
-        if self._spend(shard_id, size):
-            if turn is not None:
-                self._turns.pop(shard_id, None)
+            del turns[shard_id]
+        budget = self._budgets.get(shard_id)
+        if budget is None or budget.last != now:
+            budget = self._refilled(shard_id, now)
+        if budget.records >= 1 and (budget.bytes >= size or budget.bytes >= self._bytes_rate):
+            budget.records -= 1
+            budget.bytes -= size
+            turns.pop(shard_id, None)
             return True
-        self._turns.setdefault(shard_id, (lane, head))
+        turns.setdefault(shard_id, (lane, head))
         return False
 
-    def _spend(self, shard_id: str, size: int) -> bool:
-        buckets = self._buckets.get(shard_id)
-        if buckets is None:
-            share = self._share
-            buckets = (TokenBucket(1000 * share, self._clock), TokenBucket(MIB * share, self._clock))
-            self._buckets[shard_id] = buckets
-        records, volume = buckets
-        # A unit larger than the bucket could ever hold goes once the bucket is full, into debt.
-        if not (records.available(1) and volume.available(min(size, volume.capacity))):
-            return False
-        records.take(1)
-        volume.spend(size)
-        return True
+    def _refilled(self, shard_id: str, now: float) -> _Budget:
+        """The shard's budget as of `now`: full for a shard not seen before."""
+        records_rate = self._records_rate
+        bytes_rate = self._bytes_rate
+        budget = self._budgets.get(shard_id)
+        if budget is None:
+            budget = self._budgets[shard_id] = _Budget(records_rate, bytes_rate, now)
+            return budget
+        elapsed = now - budget.last
+        budget.records = min(records_rate, budget.records + elapsed * records_rate)
+        budget.bytes = min(bytes_rate, budget.bytes + elapsed * bytes_rate)
+        budget.last = now
+        return budget
 
 
 def _still_waiting(turn: tuple[Lane, Item], now: float) -> bool:
     """A turn lapses once its record is no longer waiting at the head of its lane to go: it went
     another way (a spread record to another shard), expired, failed, or waits for a retry."""
     lane, item = turn
-    return not item.future.done() and bool(lane.items) and lane.items[0] is item and item.not_before <= now
+    return item.held and lane.head is item and item.not_before <= now

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from ._generated.models import ShardFilter, ShardFilterType
 from ._generated.operations import _PutRecords
 from ._produce_metrics import ProduceReport
-from ._produce_model import Item, ProducerClosedError, PutResult, RecordFailedError, Unit, expired_error
+from ._produce_model import (
+    Aggregate,
+    Item,
+    ProducerClosedError,
+    PutResult,
+    RecordFailedError,
+    Unit,
+    expired_error,
+)
 from ._produce_pacing import ShardPacer
 from ._shardmap import ShardMap
 from .errors import KinesisError, ProtocolError, ServiceError, TransportError
@@ -67,7 +75,7 @@ class Sender:
         self.stats = buffer.stats
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_in_flight)
-        self._pacer = ShardPacer(config.rate_limit, self._clock) if config.rate_limit > 0 else None
+        self._pacer = ShardPacer(config.rate_limit) if config.rate_limit > 0 else None
         self._ranges: dict[str, tuple[int, int]] = {}
         """The hash range of every shard ever listed (a shard's range never changes)."""
         self._next_map: ShardMap | None = None
@@ -81,7 +89,7 @@ class Sender:
         """Where each request's figures go (the client's metrics); None: nowhere."""
 
     @property
-    def shard_ids(self) -> list[str]:
+    def shard_ids(self) -> tuple[str, ...]:
         """The open shards of the map the producer follows now."""
         return (self._next_map or self._buffer.map).shard_ids
 
@@ -115,13 +123,13 @@ class Sender:
                     buffer.remap(self._next_map)
                     self._next_map = None
                 if self._next_map is None and self._due(now):
-                    units = buffer.take(now, self._pacer)
+                    units, entries = buffer.take(now, self._pacer)
                     if units:
                         await self._slots.acquire()
                         stats.in_flight += 1
                         if self.report is not None:
                             self.report.sent(units, stats)
-                        group.create_task(self._send(units), name=f"aiokinesis-put-records-{self.stream_name}")
+                        group.create_task(self._send(units, entries), name=f"aiokinesis-put-records-{self.stream_name}")
                         continue
                 if self.closing and not stats.buffered_records and not stats.in_flight:
                     return
@@ -150,11 +158,24 @@ class Sender:
 
     # -- one PutRecords --------------------------------------------------------------------------
 
-    async def _send(self, units: list[Unit]) -> None:
+    async def _send(self, units: list[Unit], entries: list[dict[str, str]]) -> None:
+        stranded = True  # until every record of the request is settled, put back or dropped
+        try:
+            await self._put_records(units, entries)
+            stranded = False
+        finally:
+            self._buffer.done_with(units, stranded=stranded)
+            self.stats.in_flight -= 1
+            if self.report is not None:
+                self.report.flush()
+            self._slots.release()
+            self._wake.set()
+
+    async def _put_records(self, units: list[Unit], entries: list[dict[str, str]]) -> None:
         try:
             # The hot path: the invoker directly with wire entries, results read without typed objects.
-            body = {"StreamName": self.stream_name, "Records": [u.entry for u in units]}
-            results = await self._invoker.invoke(_PutRecords, body, _results)
+            body = {"StreamName": self.stream_name, "Records": entries}
+            results = await self._invoker.invoke(_PutRecords, body, _records)
             if len(results) != len(units):
                 raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
         except (ServiceError, TransportError) as exc:
@@ -177,39 +198,47 @@ class Sender:
             raise
         else:
             self.stats.requests += 1
-            landed_elsewhere: list[tuple[Unit, str, str]] = []
-            for unit, (shard_id, sequence_number, code, message) in zip(units, results, strict=True):
-                if code is None and shard_id and sequence_number:
-                    if shard_id == unit.shard_id or unit.spread:
-                        self._succeeded(unit, shard_id, sequence_number)
-                    elif len(unit.items) > 1:
-                        landed_elsewhere.append((unit, shard_id, sequence_number))
-                    else:
-                        self._succeeded(unit, shard_id, sequence_number)
-                        if unit.shard_id is not None:  # Kinesis routed it by its own key: only the map is stale
-                            self._schedule_refresh()
-                elif code in _RETRYABLE_CODES:
-                    self._retry(unit, code, code == "ProvisionedThroughputExceededException")
-                else:
-                    self._reject(unit, code or "Unknown", message or "")
-            for unit, shard_id, sequence_number in landed_elsewhere:
-                await self._settle_misrouted(unit, shard_id, sequence_number)
-        finally:
-            self._buffer.done_with(units)
-            self.stats.in_flight -= 1
-            if self.report is not None:
-                self.report.flush()
-            self._slots.release()
-            self._wake.set()
+            await self._settle(units, results)
 
-    def _succeeded(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
-        aggregated = len(unit.items) > 1
+    async def _settle(self, units: list[Unit], results: list[dict[str, Any]]) -> None:
+        """Each entry's outcome: landed (records sent alone resolve together), retried or failed."""
+        report = self.report
+        landed: list[Item] = []
+        landed_elsewhere: list[tuple[Aggregate, str, str]] = []
+        stale = False
+        for unit, result in zip(units, results, strict=True):
+            code = result.get("ErrorCode")
+            shard_id = result.get("ShardId")
+            sequence_number = result.get("SequenceNumber")
+            if code is None and shard_id and sequence_number:
+                if report is not None and (isinstance(unit, Item) or shard_id == unit.shard_id):
+                    report.landed(unit, shard_id)
+                if isinstance(unit, Item):
+                    # Kinesis routed it by its own key: if not where predicted, only the map is stale.
+                    stale = stale or (unit.shard_id is not None and unit.shard_id != shard_id)
+                    unit.attempts += 1
+                    unit.shard_id = shard_id
+                    unit.sequence_number = sequence_number
+                    landed.append(unit)
+                elif shard_id == unit.shard_id:
+                    self._succeeded(unit, shard_id, sequence_number)
+                else:
+                    landed_elsewhere.append((unit, shard_id, sequence_number))
+            elif code in _RETRYABLE_CODES:
+                self._retry(unit, code, code == "ProvisionedThroughputExceededException")
+            else:
+                self._reject(unit, code or "Unknown", result.get("ErrorMessage") or "")
+        self._buffer.landed(landed)
+        if stale:
+            self._schedule_refresh()
+        for aggregate, shard_id, sequence_number in landed_elsewhere:
+            await self._settle_misrouted(aggregate, shard_id, sequence_number)
+
+    def _succeeded(self, unit: Aggregate, shard_id: str, sequence_number: str) -> None:
         succeed = self._buffer.succeed
-        if self.report is not None:
-            self.report.landed(unit, shard_id)
         for sub, item in enumerate(unit.items):
             item.attempts += 1
-            succeed(item, PutResult(shard_id, sequence_number, sub if aggregated else None, item.attempts))
+            succeed(item, PutResult(shard_id, sequence_number, sub, item.attempts))
 
     def _retry(self, unit: Unit, code: str, throttled: bool) -> None:
         log.debug("retrying %d records of %s after %s", len(unit.items), self.stream_name, code)
@@ -271,7 +300,7 @@ class Sender:
 
     # -- resharding ------------------------------------------------------------------------------
 
-    async def _settle_misrouted(self, unit: Unit, shard_id: str, sequence_number: str) -> None:
+    async def _settle_misrouted(self, unit: Aggregate, shard_id: str, sequence_number: str) -> None:
         """An aggregate landed on `shard_id`, not where the map said: its user records inside that
         shard's range have landed (each at its place in the aggregate); readers drop the others,
         which go back to the head of their lane to be put again."""
@@ -352,12 +381,7 @@ class Sender:
         return shard_map
 
 
-_Result = tuple[str | None, str | None, str | None, str | None]
-
-
-def _results(answer: dict[str, Any]) -> list[_Result]:
-    """(shard, sequence number, error code, error message) per entry, as PutRecords answered."""
-    return [
-        (r.get("ShardId"), r.get("SequenceNumber"), r.get("ErrorCode"), r.get("ErrorMessage"))
-        for r in answer["Records"]
-    ]
+def _records(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """PutRecords' result entries as answered: ShardId and SequenceNumber, or ErrorCode and ErrorMessage."""
+    records: list[dict[str, Any]] = answer["Records"]
+    return records

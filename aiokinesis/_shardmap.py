@@ -38,10 +38,11 @@ class ShardMap:
     def _index(self, ranges: Iterable[tuple[int, int, str]]) -> None:
         self._ranges = sorted(ranges)
         self._starts = [start for start, _, _ in self._ranges]
+        self._shard_ids = tuple(shard_id for _, _, shard_id in self._ranges)
 
     @property
-    def shard_ids(self) -> list[str]:
-        return [shard_id for _, _, shard_id in self._ranges]
+    def shard_ids(self) -> tuple[str, ...]:
+        return self._shard_ids
 
     def shard_for(self, hash_key: int) -> str | None:
         i = bisect.bisect_right(self._starts, hash_key) - 1

@@ -1,7 +1,10 @@
 """Producer: records batched into PutRecords, paced per shard, retried in order, optionally aggregated.
 
 `put()` validates a record, waits for buffer space (or raises, as configured) and returns its
-receipt, a future that resolves to a PutResult or raises why the record was not put.
+receipt, an awaitable (with asyncio's future protocol) that resolves to a PutResult or raises why
+the record was not put. `put_many()` does the same for many records at once, each with its own
+receipt: a record that breaks a limit fails its receipt alone (the error names its index), the
+others go, in order.
 
 Ordering (the default): records that must land in order form a lane (one partition key, or with
 aggregation one predicted shard), and a lane has one unit in flight at a time. A failed entry
@@ -18,20 +21,23 @@ partition key (none is sent); the service spreads records over shards, so they k
 and the producer spreads them over shards' rates round-robin. Elsewhere a key is required.
 
 The work is split as aiokafka splits its producer: this module is the public face (lifecycle,
-put, flush, validation); _produce_buffer holds the admitted records (lanes, admission, expiry,
-release); _produce_sender drains them (PutRecords, results, retries, pacing, the shard map).
+put, put_many, flush); _produce_checks validates records; _produce_buffer holds the admitted
+records (admission, expiry, release) in _produce_lanes' lanes; _produce_sender drains them
+(PutRecords, results, retries, pacing, the shard map). A record's receipt is the buffered record
+itself (_produce_model.Item, a _produce_receipt.Receipt): one object a record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import warnings
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from ._produce_buffer import ProduceBuffer
-from ._produce_limits import LARGEST_RECORD, StreamLimits
+from ._produce_checks import Data, ProducerRecord, RecordChecks, Stale, unpack
+from ._produce_limits import StreamLimits
 from ._produce_metrics import ProduceReport
 from ._produce_model import (
     BufferFullError,
@@ -41,8 +47,8 @@ from ._produce_model import (
     PutResult,
     RecordFailedError,
 )
+from ._produce_receipt import Receipt
 from ._produce_sender import Sender
-from ._shardmap import hash_key_of
 from .config import ProducerConfig
 from .errors import ParamValidationError
 
@@ -52,10 +58,16 @@ if TYPE_CHECKING:
     from ._metrics import MetricsSink
     from ._runtime import Runtime
 
-__all__ = ["BufferFullError", "Producer", "ProducerClosedError", "ProducerStats", "PutResult", "RecordFailedError"]
-
-_HASH_KEY = re.compile(r"0|[1-9][0-9]{0,38}")  # ASCII digits: \d also matches "١٢"
-_TOP_HASH = 2**128 - 1
+__all__ = [
+    "BufferFullError",
+    "Producer",
+    "ProducerClosedError",
+    "ProducerRecord",
+    "ProducerStats",
+    "PutResult",
+    "Receipt",
+    "RecordFailedError",
+]
 
 
 class Producer:
@@ -85,6 +97,8 @@ class Producer:
         self._closing = False
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
+        self._checks = RecordChecks(stream_name, config, self._limits)
+        self._loop: asyncio.AbstractEventLoop | None = None
         report = None if metrics is None else ProduceReport(metrics, stream_name, config.record_ttl, runtime.clock)
         self._report = self._buffer.report = self._sender.report = report
 
@@ -124,6 +138,7 @@ class Producer:
 
     def _follow(self, limits: StreamLimits) -> None:
         self._buffer.follow(limits.max_record_bytes, limits.max_batch_bytes, limits.auto)
+        self._checks.follow(limits)
 
     @property
     def max_record_bytes(self) -> int:
@@ -139,11 +154,11 @@ class Producer:
 
     async def put(
         self,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         partition_key: str | None = None,
         *,
         explicit_hash_key: str | None = None,
-    ) -> asyncio.Future[PutResult]:
+    ) -> Receipt:
         """Admit one record to the buffer and return its receipt (await it for the PutResult).
 
         A bytearray or memoryview (of any item format, contiguous or not) is copied to bytes here:
@@ -154,112 +169,170 @@ class Producer:
         once a second), BufferFullError if the buffer is full and `when_full="raise"`,
         ProducerClosedError after close.
         """
-        if self._closing or self._closed or (self._supervisor is not None and self._supervisor.done()):
-            raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
+        supervisor = self._supervisor
+        if self._closing or (supervisor is not None and supervisor.done()):
+            self._check_open()
         try:
-            data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=False)
-        except _Stale:
+            data, size, hash_key = self._checks.check(data, partition_key, explicit_hash_key, final=False)
+        except Stale:
             await self._limits.refresh()  # the stream may allow it now
-            data, size, hash_key = self._check(data, partition_key, explicit_hash_key, final=True)
+            self._check_open()  # closed meanwhile: admitted now, the record would never be sent
+            data, size, hash_key = self._checks.check(data, partition_key, explicit_hash_key, final=True)
         buffer = self._buffer
         if not buffer.fits(size):
             await buffer.make_room(size)
-        future: asyncio.Future[PutResult] = asyncio.get_running_loop().create_future()
         now = self._clock()
-        item = Item(data, partition_key, explicit_hash_key, hash_key, size, future, now + self._config.record_ttl)
+        item = Item(
+            self._loop or self._running_loop(),
+            data,
+            partition_key,
+            explicit_hash_key,
+            hash_key,
+            size,
+            now + self._config.record_ttl,
+        )
         if buffer.add(item, now):
             self._sender.wake()
-        return future
+        return item
+
+    async def put_many(self, records: Iterable[ProducerRecord]) -> list[Receipt]:
+        """Admit many records, each a (data, partition_key) or (data, partition_key,
+        explicit_hash_key) tuple, and return their receipts in the same order.
+
+        One call checks and buffers them all, each record as put() would: same limits, same order
+        per key (a key's records land in the order given). A record that breaks a limit does not
+        stop the others: its receipt is already failed with a ParamValidationError whose field
+        names it (`records[3].partition_key`). When the buffer is full, put_many waits for room
+        (`when_full="wait"`) or fails the receipts of the records that found none with
+        BufferFullError (`"raise"`); if the producer closes meanwhile, the records not yet admitted
+        fail theirs with ProducerClosedError. Raises ProducerClosedError (nothing admitted) when
+        called after close. To wait for them all: `await asyncio.gather(*receipts,
+        return_exceptions=True)`.
+        """
+        self._check_open()
+        if isinstance(records, str | bytes | bytearray | memoryview):
+            raise ParamValidationError(
+                "records", f"must be an iterable of (data, partition_key) tuples, not {type(records).__name__}"
+            )
+        loop = asyncio.get_running_loop()
+        buffer = self._buffer
+        ttl = self._config.record_ttl
+        receipts: list[Receipt] = []
+        batch: list[Item] = []
+        batch_bytes = 0
+        room_records, room_bytes = self._room()
+        closed: ProducerClosedError | None = None  # once set, no record more is admitted
+        now = self._clock()
+        for index, record in enumerate(records):
+            if closed is not None:
+                receipts.append(Item.refused(loop, closed))
+                continue
+            if type(record) is tuple and len(record) == 2:
+                data, partition_key = record
+                explicit_hash_key = None
+            else:
+                try:
+                    data, partition_key, explicit_hash_key = unpack(record, index)
+                except ParamValidationError as exc:
+                    receipts.append(Item.refused(loop, exc))
+                    continue
+            try:
+                try:
+                    data, size, hash_key = self._checks.check(data, partition_key, explicit_hash_key, final=False)
+                except Stale:
+                    self._admit(batch, now)  # those before it first: a key's order holds
+                    batch, batch_bytes = [], 0
+                    await self._limits.refresh()
+                    closed = self._closed_now()
+                    if closed is not None:
+                        receipts.append(Item.refused(loop, closed))
+                        continue
+                    data, size, hash_key = self._checks.check(data, partition_key, explicit_hash_key, final=True)
+                    now = self._clock()
+                    room_records, room_bytes = self._room()
+            except ParamValidationError as exc:
+                receipts.append(Item.refused(loop, exc.within(f"records[{index}]")))
+                continue
+            if len(batch) >= room_records or batch_bytes + size > room_bytes:
+                self._admit(batch, now)
+                batch, batch_bytes = [], 0
+                try:
+                    if not buffer.fits(size):
+                        await buffer.make_room(size)
+                except BufferFullError as exc:
+                    receipts.append(Item.refused(loop, exc))
+                    continue
+                except ProducerClosedError as exc:
+                    closed = exc
+                    receipts.append(Item.refused(loop, exc))
+                    continue
+                finally:
+                    room_records, room_bytes = self._room()
+                now = self._clock()
+            item = Item(loop, data, partition_key, explicit_hash_key, hash_key, size, now + ttl)
+            batch.append(item)
+            batch_bytes += size
+            receipts.append(item)
+        self._admit(batch, now)
+        return receipts
+
+    def _room(self) -> tuple[int, int]:
+        """Records and bytes the buffer takes now before it is full."""
+        stats = self.stats
+        return self._config.max_buffered_records - stats.buffered_records, (
+            self._config.max_buffered_bytes - stats.buffered_bytes
+        )
+
+    def _closed_now(self) -> ProducerClosedError | None:
+        """Why nothing more may be admitted (the producer closed while a put waited), if so."""
+        try:
+            self._check_open()
+        except ProducerClosedError as exc:
+            return exc
+        return None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _check_open(self) -> None:
+        supervisor = self._supervisor
+        if self._closing or (supervisor is not None and supervisor.done()):
+            raise ProducerClosedError(f"the producer of {self.stream_name} is closed")
+
+    def _admit(self, items: list[Item], now: float) -> None:
+        if items and self._buffer.add_many(items, now):
+            self._sender.wake()
 
     async def flush(self) -> None:
         """Send everything admitted so far now (no linger) and wait until each has its result."""
-        waiting = list(self._buffer.unresolved)
+        waiting = self._buffer.open_records()
         if not waiting:
             return
         sender = self._sender
         sender.flushing += 1
         sender.wake()
         try:
-            await asyncio.wait(waiting)
+            await _all_done(waiting)
         finally:
             sender.flushing -= 1
 
-    def _check(
-        self,
-        data: bytes | bytearray | memoryview,
-        partition_key: str | None,
-        explicit_hash_key: str | None,
-        *,
-        final: bool,
-    ) -> tuple[bytes, int, int]:
-        """The record's bytes, its size (data and key) and its hash key (-1: not needed), or why
-        not; unless `final`, _Stale when only the stream's limits as last read refuse it."""
-        if type(data) is not bytes:
-            data = _as_bytes(data)
-        limits = self._limits
-        if partition_key is None:
-            if not limits.auto:
-                if not final:
-                    raise _Stale
-                raise ParamValidationError(
-                    "partition_key",
-                    f"is required: {self.stream_name} routes records by partition key "
-                    "(RecordDistributionStrategy USER_PARTITION_KEY); only an AUTO stream takes records without one",
-                )
-            size = len(data)
-        else:
-            if not isinstance(partition_key, str):
-                raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
-            if not 1 <= len(partition_key) <= 256:
-                raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
-            try:
-                size = len(data) + len(partition_key.encode("utf-8"))
-            except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
-                raise ParamValidationError(
-                    "partition_key", f"is not valid Unicode ({exc.reason} at index {exc.start})"
-                ) from None
-        if size > limits.max_record_bytes:
-            if not final and size <= LARGEST_RECORD:
-                raise _Stale
-            raise ParamValidationError(
-                "data",
-                f"{size} bytes with its partition key, above the stream's maximum record size of "
-                f"{limits.max_record_bytes} bytes (MaxRecordSizeInKiB {limits.max_record_bytes // 1024})",
-            )
-        if size > self._config.max_buffered_bytes:  # room for it could never come
-            raise ParamValidationError(
-                "data",
-                f"{size} bytes with its partition key, above ProducerConfig.max_buffered_bytes "
-                f"({self._config.max_buffered_bytes}): the buffer could never hold it",
-            )
-        if explicit_hash_key is None:
-            # The shard is only predicted to pace shards or to aggregate by shard (MD5 costs), and
-            # never for a stream that places records itself.
-            needs_shard = (self._config.rate_limit > 0 or self._config.aggregate) and not limits.auto
-            return data, size, hash_key_of(partition_key) if needs_shard and partition_key is not None else -1
-        if not isinstance(explicit_hash_key, str):
-            raise ParamValidationError(
-                "explicit_hash_key", f"must be a str of decimal digits, not {type(explicit_hash_key).__name__}"
-            )
-        if _HASH_KEY.fullmatch(explicit_hash_key) is None or int(explicit_hash_key) > _TOP_HASH:
-            raise ParamValidationError(
-                "explicit_hash_key",
-                f"{explicit_hash_key[:50]!r} is not a decimal from 0 to 2**128 - 1 without leading zeros",
-            )
-        return data, size, int(explicit_hash_key) if partition_key is not None and not limits.auto else -1
 
+async def _all_done(receipts: Sequence[Receipt]) -> None:
+    """Wait until every receipt is resolved, whatever each resolves with."""
+    done = asyncio.get_running_loop().create_future()
+    remaining = len(receipts)
 
-class _Stale(Exception):
-    """Only the stream's limits as last read refuse a record: read them again, then judge."""
+    def one(_: Receipt) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if not remaining and not done.done():
+            done.set_result(None)
 
-
-def _as_bytes(data: object) -> bytes:
-    """bytes for a bytearray or memoryview, copied once at put(): a memoryview of wider items
-    (array('H')) or with strides has len() != its size in bytes, and a caller may change
-    either after put() returns."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ParamValidationError("data", f"must be bytes, bytearray or memoryview, not {type(data).__name__}")
+    for receipt in receipts:
+        receipt.add_done_callback(one)
     try:
-        return bytes(data)
-    except (ValueError, TypeError) as exc:  # a released memoryview
-        raise ParamValidationError("data", f"cannot be read as bytes: {exc}") from None
+        await done
+    finally:
+        for receipt in receipts:
+            receipt.remove_done_callback(one)

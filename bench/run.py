@@ -69,11 +69,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def stub_server(shards: int, records_per_get: int, max_record_size_kib: int | None = None) -> Iterator[str]:
+def stub_server(
+    shards: int, records_per_get: int, max_record_size_kib: int | None = None, *, route: bool = False
+) -> Iterator[str]:
     port = free_port()
     command = [PYTHON, str(HERE / "stub_server.py"), "--port", str(port), "--shards", str(shards)]
     if max_record_size_kib is not None:
         command += ["--max-record-size-kib", str(max_record_size_kib)]
+    if route:
+        command.append("--route")
     process = subprocess.Popen([*command, "--records-per-get", str(records_per_get)])
     try:
         deadline = time.monotonic() + 20

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
+import hashlib
 import json
 import re
 
@@ -81,10 +83,35 @@ def put_records_answer(entries: int) -> bytes:
 PUT_RECORDS_ANSWERS = tuple(put_records_answer(n) for n in range(501))
 
 
+class Router:
+    """PutRecords answered with the shard each entry's hash key falls in (as Kinesis routes it), so
+    a producer that predicts shards sees its predictions hold; answers are memoized per key."""
+
+    def __init__(self, shards: int) -> None:
+        self._starts = [n * (2**128 // shards) for n in range(shards)]
+        self._shard_of: dict[str, str] = {}
+
+    def _shard(self, entry: dict[str, str]) -> str:
+        key = entry.get("ExplicitHashKey") or entry.get("PartitionKey", "")
+        shard = self._shard_of.get(key)
+        if shard is None:
+            point = (
+                int(key) if "ExplicitHashKey" in entry else int.from_bytes(hashlib.md5(key.encode()).digest(), "big")
+            )
+            shard = self._shard_of[key] = f"shardId-{bisect.bisect_right(self._starts, point) - 1:012d}"
+        return shard
+
+    def answer(self, body: bytes) -> bytes:
+        entries = json.loads(body)["Records"]
+        records = [{"SequenceNumber": SEQUENCE, "ShardId": self._shard(e)} for e in entries]
+        return http_response({"FailedRecordCount": 0, "Records": records})
+
+
 class StubProtocol(asyncio.Protocol):
-    def __init__(self, answers: dict[bytes, bytes], default: bytes) -> None:
+    def __init__(self, answers: dict[bytes, bytes], default: bytes, router: Router | None = None) -> None:
         self._answers = answers
         self._default = default
+        self._router = router
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
 
@@ -109,18 +136,23 @@ class StubProtocol(asyncio.Protocol):
             target = _TARGET.search(head)
             operation = target.group(1).rpartition(b".")[2].strip() if target else b""
             assert self._transport is not None
-            if operation == b"PutRecords":
+            if operation == b"PutRecords" and self._router is not None:
+                self._transport.write(self._router.answer(body))
+            elif operation == b"PutRecords":
                 self._transport.write(PUT_RECORDS_ANSWERS[min(500, body.count(b'"PartitionKey"'))])
             else:
                 self._transport.write(self._answers.get(operation, self._default))
 
 
-async def serve(port: int, records_per_get: int, shards: int, max_record_size_kib: int | None = None) -> None:
+async def serve(
+    port: int, records_per_get: int, shards: int, max_record_size_kib: int | None = None, *, route: bool = False
+) -> None:
     stubbed = bodies(records_per_get, shards, max_record_size_kib)
     answers = {name.encode(): http_response(body) for name, body in stubbed.items()}
     default = http_response({})
+    router = Router(shards) if route else None
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: StubProtocol(answers, default), "127.0.0.1", port)
+    server = await loop.create_server(lambda: StubProtocol(answers, default, router), "127.0.0.1", port)
     async with server:
         await server.serve_forever()
 
@@ -131,8 +163,11 @@ def main() -> None:
     parser.add_argument("--records-per-get", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--max-record-size-kib", type=int, default=None, help="MaxRecordSizeInKiB to report")
+    parser.add_argument(
+        "--route", action="store_true", help="answer PutRecords entries with the shard of their key (not shard 0)"
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.records_per_get, args.shards, args.max_record_size_kib))
+    asyncio.run(serve(args.port, args.records_per_get, args.shards, args.max_record_size_kib, route=args.route))
 
 
 if __name__ == "__main__":

@@ -36,11 +36,11 @@ class _Tally:
 
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._pending: dict[int, tuple[asyncio.Future[aiokinesis.PutResult], int]] = {}
+        self._pending: dict[int, tuple[aiokinesis.Receipt, int]] = {}
         self.records = self.sent = self.failed = self.not_sent = self.skipped = self.bytes_sent = 0
         self.failures: list[dict[str, Any]] = []
 
-    def track(self, number: int, receipt: asyncio.Future[aiokinesis.PutResult], size: int) -> None:
+    def track(self, number: int, receipt: aiokinesis.Receipt, size: int) -> None:
         self.records += 1
         self._pending[number] = (receipt, size)
         receipt.add_done_callback(lambda _: self._settle(number))

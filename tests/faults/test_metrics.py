@@ -120,7 +120,7 @@ async def test_a_call_that_runs_out_of_attempts_counts_its_last_failure_as_an_er
 # -- the producer --------------------------------------------------------------------------------
 
 
-async def put_and_flush(producer: aiokinesis.Producer, count: int, tag: str) -> list[asyncio.Future[Any]]:
+async def put_and_flush(producer: aiokinesis.Producer, count: int, tag: str) -> list[aiokinesis.Receipt]:
     receipts = [await producer.put(f"{tag}{i}".encode(), partition_key=f"key-{i}") for i in range(count)]
     await producer.flush()
     return receipts

@@ -18,7 +18,7 @@ from tests.producer_harness import Harness, close, make_producer, running, settl
 ONE = ProducerConfig(linger=0.01, max_buffered_records=1, rate_limit=0, retry_base_delay=0.1)
 
 
-Receipt = asyncio.Future[aiokinesis.PutResult]
+Receipt = aiokinesis.Receipt
 
 
 async def fill(harness: Harness) -> tuple[Receipt, asyncio.Task[Receipt]]:
@@ -186,3 +186,55 @@ async def test_a_record_larger_than_the_whole_buffer_is_refused_at_once(when_ful
         assert "ProducerConfig.max_buffered_bytes" in str(error)
         assert "100" in str(error)
     assert fits.result().sequence_number
+
+
+async def test_an_unordered_record_retried_after_its_lane_emptied_is_sent_again() -> None:
+    # Ordering off: two records of one key in flight at once, one request each. The first lands
+    # and empties the key's lane, a third record of the key comes, the second is throttled: it
+    # must go back where the sender looks (it went into a lane no longer listed, and never left).
+    harness = make_producer(
+        ProducerConfig(ordering=False, linger=0.01, max_batch_records=1, max_in_flight=2, rate_limit=0)
+    )
+    await harness.producer.__aenter__()
+    first = await harness.producer.put(b"1", partition_key="k")
+    second = await harness.producer.put(b"2", partition_key="k")
+    await settle()
+    one, two = harness.invoker.pending()
+    one.land()
+    await settle()
+    third = await harness.producer.put(b"3", partition_key="k")
+    await settle()
+    two.fail_entries("ProvisionedThroughputExceededException")
+    for _ in range(100):  # virtual time, bounded: well past the retry's backoff
+        harness.time.advance(0.05)
+        await settle()
+        for call in harness.invoker.pending():
+            call.land()
+        if second.done() and third.done():
+            break
+    assert (first.result().attempts, second.result().attempts, third.result().attempts) == (1, 2, 1)
+    await close(harness)
+
+
+async def test_a_put_that_waited_for_the_streams_limits_while_the_producer_closed_is_refused() -> None:
+    # A record above the known max record size has the limits read again; the producer closes
+    # meanwhile, and the new limits allow the record: admitted now, nothing would ever send it.
+    harness = make_producer(ProducerConfig(linger=0.01))
+    await harness.producer.__aenter__()
+    gate = asyncio.Event()
+    describe = harness.kinesis.describe_stream_summary
+
+    async def slow_describe(*, stream_name: str) -> aiokinesis.DescribeStreamSummaryOutput:
+        await gate.wait()
+        return await describe(stream_name=stream_name)
+
+    harness.kinesis.describe_stream_summary = slow_describe  # type: ignore[method-assign]
+    harness.time.advance(2)  # past the limits' refresh interval
+    putting = asyncio.create_task(harness.producer.put(b"x" * (1024 * 1024), partition_key="k"))
+    await settle()
+    await harness.producer.aclose()
+    harness.kinesis.max_record_kib = 2048
+    gate.set()
+    with pytest.raises(aiokinesis.ProducerClosedError):
+        await putting
+    assert harness.producer.stats.buffered_records == 0

@@ -3,7 +3,6 @@ stream's limits read again while running, and receipts that say what really happ
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import pytest
@@ -33,7 +32,7 @@ async def test_large_records_mixed_with_small_ones_and_throttling_all_resolve_wi
     sizes = [MIB + 1, 2 * MIB, 5 * MIB, 10 * MIB - 5]
     sends: list[tuple[float, int]] = []  # (time, bytes) of every request, throttled or not
     async with running(harness) as producer:
-        receipts: dict[str, asyncio.Future[aiokinesis.PutResult]] = {}
+        receipts: dict[str, aiokinesis.Receipt] = {}
         put_at: dict[str, float] = {}
         for i, size in enumerate(sizes):
             for j in range(3):
@@ -201,7 +200,7 @@ async def test_requests_fill_up_to_what_the_stream_allows(max_record_kib: int | 
         assert len(harness.invoker.pending()[0].entries) == per_request
 
 
-async def expire_after(harness: Harness, receipt: asyncio.Future[aiokinesis.PutResult], answer: str) -> None:
+async def expire_after(harness: Harness, receipt: aiokinesis.Receipt, answer: str) -> None:
     """Answer every request as `answer` says (throttle it whole, or fail its entries) until the receipt resolves."""
     for _ in range(2000):
         harness.time.advance(TICK)

@@ -6,7 +6,6 @@ and the per-shard pacing say, and nothing the producer builds may exceed the str
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import pytest
@@ -25,7 +24,7 @@ def entry_bytes(entry: dict[str, str]) -> int:
     return len(base64.b64decode(entry["Data"])) + len(entry["PartitionKey"].encode())
 
 
-async def land_until_done(harness: Harness, receipts: list[asyncio.Future[aiokinesis.PutResult]]) -> list[Call]:
+async def land_until_done(harness: Harness, receipts: list[aiokinesis.Receipt]) -> list[Call]:
     """Answer every request as it comes, time moving on, until every receipt resolves."""
     for _ in range(200):
         harness.time.advance(0.05)
