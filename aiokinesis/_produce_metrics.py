@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._metrics import error_code
+from ._produce_model import Item
 
 if TYPE_CHECKING:
     from ._metrics import MetricsSink
@@ -20,14 +21,15 @@ if TYPE_CHECKING:
 class ProduceReport:
     """What one producer's requests did since the last report: landed, retried, failed."""
 
-    __slots__ = ("_clock", "_failed", "_landed", "_retried", "_sink", "_stream", "_ttl")
+    __slots__ = ("_by_shard", "_clock", "_failed", "_landed", "_retried", "_sink", "_stream", "_ttl")
 
     def __init__(self, sink: MetricsSink, stream: str, record_ttl: float, clock: Callable[[], float]) -> None:
         self._sink = sink
         self._stream = stream
         self._ttl = record_ttl
         self._clock = clock
-        self._landed: list[tuple[Unit, str]] = []
+        self._landed: list[Item] = []
+        self._by_shard: dict[str, int] = {}
         self._retried: dict[str, int] = {}
         self._failed: dict[str, int] = {}
 
@@ -35,7 +37,7 @@ class ProduceReport:
         """A PutRecords of these units goes out now."""
         records = size = 0
         for unit in units:
-            records += len(unit.items)
+            records += 1 if isinstance(unit, Item) else len(unit.items)
             size += unit.size
         self._sink.producer_sent(
             self._stream,
@@ -48,7 +50,15 @@ class ProduceReport:
         )
 
     def landed(self, unit: Unit, shard_id: str) -> None:
-        self._landed.append((unit, shard_id))
+        # Per record: no tuple, no list made (a record sent alone is the common unit); the
+        # latencies wait for flush, which reads the clock once for them all.
+        by_shard = self._by_shard
+        if isinstance(unit, Item):
+            by_shard[shard_id] = by_shard.get(shard_id, 0) + 1
+            self._landed.append(unit)
+        else:
+            by_shard[shard_id] = by_shard.get(shard_id, 0) + len(unit.items)
+            self._landed.extend(unit.items)
 
     def retried(self, code: str, records: int) -> None:
         self._retried[code] = self._retried.get(code, 0) + records
@@ -59,15 +69,10 @@ class ProduceReport:
 
     def flush(self) -> None:
         """Tell the sink what happened since the last flush, if anything did."""
-        landed, retried, failed = self._landed, self._retried, self._failed
+        landed, by_shard, retried, failed = self._landed, self._by_shard, self._retried, self._failed
         if not (landed or retried or failed):
             return
-        self._landed, self._retried, self._failed = [], {}, {}
-        by_shard: dict[str, int] = {}
-        latencies: list[float] = []
+        self._landed, self._by_shard, self._retried, self._failed = [], {}, {}, {}
         put_back = self._clock() + self._ttl  # now, less each record's put() time: deadline - ttl
-        for unit, shard_id in landed:
-            items = unit.items
-            by_shard[shard_id] = by_shard.get(shard_id, 0) + len(items)
-            latencies.extend([put_back - item.deadline for item in items])
+        latencies = [put_back - item.deadline for item in landed]
         self._sink.producer_settled(self._stream, landed=by_shard, latencies=latencies, retried=retried, failed=failed)
