@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
@@ -28,6 +29,13 @@ async def run_async(name: str, endpoint: str, workload: str, concurrency: int, c
         factory = contenders.aiobotocore_calls(endpoint, workload, concurrency)
     else:
         factory = contenders.floor_calls(endpoint, workload, concurrency, sign_each=name == "floor")
+    return await time_calls(factory, concurrency, calls)
+
+
+async def time_calls(
+    factory: contextlib.AbstractAsyncContextManager[contenders.AsyncCall], concurrency: int, calls: int
+) -> dict[str, float]:
+    """Warm up, then make `calls` calls from `concurrency` tasks: CPU and wall time of those alone."""
     async with factory as call:
         for _ in range(max(1, calls // 10)):
             await call()
