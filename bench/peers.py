@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from run import free_port, wait_for_port
@@ -95,8 +95,15 @@ class Case:
 
     @property
     def label(self) -> str:
-        name = LABELS.get(self.contender, self.contender)
-        return name + (", uvloop" if self.loop == "uvloop" else "")
+        base, _, venv = self.contender.partition("@")
+        name = LABELS.get(base, base)
+        return name + (", uvloop" if self.loop == "uvloop" else "") + (f" [{venv}]" if venv else "")
+
+    @property
+    def python(self) -> Path:
+        """`aiokinesis@before` runs aiokinesis from bench/.venvs/before (an A/B run's other side)."""
+        base, _, venv = self.contender.partition("@")
+        return VENVS / (venv or VENV_OF[base]) / "bin" / "python"
 
 
 def cases(scale: float) -> list[Case]:
@@ -129,9 +136,9 @@ def stub(shards: int, records_per_get: int) -> Iterator[str]:
 
 
 def measure(case: Case, endpoint: str) -> dict[str, float]:
-    python = VENVS / VENV_OF[case.contender] / "bin" / "python"
     command = [
-        str(python), str(HERE / "peers_worker.py"), "--contender", case.contender, "--workload", case.workload,
+        str(case.python), str(HERE / "peers_worker.py"), "--contender", case.contender.partition("@")[0],
+        "--workload", case.workload,
         "--endpoint", endpoint, "--concurrency", str(case.concurrency), "--calls", str(case.calls),
         "--loop", case.loop,
     ]  # fmt: skip
@@ -161,7 +168,7 @@ def med(runs: list[dict[str, float]], field: str) -> float:
 
 def per_call_table(results: Results) -> list[str]:
     def cpu(case: Case) -> float:
-        return statistics.median(r["cpu"] / r["calls"] for r in results[case])
+        return statistics.median(r["cpu"] / r["calls"] for r in results.get(case, [{"cpu": float("nan"), "calls": 1}]))
 
     lines = [
         "| workload | contender | concurrency | CPU µs/call median (min-max) | calls/s | peak RSS MB "
@@ -186,7 +193,10 @@ def whole_table(results: Results, workload: str) -> list[str]:
     def per_record(runs: list[dict[str, float]]) -> list[float]:
         return [r["cpu"] / r["records"] for r in runs]
 
-    ours = statistics.median(per_record(results[next(c for c in results if c.workload == workload)]))
+    first = next((c for c in results if c.workload == workload), None)
+    if first is None:
+        return []
+    ours = statistics.median(per_record(results[first]))
     lines = [
         f"| {workload} | stub shards | records a run | CPU µs/record median (min-max) | records/s per core "
         "| records/s (wall) | peak RSS MB | x aiokinesis |",
@@ -212,7 +222,8 @@ def fan_in_table(results: Results) -> list[str]:
     ]
     for case, runs in results.items():
         if case.workload == "fanin1000":
-            ratio = med(runs, "cpu_share") / med(results[floors[case.loop]], "cpu_share")
+            floor = floors.get(case.loop)
+            ratio = med(runs, "cpu_share") / med(results[floor], "cpu_share") if floor else float("nan")
             lines.append(
                 f"| {case.label} | {spread([r['cpu_share'] for r in runs], 100, 1)} % | {med(runs, 'lag_p50_ms'):.1f} "
                 f"| {med(runs, 'lag_p99_ms'):.1f} | {med(runs, 'rss_mb'):.0f} | {ratio:.2f} |"
@@ -222,6 +233,8 @@ def fan_in_table(results: Results) -> list[str]:
 
 def start_table(results: Results) -> list[str]:
     cold = {c.contender: runs for c, runs in results.items() if c.workload == "cold"}
+    if not cold:
+        return []
     imports = {c.contender: runs for c, runs in results.items() if c.workload == "import"}
     empty = med(cold["none"], "process_cpu") if "none" in cold else 0.0
     lines = [
@@ -264,8 +277,17 @@ def report(results: Results) -> str:
         whole_table(results, "consumer"),
         fan_in_table(results),
     ]
-    kept = [s for s in sections if len(s) > 2 or s is sections[0]]
+    kept = [s for s in sections if len(s) > 2 or s is sections[0]]  # a table without rows is left out
     return "\n\n".join("\n".join(s) for s in kept)
+
+
+def load(path: Path) -> Results:
+    """Raw figures written by an earlier run, to render its tables again."""
+    results: Results = {}
+    for key, runs in json.loads(path.read_text()).items():
+        workload, contender, loop, concurrency, stub_name = key.split("|")
+        results[Case(contender, workload, loop, int(concurrency), int(runs[0]["calls"]), stub_name)] = runs
+    return results
 
 
 def main() -> int:
@@ -273,10 +295,27 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the work, 1 repetition")
     parser.add_argument("--only", default="", help="workloads to run, comma-separated (tracked files untouched)")
+    parser.add_argument(
+        "--ab", default="", help="a bench/.venvs entry: every aiokinesis case runs from it too, interleaved"
+    )
+    parser.add_argument("--out", type=Path, help="raw figures to this file (tracked files untouched)")
+    parser.add_argument("--report", type=Path, help="render the tables of an earlier run's raw figures, run nothing")
     args = parser.parse_args()
+    if args.report:
+        print(report(load(args.report)))
+        return 0
     scale, reps = (0.1, 1) if args.quick else (1.0, args.repetitions)
     only = set(filter(None, args.only.split(",")))
     chosen = [c for c in cases(scale) if not only or c.workload in only]
+    if args.ab:
+        ours = ("aiokinesis", "aiokinesis-unpaced")
+        chosen = [
+            v
+            for c in chosen
+            for v in [c] + ([replace(c, contender=f"{c.contender}@{args.ab}")] if c.contender in ours else [])
+        ]
+    partial = args.quick or bool(only) or args.out is not None or bool(args.ab)
+    out = args.out or HERE / ("results-peers-partial.json" if partial else "results-peers.json")
     results: Results = {}
     with contextlib.ExitStack() as stack:
         needed = {c.stub for c in chosen}
@@ -285,20 +324,14 @@ def main() -> int:
             for case in chosen:
                 print(f"[{rep + 1}/{reps}] {case.key}", file=sys.stderr)
                 results.setdefault(case, []).append(measure(case, endpoints[case.stub]))
+                out.write_text(json.dumps({case.key: runs for case, runs in results.items()}, indent=1))
+    print(f"raw figures: {out}", file=sys.stderr)
     text = report(results)
     print(text)
-    partial = args.quick or bool(only)
-    out = HERE / ("results-peers-partial.json" if partial else "results-peers.json")
-    out.write_text(json.dumps({case.key: runs for case, runs in results.items()}, indent=1))
-    print(f"raw figures: {out}", file=sys.stderr)
     if not partial:
         readme = HERE / "README.md"
-        replaced = re.sub(
-            r"(<!-- peers -->\n).*?(<!-- /peers -->)",
-            lambda m: m[1] + text + "\n" + m[2],
-            readme.read_text(),
-            flags=re.S,
-        )
+        marked = r"(<!-- peers -->\n).*?(<!-- /peers -->)"
+        replaced = re.sub(marked, lambda m: m[1] + text + "\n" + m[2], readme.read_text(), flags=re.S)
         readme.write_text(replaced)
     return 0
 
