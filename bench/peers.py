@@ -36,7 +36,9 @@ VENVS = HERE / ".venvs"
 VENV_OF = {
     "aiokinesis": "aiokinesis",
     "aiokinesis-unpaced": "aiokinesis",
+    "aiokinesis-unpaced-gcfreeze": "aiokinesis",
     "floor": "aiokinesis",
+    "floor-signing-each": "aiokinesis",
     "floor_unsigned": "aiokinesis",
     "none": "aiokinesis",
     "aiobotocore": "aiobotocore",
@@ -45,9 +47,11 @@ VENV_OF = {
     "capo": "capo",
 }
 LABELS = {
-    "floor": "floor (aiohttp+orjson, botocore SigV4 each call)",
+    "floor": "floor (aiohttp+orjson, botocore SigV4 each call; in fan-in signed once)",
     "floor_unsigned": "floor, headers signed once",
     "aiokinesis-unpaced": "aiokinesis, pacing off",
+    "aiokinesis-unpaced-gcfreeze": "aiokinesis, pacing off, gc.freeze() after start-up",
+    "floor-signing-each": "floor signing each call (aiokinesis's SigV4 signer)",
     "capo": "capo-kinesis",
 }
 # Stubs: (shards, records per GetRecords). aiokpl checks each result's shard against its own
@@ -75,9 +79,16 @@ CONSUMERS = [
     ("aiokinesis", "uvloop", "default", 40_000),
     ("aiokinesis-unpaced", "asyncio", "default", 300_000),
     ("aiokinesis-unpaced", "uvloop", "default", 300_000),
+    ("aiokinesis-unpaced-gcfreeze", "asyncio", "default", 300_000),
     ("async-kinesis", "asyncio", "default", 40_000),
 ]
-FAN_IN = [("aiokinesis", "asyncio"), ("aiokinesis", "uvloop"), ("floor", "asyncio"), ("floor", "uvloop")]
+FAN_IN = [
+    ("aiokinesis", "asyncio"),
+    ("aiokinesis", "uvloop"),
+    ("floor", "asyncio"),
+    ("floor", "uvloop"),
+    ("floor-signing-each", "asyncio"),
+]
 
 
 @dataclass(frozen=True)
@@ -214,19 +225,23 @@ def whole_table(results: Results, workload: str) -> list[str]:
 
 
 def fan_in_table(results: Results) -> list[str]:
-    floors = {c.loop: c for c in results if c.workload == "fanin1000" and c.contender == "floor"}
+    def share(contender: str, loop: str) -> float:
+        runs = results.get(Case(contender, "fanin1000", loop, 1, seconds, "fanin1000"))
+        return med(runs, "cpu_share") if runs else float("nan")
+
+    seconds = next((c.calls for c in results if c.workload == "fanin1000"), 0)
     lines = [
         "| 1000 shards, each read once a second | CPU share of one core median (min-max) | loop lag p50 ms "
-        "| loop lag p99 ms | peak RSS MB | x signed floor, same loop |",
-        "|---|---|---|---|---|---|",
+        "| loop lag p99 ms | peak RSS MB | x floor signed once, same loop | x floor signing each call |",
+        "|---|---|---|---|---|---|---|",
     ]
     for case, runs in results.items():
         if case.workload == "fanin1000":
-            floor = floors.get(case.loop)
-            ratio = med(runs, "cpu_share") / med(results[floor], "cpu_share") if floor else float("nan")
+            mine = med(runs, "cpu_share")
             lines.append(
                 f"| {case.label} | {spread([r['cpu_share'] for r in runs], 100, 1)} % | {med(runs, 'lag_p50_ms'):.1f} "
-                f"| {med(runs, 'lag_p99_ms'):.1f} | {med(runs, 'rss_mb'):.0f} | {ratio:.2f} |"
+                f"| {med(runs, 'lag_p99_ms'):.1f} | {med(runs, 'rss_mb'):.0f} | {mine / share('floor', case.loop):.2f} "
+                f"| {mine / share('floor-signing-each', 'asyncio'):.2f} |"
             )
     return lines
 
@@ -308,7 +323,7 @@ def main() -> int:
     only = set(filter(None, args.only.split(",")))
     chosen = [c for c in cases(scale) if not only or c.workload in only]
     if args.ab:
-        ours = ("aiokinesis", "aiokinesis-unpaced")
+        ours = ("aiokinesis", "aiokinesis-unpaced", "aiokinesis-unpaced-gcfreeze")
         chosen = [
             v
             for c in chosen

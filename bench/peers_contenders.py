@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from contenders import BATCH, ITERATOR, KEYS, RECORD, REGION, STREAM, AsyncCall, Timed
+from contenders import BATCH, ITERATOR, KEYS, RECORD, REGION, STREAM, AsyncCall, Timed, _poll_every_second
 
 # The stub's records and the producers' records: the 100 bytes of a JSON string, which
 # async-kinesis's default JsonProcessor can decode (json.loads gives a 98-character str).
@@ -147,6 +148,41 @@ async def aiokinesis_consume_default(endpoint: str, records: int) -> Timed:
                 if got >= records:
                     break
         return got, time.process_time() - cpu, time.perf_counter() - wall
+
+
+async def fan_in_floor_signing_each(name: str, endpoint: str, shards: int, seconds: float) -> None:
+    """bench/contenders.py's fan-in floor signs its headers once; this one signs every call, with
+    aiokinesis's own SigV4 signer (hashlib and hmac, nothing cached but the day's key), and sends
+    each shard's body serialized anew, as any client must."""
+    import aiohttp
+    import orjson
+
+    from aiokinesis._signing import FrozenCredentials, SigV4Signer
+
+    signer = SigV4Signer(REGION)
+    creds = FrozenCredentials(KEYS["aws_access_key_id"], KEYS["aws_secret_access_key"], None)
+    host = endpoint.removeprefix("http://")
+    target = "Kinesis_20131202.GetRecords"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
+
+        async def poll(shard_id: str) -> None:
+            body = orjson.dumps({"ShardIterator": ITERATOR})
+            headers = signer.headers(host, target, body, creds, time.time())
+            async with http.post(endpoint + "/", data=body, headers=headers) as response:
+                orjson.loads(await response.read())
+
+        await _poll_every_second([f"shardId-{n:012d}" for n in range(shards)], poll, seconds)
+
+
+def frozen(run: Callable[[str, int], Awaitable[Timed]]) -> Callable[[str, int], Awaitable[Timed]]:
+    """`run` after gc.freeze(): what is alive at start-up (imported modules, the client) is never
+    scanned again by the collector; the figure that tuning buys (Python's docs suggest it)."""
+
+    async def after_freeze(endpoint: str, records: int) -> Timed:
+        gc.freeze()
+        return await run(endpoint, records)
+
+    return after_freeze
 
 
 async def cold_put_record(name: str, endpoint: str) -> None:

@@ -37,6 +37,7 @@ PRODUCERS: dict[str, Run] = {
 CONSUMERS: dict[str, Run] = {
     "aiokinesis": peers_contenders.aiokinesis_consume_default,
     "aiokinesis-unpaced": contenders.aiokinesis_consume,
+    "aiokinesis-unpaced-gcfreeze": peers_contenders.frozen(contenders.aiokinesis_consume),
     "async-kinesis": peers_contenders.async_kinesis_consume,
 }
 
@@ -56,7 +57,10 @@ def measurement(
     if workload == "consumer":
         return whole(CONSUMERS[name], endpoint, calls)
     if workload.startswith("fanin"):
-        return worker.run_fan_in(name, endpoint, int(workload.removeprefix("fanin")), calls)
+        shards = int(workload.removeprefix("fanin"))
+        if name == "floor-signing-each":
+            return worker.run_fan_in(name, endpoint, shards, calls, peers_contenders.fan_in_floor_signing_each)
+        return worker.run_fan_in(name, endpoint, shards, calls)
     if name == "capo":
         return worker.time_calls(peers_contenders.capo_calls(endpoint, workload), concurrency, calls)
     return worker.run_async(name, endpoint, workload, concurrency, calls)

@@ -14,6 +14,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,10 +75,12 @@ async def run_whole(name: str, endpoint: str, workload: str, records: int) -> di
     return {"cpu": cpu, "wall": wall, "records": moved}
 
 
-async def run_fan_in(name: str, endpoint: str, shards: int, seconds: float) -> dict[str, float]:
+async def run_fan_in(
+    name: str, endpoint: str, shards: int, seconds: float, poll: Callable[..., Awaitable[None]] = contenders.fan_in
+) -> dict[str, float]:
     """CPU share of one core and event-loop lag while `shards` shards are each read once a second."""
     warmup = 2.0
-    polling = asyncio.create_task(contenders.fan_in(name, endpoint, shards, warmup + seconds + 0.5))
+    polling = asyncio.create_task(poll(name, endpoint, shards, warmup + seconds + 0.5))
     await asyncio.sleep(warmup)  # the first GetShardIterator burst settles
     loop = asyncio.get_running_loop()
     lags: list[float] = []
