@@ -262,7 +262,7 @@ def start_table(results: Results) -> list[str]:
         imported = spread([r["cpu"] for r in imports[name]], 1e3, 1) if name in imports else "-"
         net = med(runs, "process_cpu") - empty
         ratio = f"{net / ours:.2f}" if name != "none" and ours else "-"
-        label = "empty process (asyncio loop, no library)" if name == "none" else LABELS.get(name, name)
+        label = "empty process (asyncio loop, no library)" if name == "none" else Case(name, "cold").label
         whole = spread([r["process_cpu"] for r in runs], 1e3, 1)
         lines.append(f"| {label} | {imported} | {whole} | {net * 1e3:,.1f} | {ratio} |")
     return lines
