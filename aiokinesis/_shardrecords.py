@@ -46,13 +46,18 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
     whole = (low, high) == WHOLE_RANGE
     hashes: dict[str, int] = {}  # aggregates repeat few keys: MD5 once per key and answer
     dropped = 0
+    # Records put by one PutRecords mostly share their arrival time: one datetime for a run of them.
+    stamp_before: object = None
+    arrival = None
     for wire in wires:
         data = a2b_base64(wire["Data"])
         key = wire.get("PartitionKey")
         size += len(data) if key is None else len(data) + len(key.encode())
         sequence = wire["SequenceNumber"]
         stamp = wire.get("ApproximateArrivalTimestamp")
-        arrival = None if stamp is None else _ts(stamp)
+        if stamp != stamp_before or type(stamp) is not type(stamp_before):
+            arrival = None if stamp is None else _ts(stamp)
+            stamp_before = stamp
         inner = deaggregate(data) if data[:4] == MAGIC else None
         if inner is None:
             item = _new(ShardRecord)

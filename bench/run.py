@@ -68,6 +68,15 @@ def free_port() -> int:
         return port
 
 
+def wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the stub server did not start")
+
+
 @contextlib.contextmanager
 def stub_server(
     shards: int, records_per_get: int, max_record_size_kib: int | None = None, *, route: bool = False
@@ -80,13 +89,7 @@ def stub_server(
         command.append("--route")
     process = subprocess.Popen([*command, "--records-per-get", str(records_per_get)])
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("the stub server did not start")
+        wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
     finally:
         os.kill(process.pid, signal.SIGTERM)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +30,13 @@ async def run_async(name: str, endpoint: str, workload: str, concurrency: int, c
         factory = contenders.aiobotocore_calls(endpoint, workload, concurrency)
     else:
         factory = contenders.floor_calls(endpoint, workload, concurrency, sign_each=name == "floor")
+    return await time_calls(factory, concurrency, calls)
+
+
+async def time_calls(
+    factory: contextlib.AbstractAsyncContextManager[contenders.AsyncCall], concurrency: int, calls: int
+) -> dict[str, float]:
+    """Warm up, then make `calls` calls from `concurrency` tasks: CPU and wall time of those alone."""
     async with factory as call:
         for _ in range(max(1, calls // 10)):
             await call()
@@ -66,10 +75,12 @@ async def run_whole(name: str, endpoint: str, workload: str, records: int) -> di
     return {"cpu": cpu, "wall": wall, "records": moved}
 
 
-async def run_fan_in(name: str, endpoint: str, shards: int, seconds: float) -> dict[str, float]:
+async def run_fan_in(
+    name: str, endpoint: str, shards: int, seconds: float, poll: Callable[..., Awaitable[None]] = contenders.fan_in
+) -> dict[str, float]:
     """CPU share of one core and event-loop lag while `shards` shards are each read once a second."""
     warmup = 2.0
-    polling = asyncio.create_task(contenders.fan_in(name, endpoint, shards, warmup + seconds + 0.5))
+    polling = asyncio.create_task(poll(name, endpoint, shards, warmup + seconds + 0.5))
     await asyncio.sleep(warmup)  # the first GetShardIterator burst settles
     loop = asyncio.get_running_loop()
     lags: list[float] = []

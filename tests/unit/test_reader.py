@@ -65,6 +65,39 @@ async def test_records_decode_with_their_shard_and_arrival(kinesis: aiokinesis.C
     assert reader.child_shards == []
 
 
+async def test_each_record_keeps_its_own_arrival_when_runs_of_them_share_one(
+    kinesis: aiokinesis.Client, http: aioresponses
+) -> None:
+    """Runs of equal arrival times share one datetime: every record still gets its own time."""
+    stamps: list[float | int | None] = [1.5, 1.5, 2.25, 1.5, None, None, 2.25, 7, 7.0, 7]
+    records = [
+        {"SequenceNumber": str(n), "Data": "eA==", **({} if s is None else {"ApproximateArrivalTimestamp": s})}
+        for n, s in enumerate(stamps)
+    ]
+    http.post(ANY_URL, body=orjson.dumps({"ShardIterator": "it-0"}))
+    http.post(ANY_URL, body=orjson.dumps({"Records": records, "NextShardIterator": "it-1"}))
+    reader = kinesis.read_shard("s", "shardId-0", start=aiokinesis.StartingPosition.trim_horizon())
+    batch = await reader.next_batch()
+    assert batch is not None
+    got = [r.approximate_arrival_timestamp for r in batch.records]
+    assert [None if t is None else t.timestamp() for t in got] == stamps
+
+
+async def test_a_boolean_arrival_after_an_equal_number_is_still_refused(
+    kinesis: aiokinesis.Client, http: aioresponses
+) -> None:
+    """True == 1, but True is not a timestamp: a run of equal times is judged by type as well."""
+    records = [
+        {"SequenceNumber": str(n), "Data": "eA==", "ApproximateArrivalTimestamp": s} for n, s in enumerate([1, True])
+    ]
+    http.post(ANY_URL, body=orjson.dumps({"ShardIterator": "it-0"}))
+    http.post(ANY_URL, body=orjson.dumps({"Records": records, "NextShardIterator": "it-1"}))
+    reader = kinesis.read_shard("s", "shardId-0", start=aiokinesis.StartingPosition.trim_horizon())
+    with pytest.raises(aiokinesis.ProtocolError) as caught:
+        await reader.next_batch()
+    assert caught.value.member == "Records[1].ApproximateArrivalTimestamp"
+
+
 # -- aggregates and the shard's hash range ------------------------------------------------------
 
 HALF = 2**127
