@@ -97,7 +97,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=10)
     base = statistics.median(cpu["metrics=None"])
-    print(f"{args.records:,} records of 100 bytes, {args.repeat} interleaved repetitions (the order rotated); CPU of the client process")
+    print(
+        f"{args.records:,} records of 100 bytes, {args.repeat} interleaved repetitions (the order rotated); "
+        "CPU of the client process"
+    )
     print("| case | CPU µs/record median (min-max) | x metrics=None |")
     print("|---|---|---|")
     for name, seconds in cpu.items():
