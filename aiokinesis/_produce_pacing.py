@@ -41,6 +41,11 @@ class ShardPacer:
         self._turns: dict[str, tuple[Lane, Item]] = {}
         """Per shard, the unit (its lane and head record) whose turn it is."""
 
+    @property
+    def holding(self) -> bool:
+        """Whether some shard's rate refused a unit that still waits for its turn."""
+        return bool(self._turns)
+
     def admit(self, shard_id: str, lane: Lane, head: Item, size: int, now: float) -> bool:
         """Whether the unit headed by `head` may go to the shard now (its rate then spent), or must wait."""
         if self._turns:

@@ -47,6 +47,8 @@ _RETRYABLE_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "InternalFailure", "InternalFailureException", "ServiceUnavailable"}
 )
 _INVALID_CODES = frozenset({"ValidationException", "InvalidArgumentException"})
+PACED_WAIT = 0.01
+"""The least wait before taking again when a shard's rate holds records back."""
 """A request refused as invalid: perhaps a record above a max record size lowered since it was read."""
 
 
@@ -76,6 +78,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._pacer = ShardPacer(config.rate_limit) if config.rate_limit > 0 else None
+        self._paced_until = 0.0
+        """No take before then: the last one sent all a shard's rate allowed and left records waiting."""
         self._ranges: dict[str, tuple[int, int]] = {}
         """The hash range of every shard ever listed (a shard's range never changes)."""
         self._next_map: ShardMap | None = None
@@ -124,6 +128,10 @@ class Sender:
                     self._next_map = None
                 if self._next_map is None and self._due(now):
                     units, entries = buffer.take(now, self._pacer)
+                    if self._pacer is not None and self._pacer.holding and len(units) < self._config.max_batch_records:
+                        # Records wait on a shard's rate: let it refill for a linger (10 ms at least)
+                        # rather than take again each millisecond, a few records a request.
+                        self._paced_until = now + max(self._config.linger, PACED_WAIT)
                     if units:
                         await self._slots.acquire()
                         stats.in_flight += 1
@@ -138,7 +146,7 @@ class Sender:
 
     def _due(self, now: float) -> bool:
         """Send now if a full batch is ready, linger has passed, or a flush or close asks."""
-        if not self.stats.buffered_records:
+        if not self.stats.buffered_records or now < self._paced_until:
             return False
         if self.closing or self.flushing:
             return True
@@ -150,6 +158,8 @@ class Sender:
     def _next_wakeup(self, now: float) -> float:
         if not self.stats.buffered_records:
             return 1.0
+        if now < self._paced_until:
+            return self._paced_until - now
         waits = [0.05]  # rate buckets refill continuously
         pending_since = self._buffer.pending_since
         if pending_since is not None:

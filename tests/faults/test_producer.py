@@ -236,6 +236,35 @@ async def test_the_producer_paces_a_hot_shard() -> None:
     assert len(local.backend.streams["hot"].shards[0].records) == 1500
 
 
+async def test_a_shard_held_at_its_rate_gets_a_linger_s_worth_of_records_a_request() -> None:
+    # A shard at its rate with records waiting: the producer took again every millisecond, a few
+    # records a request (12 a request, 56-97 us of CPU a record on bench/stub_server.py), where a
+    # linger's worth of the shard's rate can go in one.
+    virtual = VirtualTime()
+    async with (
+        KinesisServer(streams={"hot": 1}, clock=virtual.clock) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, clock=virtual.clock, sleep=virtual.sleep, **KEYS) as client,
+    ):
+        started = virtual.now
+        config = ProducerConfig(linger=0.05, rate_limit=1.0)
+        async with client.producer("hot", config=config) as producer:
+            receipts = [await producer.put(b"x" * 10, partition_key=str(i % 1000)) for i in range(4000)]
+            flushing = asyncio.create_task(producer.flush())
+            for _ in range(5000):  # 10 virtual seconds at most, in steps finer than a linger
+                if flushing.done():
+                    break
+                if producer.stats.in_flight == 0:
+                    virtual.advance(0.002)
+                await asyncio.sleep(0.001)
+            await flushing
+        elapsed = virtual.now - started
+    assert all(r.exception() is None for r in receipts)
+    assert producer.stats.throttles == 0
+    assert 2.95 <= elapsed <= 3.2  # 1000 at once, the other 3000 at the shard's 1000 a second
+    # Two requests of 500 from the full bucket, then about one per linger (50 records each).
+    assert producer.stats.requests <= 2 + 3000 / 50 + 5, producer.stats.requests
+
+
 async def test_without_pacing_throttling_is_retried_until_everything_lands() -> None:
     async with (
         KinesisServer(streams={"hot": 1}) as local,
