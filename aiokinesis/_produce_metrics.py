@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._metrics import error_code
-from ._produce_model import Item
+from ._produce_model import Aggregate, Item
 
 if TYPE_CHECKING:
     from ._metrics import MetricsSink
@@ -49,16 +49,20 @@ class ProduceReport:
             in_flight=stats.in_flight,
         )
 
-    def landed(self, unit: Unit, shard_id: str) -> None:
-        # Per record: no tuple, no list made (a record sent alone is the common unit); the
-        # latencies wait for flush, which reads the clock once for them all.
+    def landed(self, items: list[Item]) -> None:
+        """Records sent alone that landed, each with its shard_id: counted in one pass, no object
+        made per record (the latencies wait for flush, which reads the clock once for them all)."""
         by_shard = self._by_shard
-        if isinstance(unit, Item):
-            by_shard[shard_id] = by_shard.get(shard_id, 0) + 1
-            self._landed.append(unit)
-        else:
-            by_shard[shard_id] = by_shard.get(shard_id, 0) + len(unit.items)
-            self._landed.extend(unit.items)
+        for item in items:
+            shard_id = item.shard_id
+            if shard_id is not None:  # set on every record that landed
+                by_shard[shard_id] = by_shard.get(shard_id, 0) + 1
+        self._landed.extend(items)
+
+    def landed_aggregate(self, aggregate: Aggregate, shard_id: str) -> None:
+        """An aggregate that landed on the shard it was built for (its records are counted here)."""
+        self._by_shard[shard_id] = self._by_shard.get(shard_id, 0) + len(aggregate.items)
+        self._landed.extend(aggregate.items)
 
     def retried(self, code: str, records: int) -> None:
         self._retried[code] = self._retried.get(code, 0) + records

@@ -221,8 +221,6 @@ class Sender:
             shard_id = result.get("ShardId")
             sequence_number = result.get("SequenceNumber")
             if code is None and shard_id and sequence_number:
-                if report is not None and (isinstance(unit, Item) or shard_id == unit.shard_id):
-                    report.landed(unit, shard_id)
                 if isinstance(unit, Item):
                     # Kinesis routed it by its own key: if not where predicted, only the map is stale.
                     stale = stale or (unit.shard_id is not None and unit.shard_id != shard_id)
@@ -231,6 +229,8 @@ class Sender:
                     unit.sequence_number = sequence_number
                     landed.append(unit)
                 elif shard_id == unit.shard_id:
+                    if report is not None:
+                        report.landed_aggregate(unit, shard_id)
                     self._succeeded(unit, shard_id, sequence_number)
                 else:
                     landed_elsewhere.append((unit, shard_id, sequence_number))
@@ -238,6 +238,8 @@ class Sender:
                 self._retry(unit, code, code == "ProvisionedThroughputExceededException")
             else:
                 self._reject(unit, code or "Unknown", result.get("ErrorMessage") or "")
+        if report is not None:
+            report.landed(landed)
         self._buffer.landed(landed)
         if stale:
             self._schedule_refresh()
