@@ -1,4 +1,4 @@
-"""The producer's CPU per record with metrics off, a no-op sink, and OpenTelemetry (with its SDK).
+"""The producer's CPU per record with metrics off, a no-op sink, OpenTelemetry (its SDK) and Prometheus.
 
     .venv/bin/python bench/metrics_cost.py [--records 20000] [--repeat 3]
 
@@ -22,9 +22,10 @@ from collections.abc import Callable
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from prometheus_client import CollectorRegistry
 
 import aiokinesis
-from aiokinesis.metrics import MetricsSink, NoMetrics, OpenTelemetryMetrics
+from aiokinesis.metrics import MetricsSink, NoMetrics, OpenTelemetryMetrics, PrometheusMetrics
 
 KEYS = {"region": "us-east-1", "aws_access_key_id": "a", "aws_secret_access_key": "b"}
 
@@ -34,10 +35,15 @@ def otel() -> MetricsSink:
     return OpenTelemetryMetrics(MeterProvider(metric_readers=[reader]).get_meter("bench"))
 
 
+def prometheus() -> MetricsSink:
+    return PrometheusMetrics(CollectorRegistry())
+
+
 CASES: dict[str, Callable[[], MetricsSink | None]] = {
     "metrics=None": lambda: None,
     "NoMetrics()": NoMetrics,
     "OpenTelemetry SDK": otel,
+    "prometheus-client": prometheus,
 }
 
 
