@@ -24,22 +24,15 @@ if [ $# -gt 0 ]; then
     exit 0
 fi
 
-# What the installed wheel is tested with: everything that imports only the package and the test
-# tools. Left to the checkout's run: the tests that read the source tree (generated-code freshness,
-# the model snapshot, the layering of the source files), and the slow server suites.
+# What the installed wheel is tested with, on each interpreter and at the floors: everything that
+# imports only the package and the test tools, with the model snapshot (scripts/codegen/snapshots)
+# the generated code was made from, which the tests compare with (tests/models.py). Left to the
+# checkout's run: the tests that read the source tree (generated-code freshness, the layering of
+# the source files), and the slow server suites.
 installed_tests=(
     tests/unit
     --ignore=tests/unit/test_generated.py
-    --ignore=tests/unit/test_model_parity.py
     --ignore=tests/unit/test_layers.py
-    tests/conformance/test_records.py
-    tests/cli/test_streams.py::test_create_ls_describe_delete_in_text_and_json
-)
-# At the floors, the tests through real HTTP (aiohttp, botocore's credentials and endpoint rules)
-# against both local servers. Not tests/unit: its fixtures patch newer libraries' internals
-# (tests/unit/conftest.py for aiohttp 3.14's ClientResponse, botocore.auth.get_current_datetime)
-# and some compare with the installed botocore's model.
-floor_tests=(
     tests/conformance/test_records.py
     tests/conformance/test_streams.py
     tests/cli/test_streams.py::test_create_ls_describe_delete_in_text_and_json
@@ -52,7 +45,7 @@ PIP_CONSTRAINT="$root/constraints.txt" .venv/bin/python -m build --outdir "$work
 wheel=$(echo "$work"/dist/*.whl)
 
 # The tests away from the checkout, so that `import aiokinesis` can only find the installed wheel.
-tar --exclude=node_modules --exclude=__pycache__ -cf - tests pyproject.toml | tar -C "$work" -xf -
+tar --exclude=node_modules --exclude=__pycache__ -cf - tests pyproject.toml scripts/codegen/snapshots | tar -C "$work" -xf -
 ln -s "$root/tests/kinesis_local/node_modules" "$work/tests/kinesis_local/node_modules"
 ln -s "$root/tests/dynamodb_local/node_modules" "$work/tests/dynamodb_local/node_modules"
 
@@ -101,7 +94,7 @@ grep -vE "^($floor_families)==" constraints.txt >"$work/floors.txt"
 cat constraints-floors.txt >>"$work/floors.txt"
 py311=${PYTHON:-python3}
 run_installed pinned "$py311" "$root/constraints.txt" "${installed_tests[@]}"
-run_installed floors "$py311" "$work/floors.txt" "${floor_tests[@]}"
+run_installed floors "$py311" "$work/floors.txt" "${installed_tests[@]}"
 newest=$(newest_python)
 if [ -n "$newest" ]; then
     run_installed newest "$newest" "$root/constraints.txt" "${installed_tests[@]}"

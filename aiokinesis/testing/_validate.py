@@ -1,12 +1,14 @@
-"""Every request checked against botocore's Kinesis model, as AWS checks it before the operation runs.
+"""Every request checked against the Kinesis model, as AWS checks it before the operation runs.
 
 Each member's constraints (required, length, range, pattern, enum) give a ValidationException
 naming the member the way AWS does (`records.1.member.partitionKey`, lists counted from 1) and
 listing every broken constraint; a value of the wrong JSON type is a SerializationException.
 
-The model is read once per process, on the first request (30-60 ms with botocore 1.44.5, measured
-here), and each structure's members are tabled on first use; a request then costs a walk over its
-own members (a 500-entry PutRecords about 1 ms).
+The model is the one the client was generated from (its request shapes, generated as data in
+_generated/shapes.py), so the server takes what the client sends whatever botocore is installed: the
+declared floor's model (1.34.0) has 1 MiB records and no MaxRecordSizeInKiB, and checking against it
+refused 10 MiB records. Each structure's members are tabled on first use; a request then costs a walk
+over its own members (a 500-entry PutRecords about 1 ms).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.loaders import Loader
-
+from .._generated.shapes import INPUTS, REQUEST_SHAPES
 from ._state import ApiError, Json
 
 Shape = Mapping[str, Any]
@@ -29,18 +30,18 @@ the operation itself reports."""
 
 @functools.cache
 def model_checker() -> ModelChecker:
-    """The checker of the installed botocore's Kinesis model (read on first use, then kept)."""
-    return ModelChecker(Loader().load_service_model("kinesis", "service-2"))
+    """The checker of the Kinesis model the client was generated from (made on first use, then kept)."""
+    return ModelChecker(INPUTS, REQUEST_SHAPES)
 
 
 class ModelChecker:
     """Checks operations' requests against a service model's input shapes."""
 
-    def __init__(self, model: Mapping[str, Any]) -> None:
-        self._shapes: Mapping[str, Shape] = model["shapes"]
-        self._inputs = {
-            name: operation["input"]["shape"] for name, operation in model["operations"].items() if "input" in operation
-        }
+    def __init__(self, inputs: Mapping[str, str], shapes: Mapping[str, Shape]) -> None:
+        self._inputs = inputs
+        """Operation -> the shape of its request."""
+        self._shapes = shapes
+        """Shape name -> the shape, in botocore's form (references as {"shape": name})."""
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._members: dict[str, list[tuple[str, str, bool, str, Shape]]] = {}
         """Per structure: (member, its name in errors, required, shape name, shape), made once."""

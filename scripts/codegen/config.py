@@ -45,6 +45,10 @@ class ServiceConfig:
     """The rule every input that takes a StreamName and a StreamARN, neither required, gets."""
     hash_key_shape: str | None = None
     """The shape of 128-bit hash keys, checked against 2**128 - 1."""
+    request_shapes: bool = False
+    """Also write the shapes requests reach, with their constraints, as data (shapes.REQUEST_SHAPES):
+    aiokinesis.testing checks requests against the model the client was made from, not against the
+    installed botocore's (older at the declared floor: 1 MiB records, no MaxRecordSizeInKiB)."""
 
     @property
     def uses_rules(self) -> bool:
@@ -88,6 +92,7 @@ KINESIS = ServiceConfig(
     error_base="ServiceError",
     error_table="KINESIS_ERRORS",
     operations_doc="The Kinesis API, one coroutine per operation; Client supplies the session.",
+    request_shapes=True,
     # waiters.py and paginators.py follow the waiters and paginators; the endpoint rules are read at
     # runtime from the installed botocore, hashed here so a change is reported.
     documents=("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1"),

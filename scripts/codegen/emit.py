@@ -253,6 +253,7 @@ def gen_shapes(model: Model, digest: str) -> str:
     lines = [
         header(model, "The model's shapes as data: read only to name the member at fault in an error.", digest),
         "from __future__ import annotations",
+        *(["", "from typing import Any"] if model.config.request_shapes else []),
         "",
         "# Wire member name -> Python field name, for the members of requests.",
         "FIELD_NAMES: dict[str, str] = {",
@@ -283,6 +284,14 @@ def gen_shapes(model: Model, digest: str) -> str:
         lines += [f"        {entry!r}," for entry in entries]
         lines.append("    ),")
     lines.append("}")
+    if model.config.request_shapes:
+        lines += [
+            "",
+            "# Shape -> what a request check reads of it (aiokinesis.testing), for every shape requests reach.",
+            "REQUEST_SHAPES: dict[str, dict[str, Any]] = {",
+        ]
+        lines += [f"    {name!r}: {shape!r}," for name, shape in model.request_shapes().items()]
+        lines.append("}")
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,9 @@ Shape = Mapping[str, Any]
 STREAMING = "eventstream"
 # Error members every error has: the session reads them into ServiceError.message.
 MESSAGE_MEMBERS = frozenset({"message", "Message"})
+# What of a shape a request check reads (with its references): aiokinesis/testing/_validate.py.
+# In this order, whatever order botocore's document has them in.
+CHECKED = ("type", "required", "min", "max", "pattern", "enum")
 
 
 def doc_line(text: str | None) -> str:
@@ -81,6 +84,26 @@ class Model:
             elif kind == "map":
                 stack.append(shape["value"]["shape"])
         return sorted(seen)
+
+    def request_shapes(self) -> dict[str, dict[str, Any]]:
+        """Every shape the operations' requests reach, keeping what a request check reads: the type,
+        the constraints and the references (in botocore's form), sorted by name."""
+        kept: dict[str, dict[str, Any]] = {}
+        stack = [op["input"]["shape"] for op in self.operations.values() if "input" in op]
+        while stack:
+            name = stack.pop()
+            if name in kept:
+                continue
+            shape = self.shape(name)
+            kept[name] = {k: shape[k] for k in CHECKED if k in shape}
+            if "members" in shape:
+                kept[name]["members"] = {m: {"shape": ref["shape"]} for m, ref in shape["members"].items()}
+            for part in ("member", "key", "value"):
+                if part in shape:
+                    kept[name][part] = {"shape": shape[part]["shape"]}
+            stack += [ref["shape"] for ref in kept[name].get("members", {}).values()]
+            stack += [kept[name][part]["shape"] for part in ("member", "key", "value") if part in kept[name]]
+        return dict(sorted(kept.items()))
 
     def input_structures(self) -> list[str]:
         return self.reachable(op["input"]["shape"] for op in self.operations.values() if "input" in op)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import boto3
+import botocore
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -14,6 +15,7 @@ import aiokinesis
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits, serve_in_thread
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
+from tests.faults.test_boto3 import BOTO_MODEL
 
 Ack = aiokinesis.AcknowledgeQueueRecordsRequestEntry
 Visibility = aiokinesis.UpdateQueueRecordsVisibilityRequestEntry
@@ -135,6 +137,10 @@ async def test_an_expired_receipt_handle_fails_its_entry_and_the_record_comes_ba
     assert [(r.data, r.receive_count) for r in again] == [(b"a", 2), (b"b", 2), (b"c", 2), (b"d", 2), (b"e", 1)]
 
 
+@pytest.mark.skipif(
+    "CreateQueue" not in BOTO_MODEL.operation_names,
+    reason=f"botocore {botocore.__version__}'s Kinesis model has no queues: boto3 cannot call them",
+)
 def test_boto3_drives_a_queue_through_receive_dead_letters_and_restore() -> None:
     with serve_in_thread(limits=Limits(enabled=False), account="210987654321") as server:
         client = boto3.client(

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import copy
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from botocore.loaders import Loader
 
 import aiokinesis
 from aiokinesis.testing import ApiError, Backend, KinesisServer, Limits
+from aiokinesis.testing._validate import model_checker
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
 
@@ -105,6 +108,36 @@ async def test_warm_throughput_and_auto_are_for_on_demand_streams_only(kinesis: 
     arn = (await kinesis.describe_stream_summary(stream_name="s")).stream_description_summary.stream_arn
     with pytest.raises(aiokinesis.InvalidArgumentException, match="PROVISIONED"):
         await kinesis.update_stream_record_distribution_strategy(stream_arn=arn, record_distribution_strategy="AUTO")
+
+
+@pytest.fixture
+def floor_botocore(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """botocore's loader answering Kinesis's model as the declared floor (botocore 1.34.0) has it, with
+    records of 1 MiB at most; the server's model checker made afresh under it, and again after."""
+    load = Loader.load_service_model
+
+    def floor_model(self: Loader, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        document = load(self, service_name, type_name, api_version)
+        if (service_name, type_name) != ("kinesis", "service-2"):
+            return document
+        document = copy.deepcopy(document)
+        document["shapes"]["Data"]["max"] = MIB
+        return document
+
+    monkeypatch.setattr(Loader, "load_service_model", floor_model)
+    model_checker.cache_clear()
+    yield
+    model_checker.cache_clear()
+
+
+@pytest.mark.usefixtures("floor_botocore")
+def test_requests_are_checked_against_the_model_the_client_was_made_from() -> None:
+    """Not the installed botocore's: under the floor's model the server refused the 10 MiB records the
+    client sends (found running the suite at the declared dependency floors)."""
+    backend = Backend(clock=FakeTime().clock, limits=Limits(enabled=False))
+    backend.create_stream("s", max_record_size_kib=10240)
+    call(backend, "PutRecord", StreamName="s", Data=b64(b"x" * (10 * MIB - 1)), PartitionKey="k")
+    assert backend.streams["s"].shards[0].records[0].size == 10 * MIB
 
 
 def test_put_records_takes_10_mib_a_request_and_refuses_more() -> None:

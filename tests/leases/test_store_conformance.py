@@ -220,13 +220,14 @@ async def test_concurrent_renewals_and_takes_never_lose_an_update(store: LeaseSt
     """Holders renew on their own view while thieves take: every landed write moved the counter by
     exactly one, and a holder's renewal never lands after its lease was taken."""
     keys = [f"shardId-{n:012d}" for n in range(4)]
-    for key in keys:
-        await owned(store, "holder", key)
+    # Each holder starts from the lease it took, as a worker's renewer does. Read back once the tasks
+    # run, a thief could have taken it first: the holder then "renewed" as the thief (renewals write
+    # for the owner they are given) and its write landed after the take (failed 1 busy-core run).
+    taken = {key: await owned(store, "holder", key) for key in keys}
     landed: list[tuple[str, int, str]] = []
 
     async def holder(key: str) -> None:
-        view = await store.get(key)
-        assert view is not None
+        view = taken[key]
         for _ in range(30):
             result = await store.renew(view)
             if isinstance(result, Lost):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
@@ -32,6 +33,10 @@ class _Aiohttp314Response(ClientResponse):
         super().__init__(*args, **kwargs)
 
 
+# Older aiohttp (down to the declared floor) takes no `stream_writer`: aioresponses' own class works.
+_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(ClientResponse.__init__).parameters
+
+
 @pytest.fixture
 def http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
     build = RequestMatch._build_response
@@ -40,7 +45,8 @@ def http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
         kwargs["response_class"] = kwargs.get("response_class") or _Aiohttp314Response
         return build(self, *args, **kwargs)
 
-    monkeypatch.setattr(RequestMatch, "_build_response", build_compatible)
+    if _NEEDS_STREAM_WRITER:
+        monkeypatch.setattr(RequestMatch, "_build_response", build_compatible)
     with aioresponses() as mocked:
         yield mocked
 

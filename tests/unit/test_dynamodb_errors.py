@@ -8,7 +8,6 @@ from typing import Any
 import orjson
 import pytest
 from aioresponses import aioresponses
-from botocore.loaders import create_loader
 
 import aiokinesis
 from aiokinesis._dynamodb import DYNAMODB, DynamoDB
@@ -17,12 +16,13 @@ from aiokinesis._generated.dynamodb.errors import MODELED_ERRORS
 from aiokinesis._generated.dynamodb.models import Put, TransactWriteItem
 from aiokinesis.errors import DynamoDBError, UnknownDynamoDBError
 from tests.fakes import FakeTime
+from tests.models import document
 
 from .conftest import ANY_URL, make_client
 
 KEY = {"leaseKey": {"S": "shardId-0"}}
 NO_RETRY = aiokinesis.RetryConfig(max_attempts=1)
-MODEL = create_loader().load_service_model("dynamodb", "service-2")
+MODEL = document("dynamodb", "service-2")
 
 
 def answer(code: str, message: str = "it broke", **members: Any) -> bytes:

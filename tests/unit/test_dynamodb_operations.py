@@ -15,8 +15,7 @@ import orjson
 import pytest
 from aioresponses import CallbackResult, aioresponses
 from botocore import xform_name
-from botocore.loaders import create_loader
-from botocore.model import ServiceModel, Shape
+from botocore.model import Shape
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
@@ -24,11 +23,12 @@ import aiokinesis
 import aiokinesis._generated.dynamodb.models as models
 from aiokinesis._dynamodb import DynamoDB
 from tests.fakes import FakeTime
+from tests.models import service_model
 
 from .conftest import ANY_URL, make_client
 from .samples import to_wire
 
-SERVICE = ServiceModel(create_loader().load_service_model("dynamodb", "service-2"), "dynamodb")
+SERVICE = service_model("dynamodb")
 OPERATIONS = [
     "CreateTable",
     "DescribeTable",

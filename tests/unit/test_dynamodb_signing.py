@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 from aioresponses import CallbackResult, aioresponses
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from aiokinesis._endpoints import endpoint_for_url
 from aiokinesis._signing import FrozenCredentials, SigV4Signer
 from tests.fakes import FakeTime
 
 from .conftest import ANY_URL, make_client
+from .sigv4_reference import SECRET, botocore_headers
 
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 CASES = [
     # (url, region, target, body, token)
@@ -51,23 +48,6 @@ MOMENTS = [
 ]
 
 
-def botocore_headers(
-    url: str,
-    region: str,
-    target: str,
-    body: bytes,
-    token: str | None,
-    now: dt.datetime,
-    monkeypatch: pytest.MonkeyPatch,
-) -> dict[str, str]:
-    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: now.replace(tzinfo=None))
-    request = AWSRequest(
-        method="POST", url=url, data=body, headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": target}
-    )
-    SigV4Auth(Credentials("AKIDEXAMPLE", SECRET, token), "dynamodb", region).add_auth(request)
-    return dict(request.headers.items())
-
-
 @pytest.mark.parametrize("moment", MOMENTS, ids=lambda m: m.isoformat())
 @pytest.mark.parametrize(("url", "region", "target", "body", "token"), CASES)
 def test_signature_is_byte_identical_to_botocore(
@@ -79,7 +59,7 @@ def test_signature_is_byte_identical_to_botocore(
     moment: dt.datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    expected = botocore_headers(url, region, target, body, token, moment, monkeypatch)
+    expected = botocore_headers("dynamodb", CONTENT_TYPE, url, region, target, body, token, moment, monkeypatch)
     signer = SigV4Signer(region, "dynamodb", content_type=CONTENT_TYPE)
     host = endpoint_for_url(url, region).host
     ours = signer.headers(host, target, body, FrozenCredentials("AKIDEXAMPLE", SECRET, token), moment.timestamp())
@@ -101,7 +81,9 @@ async def test_what_the_dynamodb_client_sends_is_signed_as_botocore_signs_it(
         await kinesis._dynamodb().get_item(table_name="leases", key={"leaseKey": {"S": "k"}}, consistent_read=True)
     [(url, headers, body)] = seen
     moment = dt.datetime.fromtimestamp(fake_time.now, dt.UTC)
-    expected = botocore_headers(url, "eu-west-1", "DynamoDB_20120810.GetItem", body, "tok", moment, monkeypatch)
+    expected = botocore_headers(
+        "dynamodb", CONTENT_TYPE, url, "eu-west-1", "DynamoDB_20120810.GetItem", body, "tok", moment, monkeypatch
+    )
     unsigned = {"User-Agent", "Accept-Encoding"}  # neither is in SignedHeaders, as with botocore
     assert {k: v for k, v in headers.items() if k not in unsigned} == expected
     assert "accept-encoding" not in headers["Authorization"]

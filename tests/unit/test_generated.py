@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import inspect
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from botocore import xform_name
 from botocore.loaders import create_loader
 
 from aiokinesis import Client
+from tests.models import document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +34,6 @@ def load_generator() -> ModuleType:
     sys.modules["generate"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def snapshot(service: str) -> dict[str, Any]:
-    """The committed snapshot of botocore's documents the generated code was made from."""
-    snap: dict[str, Any] = json.loads((ROOT / "scripts" / "codegen" / "snapshots" / f"{service}.json").read_text())
-    return snap
 
 
 def test_generated_files_are_up_to_date() -> None:
@@ -183,7 +177,7 @@ def test_generated_files_say_do_not_edit() -> None:
 
 
 def test_every_coroutine_takes_the_model_members_as_keywords() -> None:
-    model = snapshot("kinesis")["documents"]["service-2"]["content"]
+    model = document("kinesis", "service-2")
     for name, op in model["operations"].items():
         method = getattr(Client, xform_name(name))
         assert inspect.iscoroutinefunction(method), name

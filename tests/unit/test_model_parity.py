@@ -7,8 +7,6 @@ there rather than failing here. Where ours differ on purpose, DELIBERATE says so
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,13 +17,13 @@ from botocore import xform_name
 import aiokinesis
 from aiokinesis.waiters import WAITERS, Acceptor, Waiters
 from tests.fakes import FakeTime
+from tests.models import document
 
 from .conftest import ANY_URL
 
-SNAPSHOT = json.loads((Path(__file__).resolve().parents[2] / "scripts/codegen/snapshots/kinesis.json").read_text())
-MODEL = SNAPSHOT["documents"]["service-2"]["content"]
-BOTO_WAITERS: dict[str, Any] = SNAPSHOT["documents"]["waiters-2"]["content"]["waiters"]
-BOTO_PAGINATORS: dict[str, Any] = SNAPSHOT["documents"]["paginators-1"]["content"]["pagination"]
+MODEL = document("kinesis", "service-2")
+BOTO_WAITERS: dict[str, Any] = document("kinesis", "waiters-2")["waiters"]
+BOTO_PAGINATORS: dict[str, Any] = document("kinesis", "paginators-1")["pagination"]
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 CHANNEL = "arn:aws:kinesis:us-east-1:123456789012:channel/c"
 

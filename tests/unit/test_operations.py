@@ -13,18 +13,17 @@ import orjson
 import pytest
 from aioresponses import CallbackResult, aioresponses
 from botocore import xform_name
-from botocore.loaders import create_loader
-from botocore.model import ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 import aiokinesis
 from aiokinesis._generated.operations import Operations
+from tests.models import service_model
 
 from .conftest import ANY_URL
 from .samples import operation_sample, sample, to_wire
 
-SERVICE = ServiceModel(create_loader().load_service_model("kinesis", "service-2"), "kinesis")
+SERVICE = service_model("kinesis")
 GENERATED = [name for name in SERVICE.operation_names if hasattr(Operations, xform_name(name))]
 
 

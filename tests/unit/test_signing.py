@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from aiokinesis._endpoints import endpoint_for_url
 from aiokinesis._signing import FrozenCredentials, SigV4Signer
 
-SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+from .sigv4_reference import SECRET, botocore_headers
+
 CASES = [
     # (url, region, target, body, token)
     ("https://kinesis.us-east-1.amazonaws.com/", "us-east-1", "Kinesis_20131202.PutRecord", b'{"a":1}', None),
@@ -50,27 +48,6 @@ MOMENTS = [
 ]
 
 
-def botocore_headers(
-    url: str,
-    region: str,
-    target: str,
-    body: bytes,
-    token: str | None,
-    now: dt.datetime,
-    monkeypatch: pytest.MonkeyPatch,
-) -> dict[str, str]:
-    # SigV4Auth reads the time through this hook; freezing it is the only way to compare.
-    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: now.replace(tzinfo=None))
-    request = AWSRequest(
-        method="POST",
-        url=url,
-        data=body,
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
-    )
-    SigV4Auth(Credentials("AKIDEXAMPLE", SECRET, token), "kinesis", region).add_auth(request)
-    return dict(request.headers.items())
-
-
 @pytest.mark.parametrize("moment", MOMENTS, ids=lambda m: m.isoformat())
 @pytest.mark.parametrize(("url", "region", "target", "body", "token"), CASES)
 def test_signature_is_byte_identical_to_botocore(
@@ -82,7 +59,9 @@ def test_signature_is_byte_identical_to_botocore(
     moment: dt.datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    expected = botocore_headers(url, region, target, body, token, moment, monkeypatch)
+    expected = botocore_headers(
+        "kinesis", "application/x-amz-json-1.1", url, region, target, body, token, moment, monkeypatch
+    )
     host = endpoint_for_url(url, region).host
     ours = SigV4Signer(region).headers(
         host, target, body, FrozenCredentials("AKIDEXAMPLE", SECRET, token), moment.timestamp()
