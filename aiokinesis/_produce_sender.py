@@ -128,9 +128,10 @@ class Sender:
                     self._next_map = None
                 if self._next_map is None and self._due(now):
                     units, entries = buffer.take(now, self._pacer)
-                    if self._pacer is not None and self._pacer.holding and len(units) < self._config.max_batch_records:
-                        # Records wait on a shard's rate: let it refill for a linger (10 ms at least)
-                        # rather than take again each millisecond, a few records a request.
+                    if not units and self._pacer is not None and self._pacer.holding:
+                        # Nothing could go, records wait on a shard's rate: let it refill for a linger
+                        # (10 ms at least) rather than take again each millisecond, a few records a
+                        # request. A take that sent something is followed at once by the next.
                         self._paced_until = now + max(self._config.linger, PACED_WAIT)
                     if units:
                         await self._slots.acquire()
