@@ -79,7 +79,7 @@ class Sender:
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._pacer = ShardPacer(config.rate_limit) if config.rate_limit > 0 else None
         self._paced_until = 0.0
-        """No take before then: the last one sent all a shard's rate allowed and left records waiting."""
+        """No take before then: the last one could send nothing while a shard's rate held records back."""
         self._ranges: dict[str, tuple[int, int]] = {}
         """The hash range of every shard ever listed (a shard's range never changes)."""
         self._next_map: ShardMap | None = None
