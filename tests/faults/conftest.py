@@ -1,6 +1,6 @@
 """Fixtures of the fault suites: a fake clock, and a limit-free server with a client that does not retry.
 
-Modules that need a server on the fake clock define their own `server` and `kinesis`.
+Modules that need a server on the fake clock define their own `server`; `kinesis` follows it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 
 import aiokinesis
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits, serve_in_thread
-from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
 from tests.faults.test_boto3 import BOTO_MODEL
 
@@ -26,14 +25,6 @@ async def server(fake_time: FakeTime) -> AsyncIterator[KinesisServer]:
     async with KinesisServer(limits=Limits(enabled=False), clock=fake_time.clock, seed=7) as local:
         local.backend.create_stream("s", 2, mode="ON_DEMAND")
         yield local
-
-
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **LOCAL_KEYS
-    ) as client:
-        yield client
 
 
 @pytest.fixture

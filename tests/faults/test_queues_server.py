@@ -13,9 +13,9 @@ import pytest
 
 import aiokinesis
 from aiokinesis.aggregation import UserRecord, aggregate
-from aiokinesis.testing import ApiError, Backend, KinesisServer, Limits
-from tests.conftest import LOCAL_KEYS
+from aiokinesis.testing import ApiError, KinesisServer, Limits
 from tests.fakes import FakeTime
+from tests.faults.backend_calls import call, refusal
 
 Ack = aiokinesis.AcknowledgeQueueRecordsRequestEntry
 Visibility = aiokinesis.UpdateQueueRecordsVisibilityRequestEntry
@@ -28,27 +28,6 @@ async def server(fake_time: FakeTime) -> AsyncIterator[KinesisServer]:
         local.backend.create_stream("s", 2, mode="ON_DEMAND")
         local.backend.create_stream("provisioned", 1)
         yield local
-
-
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **LOCAL_KEYS
-    ) as client:
-        yield client
-
-
-def call(backend: Backend, operation: str, **request: Any) -> Any:
-    """One pass of an operation (a receive answers at once: no long poll), checked against the model."""
-    handler = backend.operation(operation)
-    assert handler is not None
-    return handler(request)
-
-
-def refusal(backend: Backend, operation: str, **request: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        call(backend, operation, **request)
-    return caught.value
 
 
 def stream_arn(server: KinesisServer, name: str = "s") -> str:

@@ -13,7 +13,6 @@ import aiokinesis
 from aiokinesis import ShardIteratorType as Type
 from aiokinesis.testing import Backend, KinesisServer, Limits
 from aiokinesis.testing._state import Subscription
-from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
 
 HOUR = 3600.0
@@ -26,14 +25,6 @@ async def server(fake_time: FakeTime) -> AsyncIterator[KinesisServer]:
     async with KinesisServer(streams={"s": 1}, limits=Limits(enabled=False), clock=fake_time.clock) as local:
         local.backend.create_stream("od", 1, mode="ON_DEMAND")
         yield local
-
-
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **LOCAL_KEYS
-    ) as client:
-        yield client
 
 
 async def put(kinesis: aiokinesis.Client, *values: str, stream: str = "s") -> list[str]:

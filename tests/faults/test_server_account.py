@@ -4,16 +4,16 @@ shard limit, and every request checked against the model's constraints, naming t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 
 import aiokinesis
-from aiokinesis.testing import ApiError, Backend, KinesisServer, Limits
+from aiokinesis.testing import Backend, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
+from tests.faults.backend_calls import refusal
 
 
 @pytest.fixture
@@ -28,18 +28,6 @@ def client(server: KinesisServer, region: str) -> aiokinesis.Client:
         retry=aiokinesis.RetryConfig(max_attempts=1),
         **{**LOCAL_KEYS, "region": region},
     )
-
-
-def call(backend: Backend, operation: str, **request: Any) -> Any:
-    handler = backend.operation(operation)
-    assert handler is not None
-    return handler(request)
-
-
-def refusal(backend: Backend, operation: str, **request: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        call(backend, operation, **request)
-    return caught.value
 
 
 async def test_streams_are_kept_per_region_with_arns_of_the_signing_region(server: KinesisServer) -> None:

@@ -14,8 +14,8 @@ from botocore.loaders import Loader
 import aiokinesis
 from aiokinesis.testing import ApiError, Backend, KinesisServer, Limits
 from aiokinesis.testing._validate import model_checker
-from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
+from tests.faults.backend_calls import call
 
 MIB = 1024 * 1024
 Entry = aiokinesis.PutRecordsRequestEntry
@@ -29,23 +29,8 @@ async def server() -> AsyncIterator[KinesisServer]:
         yield local
 
 
-@pytest.fixture
-async def kinesis(server: KinesisServer) -> AsyncIterator[aiokinesis.Client]:
-    async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **LOCAL_KEYS
-    ) as client:
-        yield client
-
-
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def call(backend: Backend, operation: str, **request: Any) -> Any:
-    """An operation as a request reaches it: checked against the model first."""
-    handler = backend.operation(operation)
-    assert handler is not None
-    return handler(request)
 
 
 async def test_update_max_record_size_raises_the_limit_that_put_record_enforces(

@@ -3,26 +3,13 @@ directly (each request checked against the model first, as the server checks it)
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 import aiokinesis
 from aiokinesis.testing import ApiError, Backend, Fault, FaultKind, KinesisServer
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
-
-
-def call(backend: Backend, operation: str, **request: Any) -> Any:
-    handler = backend.operation(operation)
-    assert handler is not None
-    return handler(request)
-
-
-def refusal(backend: Backend, operation: str, **request: Any) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        call(backend, operation, **request)
-    return caught.value
+from tests.faults.backend_calls import call, refusal
 
 
 @pytest.fixture
