@@ -165,10 +165,12 @@ async def test_a_paused_worker_s_checkpoint_is_refused_and_it_reads_nothing_more
         async with asyncio.timeout(150):
             sleeper, other = crew.start("w0"), crew.start("w1")
             await producer.put(600)
+            # Six each before w0 is stopped: while the split still moves, w0 can stop before the
+            # checkpoint of a shard whose lease w1 has just taken (failed 1 CI run).
             await until(
-                lambda: set(crew.owners()) == TWELVE and set(crew.owners().values()) == {"w0", "w1"},
+                lambda: set(crew.owners()) == TWELVE and sorted(Counter(crew.owners().values()).values()) == [6, 6],
                 within=60,
-                what="both workers hold shards",
+                what="six shards each",
             )
             await until(lambda: producer.sent <= crew.values(), within=60, what="the first records handled")
             sleeper.stop_file.touch()  # w0 stops itself (SIGSTOP) before it checkpoints its next batch
