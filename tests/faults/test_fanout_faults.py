@@ -1,4 +1,4 @@
-"""The enhanced fan-out consumer through the test server's subscription faults (HTTP/1.1).
+"""The enhanced fan-out consumer through the test server's subscription faults, over HTTP/2 and HTTP/1.1.
 
 Each fault strikes one shard's subscription while records flow on every shard; the consumer must
 hand out every record once, in order per key, and checkpoint where it stopped. The server (limits
@@ -40,10 +40,19 @@ async def server(shared: SharedTime) -> AsyncIterator[KinesisServer]:
         yield local
 
 
-@pytest.fixture
-async def kinesis(server: KinesisServer, shared: SharedTime) -> AsyncIterator[aiokinesis.Client]:
+@pytest.fixture(params=["HTTP/2", "HTTP/1.1"])
+async def kinesis(
+    server: KinesisServer, shared: SharedTime, request: pytest.FixtureRequest
+) -> AsyncIterator[aiokinesis.Client]:
+    """The client over HTTP/2 (h2c, h2 being installed) and over the HTTP/1.1 path used without h2."""
+    http = aiokinesis.HttpConfig(http2=request.param == "HTTP/2")
     async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, clock=shared.clock, sleep=shared.sleep, rand=lambda: 0.5, **LOCAL_KEYS
+        endpoint_url=server.endpoint_url,
+        clock=shared.clock,
+        sleep=shared.sleep,
+        rand=lambda: 0.5,
+        http=http,
+        **LOCAL_KEYS,
     ) as client:
         yield client
 
