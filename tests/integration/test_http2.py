@@ -131,3 +131,23 @@ async def test_sixty_shards_through_the_consumer_share_one_connection_and_renew_
     assert_once_in_key_order(got, 480)
     assert len(renewed) == 60
     assert min(renewed) >= 1  # every shard's subscription was on the lost connection
+
+
+async def test_an_event_larger_than_the_http2_stream_window_reaches_the_consumer_over_http_1_1(
+    kinesis_mock_url: str, stream_name: str
+) -> None:
+    """kinesis-mock ignores a stream's WINDOW_UPDATE over h2c: an event larger than the 1 MiB stream
+    window (two 600 KB records) never arrives that way (the subscription goes silent and is renewed
+    over and over: seen with kinesis-local 0.6.2; aiokinesis.testing delivers it over HTTP/2, see
+    tests/faults/test_large_reads.py). docs/large-records.md gives the way round it tested here."""
+    http = aiokinesis.HttpConfig(http2=False)
+    async with aiokinesis.Client(endpoint_url=kinesis_mock_url, http=http, **LOCAL_KEYS) as kinesis:
+        await create_active_stream(kinesis, stream_name)
+        sent = [bytes([65 + i]) * 600_000 for i in range(2)]
+        for data in sent:
+            await kinesis.put_record(stream_name=stream_name, data=data, partition_key="k")
+        got: list[aiokinesis.ShardRecord] = []
+        async with kinesis.consumer(stream_name, start=TRIM, enhanced_fan_out=name(), config=RENEWING) as consumer:
+            await consume_until(consumer, got, 2)
+        assert kinesis._session.http2 is None  # every call went over HTTP/1.1
+    assert [r.data for r in got] == sent
