@@ -8,14 +8,15 @@ short-lived readers: Kinesis bills a registered consumer by the hour).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING
 
 from ._generated.errors import ResourceInUseException, ResourceNotFoundException
-from ._generated.models import ConsumerStatus, StartingPosition
+from ._generated.models import ConsumerStatus, RegisterStreamConsumerOutput, StartingPosition
 from ._subscription import SubscriptionSource
-from .errors import ClientClosedError, WaiterError
+from .errors import ClientClosedError, KinesisError, WaiterError
 from .waiters import Waiters
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class FanOutSources:
         """Known once `setup()` has returned."""
         self.registered = False
         """This consumer registered it (it did not exist at open)."""
+        self._registering: asyncio.Future[RegisterStreamConsumerOutput] | None = None
+        """A registration left in flight by a close: aclose waits for its answer, to deregister it."""
 
     async def setup(self) -> None:
         """Resolve the stream's ARN, register the stream consumer if need be, wait until it is ACTIVE."""
@@ -88,8 +91,14 @@ class FanOutSources:
 
     async def _register_or_find(self, stream_arn: str, name: str) -> str | None:
         """The consumer's ARN: registered now, or found registered; None while it is being deleted."""
+        registering = asyncio.ensure_future(
+            self._kinesis.register_stream_consumer(stream_arn=stream_arn, consumer_name=name)
+        )
         try:
-            out = await self._kinesis.register_stream_consumer(stream_arn=stream_arn, consumer_name=name)
+            out = await asyncio.shield(registering)
+        except asyncio.CancelledError:  # closed while the request was out: it may register the name yet
+            self._registering = registering
+            raise
         except ResourceInUseException:  # it exists, or is being created or deleted
             try:
                 described = await self._kinesis.describe_stream_consumer(stream_arn=stream_arn, consumer_name=name)
@@ -124,6 +133,12 @@ class FanOutSources:
 
         A client closed first cannot deregister it: that is logged, not raised, so leaving the
         consumer's `async with` does not fail again with the error its iteration already raised."""
+        registering, self._registering = self._registering, None
+        if registering is not None:
+            try:
+                self.consumer_arn = (await registering).consumer.consumer_arn
+            except KinesisError as exc:  # it registered nothing (ResourceInUse: the name was there)
+                log.debug("stream consumer %s: the registration a close cut short failed: %r", self.consumer_name, exc)
         if not self._deregister_on_close or self.consumer_arn is None:
             return
         try:

@@ -283,12 +283,7 @@ class StreamConsumer:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
-                await self._sources.setup()
-                await self._discover()
-                group.create_task(self._store.run(), name=f"aiokinesis-shard-store-{self.stream_name}")
-                group.create_task(self._rediscover(), name=f"aiokinesis-list-shards-{self.stream_name}")
-                if self._config.checkpoint_interval is not None:
-                    group.create_task(self._auto_checkpoint(), name=f"aiokinesis-checkpoints-{self.stream_name}")
+                group.create_task(self._open(group), name=f"aiokinesis-consumer-open-{self.stream_name}")
                 await self._stopping.wait()
                 raise _Stopped
         except* _Stopped:
@@ -305,6 +300,17 @@ class StreamConsumer:
         finally:
             self._group = None
             self._ready.put_nowait(_STOP)
+
+    async def _open(self, group: asyncio.TaskGroup) -> None:
+        """Prepare the sources, find the shards, start the consumer's own tasks. A task beside the
+        wait for a stop: a close need not wait out an enhanced fan-out consumer's registration
+        (up to `FanOutConfig.active_timeout`) or a ListShards being retried."""
+        await self._sources.setup()
+        await self._discover()
+        group.create_task(self._store.run(), name=f"aiokinesis-shard-store-{self.stream_name}")
+        group.create_task(self._rediscover(), name=f"aiokinesis-list-shards-{self.stream_name}")
+        if self._config.checkpoint_interval is not None:
+            group.create_task(self._auto_checkpoint(), name=f"aiokinesis-checkpoints-{self.stream_name}")
 
     async def _discover(self) -> None:
         listed = [ShardInfo.of(shard) async for shard in self._paginate.list_shards(stream_name=self.stream_name)]

@@ -1,4 +1,4 @@
-"""The enhanced fan-out consumer through the test server's subscription faults (HTTP/1.1).
+"""The enhanced fan-out consumer through the test server's subscription faults, over HTTP/2 and HTTP/1.1.
 
 Each fault strikes one shard's subscription while records flow on every shard; the consumer must
 hand out every record once, in order per key, and checkpoint where it stopped. The server (limits
@@ -40,10 +40,19 @@ async def server(shared: SharedTime) -> AsyncIterator[KinesisServer]:
         yield local
 
 
-@pytest.fixture
-async def kinesis(server: KinesisServer, shared: SharedTime) -> AsyncIterator[aiokinesis.Client]:
+@pytest.fixture(params=["HTTP/2", "HTTP/1.1"])
+async def kinesis(
+    server: KinesisServer, shared: SharedTime, request: pytest.FixtureRequest
+) -> AsyncIterator[aiokinesis.Client]:
+    """The client over HTTP/2 (h2c, h2 being installed) and over the HTTP/1.1 path used without h2."""
+    http = aiokinesis.HttpConfig(http2=request.param == "HTTP/2")
     async with aiokinesis.Client(
-        endpoint_url=server.endpoint_url, clock=shared.clock, sleep=shared.sleep, rand=lambda: 0.5, **LOCAL_KEYS
+        endpoint_url=server.endpoint_url,
+        clock=shared.clock,
+        sleep=shared.sleep,
+        rand=lambda: 0.5,
+        http=http,
+        **LOCAL_KEYS,
     ) as client:
         yield client
 
@@ -161,6 +170,30 @@ async def test_resource_not_found_on_an_open_shard_is_retried_not_taken_for_its_
     assert not shard0.ended
     assert shard0.retries == 2
     assert_once(got, 200)
+
+
+async def test_resource_not_found_on_a_closed_shard_is_its_end_and_its_children_are_read(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    """As for a parent shard past its retention: every subscription to it is refused as not found;
+    ListShards shows it closed, so it ends and its children (which hold every record) are read."""
+    stream = server.backend.streams["s"]
+    shard0 = stream.shard(SHARD0)
+    server.backend.split_shard(stream, shard0, (shard0.start_hash + shard0.end_hash) // 2)
+    fault = server.inject(
+        Fault(kind=FaultKind.RESOURCE_NOT_FOUND, operation="SubscribeToShard", shard=SHARD0, times=None)
+    )
+    put_direct(server, values(0, 100))  # after the split: none in shard 0
+    async with kinesis.consumer("s", start=TRIM, enhanced_fan_out="app") as consumer:
+        got = await consume(consumer, 100)
+        shard = progress_of(consumer, SHARD0)
+        children = [progress_of(consumer, s.shard_id) for s in stream.shards if s.parent == SHARD0]
+    assert fault.fired == 1
+    assert shard.ended
+    assert shard.retries == 0
+    assert len(children) == 2
+    assert all(child.started for child in children)
+    assert_once(got, 100)
 
 
 async def test_deregistering_the_consumer_mid_run_ends_the_iteration_with_consumer_deleted(

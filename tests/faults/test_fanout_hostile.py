@@ -18,7 +18,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis.subscriptions import Events
-from aiokinesis.testing import KinesisServer
+from aiokinesis.testing import Fault, FaultKind, KinesisServer, StateDurations
 from aiokinesis.testing._feed import OpenSubscription
 from aiokinesis.testing._state import Subscription
 from tests.conftest import LOCAL_KEYS
@@ -135,6 +135,51 @@ async def test_the_client_closed_under_the_consumer_ends_it_with_client_closed(
     assert any("still registered: the client was closed" in r.getMessage() for r in caplog.records)
     await until(lambda: not server.subscriptions)
     assert all(events.closed for events in gc.get_objects() if isinstance(events, Events))
+
+
+async def test_closed_while_its_consumer_is_still_creating_it_closes_at_once_and_deregisters_it(
+    shared: SharedTime,
+) -> None:
+    """The close does not wait (on the clock) for the registration to turn ACTIVE, up to
+    FanOutConfig.active_timeout: it stops, and deregister_on_close still deregisters the name."""
+    async with (
+        KinesisServer(streams={"s": 2}, clock=shared.clock, durations=StateDurations(create=60)) as server,
+        aiokinesis.Client(
+            endpoint_url=server.endpoint_url, clock=shared.clock, sleep=shared.sleep, **LOCAL_KEYS
+        ) as kinesis,
+    ):
+        consumers = server.backend.streams["s"].consumers
+        opened = shared.now
+        consumer = kinesis.consumer("s", start=TRIM, enhanced_fan_out="app", deregister_on_close=True)
+        await consumer.__aenter__()
+        await until(lambda: "app" in consumers)
+        await consumer.aclose()
+        assert shared.now < opened + 60  # it did not wait out CREATING
+        assert "app" not in consumers
+        with pytest.raises(StopAsyncIteration):
+            await anext(consumer)
+
+
+async def test_closed_while_its_registration_is_answered_it_deregisters_what_was_registered(
+    server: KinesisServer, kinesis: aiokinesis.Client
+) -> None:
+    """The close cuts the registration short while its answer is on the way (a slow answer): the
+    name registered all the same, and deregister_on_close deregisters it once the answer is in."""
+    registered: list[object] = []
+    register = server.backend.RegisterStreamConsumer
+
+    def noting(request: dict[str, object]) -> dict[str, object]:
+        registered.append(request.get("ConsumerName"))
+        return register(request)
+
+    server.backend.RegisterStreamConsumer = noting  # type: ignore[method-assign]
+    slow = server.inject(Fault(kind=FaultKind.SLOW, operation="RegisterStreamConsumer", delay=0.2))
+    consumer = kinesis.consumer("s", start=TRIM, enhanced_fan_out="app", deregister_on_close=True)
+    await consumer.__aenter__()
+    await until(lambda: slow.fired == 1)
+    await consumer.aclose()
+    await until(lambda: registered == ["app"])  # the server registered it, after its slow start
+    assert "app" not in server.backend.streams["s"].consumers
 
 
 @pytest.mark.parametrize("name", ["a", "A.b-c_9", "-", ".", "..", "x" * 128])

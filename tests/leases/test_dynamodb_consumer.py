@@ -28,8 +28,9 @@ async def kinesis() -> AsyncIterator[aiokinesis.Client]:
         yield client
 
 
+@pytest.mark.parametrize("fan_out", [None, "app"], ids=["polling", "enhanced fan-out"])
 async def test_a_consumer_keeps_its_leases_and_checkpoints_in_a_dynamodb_table(
-    kinesis: aiokinesis.Client, dynamodb_local_url: str
+    kinesis: aiokinesis.Client, dynamodb_local_url: str, fan_out: str | None
 ) -> None:
     for i in range(20):
         await kinesis.put_record(stream_name="orders", data=f"v{i}".encode(), partition_key=f"key-{i}")
@@ -38,7 +39,9 @@ async def test_a_consumer_keeps_its_leases_and_checkpoints_in_a_dynamodb_table(
     got: dict[str, list[aiokinesis.ShardRecord]] = {}
     async with (
         asyncio.timeout(60),
-        kinesis.consumer("orders", leases=leases, worker_id="host-a-1", start=TRIM, config=FAST) as consumer,
+        kinesis.consumer(
+            "orders", leases=leases, worker_id="host-a-1", start=TRIM, enhanced_fan_out=fan_out, config=FAST
+        ) as consumer,
     ):
         async for batch in consumer:
             got.setdefault(batch.shard_id, []).extend(batch.records)
