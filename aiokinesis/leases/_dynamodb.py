@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._endpoints import endpoint_for_url
 from .._generated.dynamodb.errors import (
     ConditionalCheckFailedException,
     ResourceInUseException,
@@ -35,6 +36,7 @@ from ._store import Lost
 
 if TYPE_CHECKING:
     from .._dynamodb import DynamoDB, Item
+    from .._generated.dynamodb.models import TableDescription
 
 log = logging.getLogger("aiokinesis.leases")
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
@@ -59,6 +61,10 @@ class DynamoDBLeases:
             raise ValueError(f"DynamoDBLeases.table must be 3 to 255 of a-z, A-Z, 0-9, '_', '-', '.', not {table!r}")
         if region is not None and (not isinstance(region, str) or not region):
             raise ValueError(f"DynamoDBLeases.region must be a region name such as 'eu-west-1', not {region!r}")
+        if endpoint_url is not None and not _is_endpoint(endpoint_url):
+            raise ValueError(
+                f"DynamoDBLeases.endpoint_url must be an http(s) URL with a host and no path, not {endpoint_url!r}"
+            )
         self.table = table
         self.region = region
         self.endpoint_url = endpoint_url
@@ -98,7 +104,7 @@ class DynamoDBLeases:
                 log.info("created lease table %s (on-demand)", self.table)
             except ResourceInUseException:
                 pass  # another worker created it first
-        await db.wait_table_active(self.table)
+        _check_layout(await db.wait_table_active(self.table))
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -237,6 +243,29 @@ class DynamoDBLeases:
 
 
 # -- the KCL's item layout -----------------------------------------------------------------------
+
+
+def _is_endpoint(url: object) -> bool:
+    """Whether the DynamoDB session would take `url`: checked here, before anything goes on the wire."""
+    if not isinstance(url, str):
+        return False
+    try:
+        endpoint_for_url(url, "")
+    except (ClientError, ValueError):  # ValueError: urlsplit's, on a bad IPv6 host or port
+        return False
+    return True
+
+
+def _check_layout(table: TableDescription) -> None:
+    """A table keyed otherwise is some other table: refused before a lease is written to it."""
+    keys = [(k.attribute_name, k.key_type) for k in table.key_schema or ()]
+    types = {a.attribute_name: a.attribute_type for a in table.attribute_definitions or ()}
+    if keys != [("leaseKey", KeyType.HASH)] or types.get("leaseKey") != ScalarAttributeType.S:
+        key = ", ".join(f"{name} ({types.get(name, '?')}, {kind})" for name, kind in keys)
+        raise ClientError(
+            f"the table {table.table_name} is not a lease table: its key is {key}; a lease table's is leaseKey "
+            "(S, HASH) alone"
+        )
 
 
 def _s(value: str | None) -> dict[str, str]:

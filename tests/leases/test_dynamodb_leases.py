@@ -11,6 +11,13 @@ import pytest
 
 import aiokinesis
 from aiokinesis._dynamodb import DynamoDB, Item
+from aiokinesis._generated.dynamodb.models import (
+    AttributeDefinition,
+    BillingMode,
+    KeySchemaElement,
+    KeyType,
+    ScalarAttributeType,
+)
 from aiokinesis.leases import SHARD_END, DynamoDBLeases, Lease, Lost
 from tests.conftest import LOCAL_KEYS
 
@@ -163,6 +170,33 @@ def test_a_table_name_dynamodb_would_refuse_is_refused_at_once() -> None:
     for bad in ("ab", "x" * 256, "bad name", "", 7):
         with pytest.raises(ValueError, match=r"DynamoDBLeases.table must be 3 to 255"):
             DynamoDBLeases(bad)  # type: ignore[arg-type]
+
+
+def test_an_endpoint_the_session_would_refuse_is_refused_at_once() -> None:
+    for bad in (8000, "localhost:8000", "ftp://127.0.0.1", "http://127.0.0.1:8000/leases", "http://127.0.0.1:99999"):
+        with pytest.raises(ValueError, match=r"DynamoDBLeases.endpoint_url must be an http\(s\) URL"):
+            DynamoDBLeases("orders-leases", endpoint_url=bad)  # type: ignore[arg-type]
+    assert DynamoDBLeases("orders-leases", endpoint_url="http://127.0.0.1:8000").endpoint_url == "http://127.0.0.1:8000"
+
+
+async def test_a_table_keyed_otherwise_is_refused_before_a_lease_is_written(dynamo: DynamoDB) -> None:
+    """Pointed at some other table (an application's own, say), it says so instead of failing each
+    write with DynamoDB's ValidationException."""
+    for key, kind in (("id", ScalarAttributeType.S), ("leaseKey", ScalarAttributeType.N)):
+        name = f"app-{uuid.uuid4().hex[:12]}"
+        await dynamo.create_table(
+            table_name=name,
+            attribute_definitions=[AttributeDefinition(attribute_name=key, attribute_type=kind)],
+            key_schema=[KeySchemaElement(attribute_name=key, key_type=KeyType.HASH)],
+            billing_mode=BillingMode.PAY_PER_REQUEST,
+        )
+        await dynamo.wait_table_active(name, delay=0.05)
+        table = DynamoDBLeases(name)
+        table.attach(dynamo)
+        with pytest.raises(
+            aiokinesis.ClientError, match=rf"{name} is not a lease table: its key is {key} \({kind}, HASH\)"
+        ):
+            await table.prepare()
 
 
 async def test_a_store_without_a_client_says_how_to_give_it_one() -> None:
