@@ -78,6 +78,16 @@ class DynamoDBLeases:
         """Use this DynamoDB client (the consumer's Kinesis client makes it, with its credentials)."""
         self._db = dynamodb
 
+    def bound(self, dynamodb: DynamoDB) -> DynamoDBLeases:
+        """The same table through `dynamodb` alone, for one consumer: one DynamoDBLeases given to
+        consumers of several clients must not move them all to the last client, whose close would
+        then fail every other one's renewals."""
+        table = DynamoDBLeases(
+            self.table, region=self.region, endpoint_url=self.endpoint_url, create_table=self.create_table
+        )
+        table.attach(dynamodb)
+        return table
+
     @property
     def _client(self) -> DynamoDB:
         if self._db is None:

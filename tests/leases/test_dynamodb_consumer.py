@@ -14,6 +14,7 @@ from aiokinesis._dynamodb import Item
 from aiokinesis.aggregation import UserRecord, aggregate
 from aiokinesis.testing import KinesisServer
 from tests.conftest import LOCAL_KEYS
+from tests.processes import until
 
 pytestmark = pytest.mark.integration
 TRIM = aiokinesis.StartingPosition.trim_horizon()
@@ -176,3 +177,40 @@ async def test_a_table_a_kcl_application_left_is_resumed_from_its_checkpoints(
         assert first[name] == kcl[0][name], name
     assert int(items["shardId-000000000002"]["leaseCounter"]["N"]) > 901
     assert items["kcl-worker-1"] == kcl[-1]  # a KCL 3.x row that is no lease: untouched
+
+
+async def test_one_dynamodb_leases_serves_consumers_of_several_clients_and_outlives_each(
+    dynamodb_local_url: str,
+) -> None:
+    """One DynamoDBLeases (made once, at module level say) for consumers of two clients: the second
+    client's close must not take the first consumer's table away (its renewals then all failed
+    with ClientClosedError and it stopped reading every shard)."""
+    leases = aiokinesis.DynamoDBLeases(f"shared-{uuid.uuid4().hex[:8]}", endpoint_url=dynamodb_local_url)
+    both = ["shardId-000000000000", "shardId-000000000001"]
+
+    def held(consumer: aiokinesis.StreamConsumer) -> list[str]:
+        return sorted(p.shard_id for p in consumer.progress() if p.held)
+
+    async with (
+        asyncio.timeout(60),
+        KinesisServer(streams={"orders": 2}) as server,
+        aiokinesis.Client(endpoint_url=server.endpoint_url, **LOCAL_KEYS) as kinesis,
+        kinesis.consumer("orders", leases=leases, worker_id="a", start=TRIM, config=FAST) as first,
+    ):
+        async with (
+            aiokinesis.Client(endpoint_url=server.endpoint_url, **LOCAL_KEYS) as other,
+            other.consumer("orders", leases=leases, worker_id="b", start=TRIM, config=FAST) as second,
+        ):
+            await until(lambda: bool(held(second)), within=30, what="b holds a lease")
+        await until(lambda: held(first) == both, within=30, what="a takes the lease b released")
+        await asyncio.sleep(3 * FAST.failover_time)  # renewals through the closed client would have lost them
+        assert held(first) == both
+        for i in range(4):
+            await kinesis.put_record(stream_name="orders", data=f"v{i}".encode(), partition_key=f"key-{i}")
+        got: list[bytes] = []
+        async for batch in first:
+            got.extend(record.data for record in batch)
+            await batch.checkpoint()
+            if len(got) == 4:
+                break
+    assert sorted(got) == [f"v{i}".encode() for i in range(4)]
