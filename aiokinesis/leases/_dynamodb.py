@@ -222,10 +222,13 @@ class DynamoDBLeases:
         """One conditional UpdateItem moving the counter from `lease.counter` to the next.
 
         On a failed condition the item as it stood comes back with the failure. For the owner's
-        renewals and checkpoints (`landed` given): if it shows this very write done at counter
-        n+1, an earlier attempt of it succeeded and only its answer was lost (a timeout the
-        session retried), so it counts as done, as the KCL's renewer decides. A take or release
-        that meets a failed condition is lost, whatever the item shows."""
+        renewals and checkpoints (`landed` given), when the session had sent the write before: if
+        the item shows this very write done at counter n+1, that earlier attempt succeeded and only
+        its answer was lost (a timeout the session retried), so it counts as done, as the KCL's
+        renewer decides. Never on a first attempt: a lease another process took under the same
+        worker id (a restart with a fixed `worker_id`) shows the same owner at n+1, and a paused
+        worker must not take it for its own. A take or release that meets a failed condition is
+        lost, whatever the item shows."""
         if condition == _OWNED and lease.owner is None:
             return Lost(lease.key)  # a free lease has no owner to write for
         try:
@@ -240,7 +243,14 @@ class DynamoDBLeases:
             )
         except ConditionalCheckFailedException as failed:
             stood = None if failed.item is None else _from_item(failed.item)
-            if landed is not None and stood is not None and stood.counter == lease.counter + 1 and landed(stood):
+            retried = failed.attempts > 1
+            if (
+                retried
+                and landed is not None
+                and stood is not None
+                and stood.counter == lease.counter + 1
+                and landed(stood)
+            ):
                 log.debug("lease %s: a retried write found its own earlier success", lease.key)
                 return stood
             return Lost(lease.key)

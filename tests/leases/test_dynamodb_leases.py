@@ -115,37 +115,23 @@ async def test_a_kcl_written_table_is_read_and_its_other_attributes_kept(
         assert item[kept] == kcl_lease[kept], kept
 
 
-async def test_a_renewal_or_checkpoint_whose_answer_was_lost_counts_as_done(
+async def test_a_paused_worker_cannot_write_over_a_successor_that_took_its_lease_under_its_own_id(
     leases: DynamoDBLeases, dynamo: DynamoDB
 ) -> None:
+    """A restart with a fixed worker_id while the old process was paused: the table shows our owner
+    at n+1, which a renewal or checkpoint whose first attempt is refused must not take for its own
+    earlier success (a retry after a lost answer does: tests/unit/test_dynamodb_errors.py)."""
     assert await leases.create(Lease(key=SHARD))
-    held = await leases.take(Lease(key=SHARD), "a")
-    assert isinstance(held, Lease)
-
-    async def lands_unanswered(update: str, values: Item) -> None:
-        """What a first attempt does when its answer is lost: the write lands, the caller never hears."""
-        await dynamo.update_item(
-            table_name=leases.table,
-            key={"leaseKey": {"S": SHARD}},
-            update_expression=update,
-            expression_attribute_values=values,
-        )
-
-    await lands_unanswered("SET leaseCounter = :c", {":c": {"N": str(held.counter + 1)}})
-    renewed = await leases.renew(held)  # the retry meets its own success as a failed condition
-    assert renewed == Lease(key=SHARD, owner="a", counter=held.counter + 1, owner_switches=1)
+    paused = await leases.take(Lease(key=SHARD), "host-a-1")
+    assert isinstance(paused, Lease)
+    successor = await leases.take(paused, "host-a-1")
+    assert isinstance(successor, Lease)
+    assert await leases.renew(paused) == Lost(SHARD)
+    assert await leases.checkpoint(paused, "123", 4) == Lost(SHARD)
+    assert await leases.get(SHARD) == successor  # nothing of the paused worker's landed
+    renewed = await leases.renew(successor)
     assert isinstance(renewed, Lease)
-    await lands_unanswered(
-        "SET leaseCounter = :c, checkpoint = :cp, checkpointSubSequenceNumber = :s",
-        {":c": {"N": str(renewed.counter + 1)}, ":cp": {"S": "123"}, ":s": {"N": "4"}},
-    )
-    checkpointed = await leases.checkpoint(renewed, "123", 4)
-    assert isinstance(checkpointed, Lease)
-    assert (checkpointed.checkpoint, checkpointed.sub_sequence_number) == ("123", 4)
-    assert await leases.checkpoint(renewed, "124", 0) == Lost(SHARD)  # not this write: lost
-    stolen = await leases.take(checkpointed, "b")
-    assert isinstance(stolen, Lease)
-    assert await leases.renew(checkpointed) == Lost(SHARD)  # n+1 is someone else's now
+    assert renewed.counter == successor.counter + 1
 
 
 async def test_the_table_is_made_on_demand_once_however_many_workers_start(dynamo: DynamoDB) -> None:
