@@ -229,6 +229,8 @@ class Session:
             except (ServiceError, TransportError) as exc:
                 decision = self.retry.backoff(exc, attempt)
                 if decision is None:
+                    if isinstance(exc, ServiceError):
+                        exc.attempts = attempt
                     raise
                 delay, spent = decision
                 attempt += 1

@@ -233,7 +233,7 @@ class Client(Operations):
                 checkpoints if checkpoints is not None else MemoryCheckpoints(), stream_name, position
             )
         else:
-            self.attach_leases(leases)
+            leases = self._lease_store(leases)
             # Leases measure durations: on the wall clock (which can jump) they use the monotonic one.
             clock = time.monotonic if self._runtime.clock is time.time else self._runtime.clock
             store = LeaseCoordinator(
@@ -266,10 +266,18 @@ class Client(Operations):
         """Give a DynamoDB lease table this client's credentials, to read it outside a consumer
         (`await leases.prepare()`, then `await leases.list_leases()`); `consumer(leases=...)` does
         this itself. Other stores need nothing: they are left as they are."""
+        self._lease_store(leases)
+
+    def _lease_store(self, leases: LeaseStore) -> LeaseStore:
+        """The store a consumer of this client uses: a DynamoDB table bound to this client alone
+        (and `leases` attached to it as well, to be read outside the consumer); other stores as given."""
         from .leases._store import DynamoDBTable  # noqa: PLC0415
 
-        if isinstance(leases, DynamoDBTable):
-            leases.attach(self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url))
+        if not isinstance(leases, DynamoDBTable):
+            return leases
+        dynamodb = self._dynamodb(region=leases.region, endpoint_url=leases.endpoint_url)
+        leases.attach(dynamodb)
+        return leases.bound(dynamodb)
 
     def producer(
         self,

@@ -177,6 +177,9 @@ class ServiceError(KinesisError):
         self.message = message
         self.status = status
         self.request_id = request_id
+        self.attempts = 1
+        """The attempts of the call that ended in this error, this one included: more than one, and
+        an earlier one may have done what this one found done (its answer lost)."""
         codes = self.retry_codes
         if code in codes.never:
             self.throttling = self.retryable = False

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._endpoints import endpoint_for_url
 from .._generated.dynamodb.errors import (
     ConditionalCheckFailedException,
     ResourceInUseException,
@@ -35,6 +36,7 @@ from ._store import Lost
 
 if TYPE_CHECKING:
     from .._dynamodb import DynamoDB, Item
+    from .._generated.dynamodb.models import TableDescription
 
 log = logging.getLogger("aiokinesis.leases")
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
@@ -59,6 +61,10 @@ class DynamoDBLeases:
             raise ValueError(f"DynamoDBLeases.table must be 3 to 255 of a-z, A-Z, 0-9, '_', '-', '.', not {table!r}")
         if region is not None and (not isinstance(region, str) or not region):
             raise ValueError(f"DynamoDBLeases.region must be a region name such as 'eu-west-1', not {region!r}")
+        if endpoint_url is not None and not _is_endpoint(endpoint_url):
+            raise ValueError(
+                f"DynamoDBLeases.endpoint_url must be an http(s) URL with a host and no path, not {endpoint_url!r}"
+            )
         self.table = table
         self.region = region
         self.endpoint_url = endpoint_url
@@ -71,6 +77,16 @@ class DynamoDBLeases:
     def attach(self, dynamodb: DynamoDB) -> None:
         """Use this DynamoDB client (the consumer's Kinesis client makes it, with its credentials)."""
         self._db = dynamodb
+
+    def bound(self, dynamodb: DynamoDB) -> DynamoDBLeases:
+        """The same table through `dynamodb` alone, for one consumer: one DynamoDBLeases given to
+        consumers of several clients must not move them all to the last client, whose close would
+        then fail every other one's renewals."""
+        table = DynamoDBLeases(
+            self.table, region=self.region, endpoint_url=self.endpoint_url, create_table=self.create_table
+        )
+        table.attach(dynamodb)
+        return table
 
     @property
     def _client(self) -> DynamoDB:
@@ -98,7 +114,7 @@ class DynamoDBLeases:
                 log.info("created lease table %s (on-demand)", self.table)
             except ResourceInUseException:
                 pass  # another worker created it first
-        await db.wait_table_active(self.table)
+        _check_layout(await db.wait_table_active(self.table))
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -206,10 +222,13 @@ class DynamoDBLeases:
         """One conditional UpdateItem moving the counter from `lease.counter` to the next.
 
         On a failed condition the item as it stood comes back with the failure. For the owner's
-        renewals and checkpoints (`landed` given): if it shows this very write done at counter
-        n+1, an earlier attempt of it succeeded and only its answer was lost (a timeout the
-        session retried), so it counts as done, as the KCL's renewer decides. A take or release
-        that meets a failed condition is lost, whatever the item shows."""
+        renewals and checkpoints (`landed` given), when the session had sent the write before: if
+        the item shows this very write done at counter n+1, that earlier attempt succeeded and only
+        its answer was lost (a timeout the session retried), so it counts as done, as the KCL's
+        renewer decides. Never on a first attempt: a lease another process took under the same
+        worker id (a restart with a fixed `worker_id`) shows the same owner at n+1, and a paused
+        worker must not take it for its own. A take or release that meets a failed condition is
+        lost, whatever the item shows."""
         if condition == _OWNED and lease.owner is None:
             return Lost(lease.key)  # a free lease has no owner to write for
         try:
@@ -224,7 +243,14 @@ class DynamoDBLeases:
             )
         except ConditionalCheckFailedException as failed:
             stood = None if failed.item is None else _from_item(failed.item)
-            if landed is not None and stood is not None and stood.counter == lease.counter + 1 and landed(stood):
+            retried = failed.attempts > 1
+            if (
+                retried
+                and landed is not None
+                and stood is not None
+                and stood.counter == lease.counter + 1
+                and landed(stood)
+            ):
                 log.debug("lease %s: a retried write found its own earlier success", lease.key)
                 return stood
             return Lost(lease.key)
@@ -237,6 +263,29 @@ class DynamoDBLeases:
 
 
 # -- the KCL's item layout -----------------------------------------------------------------------
+
+
+def _is_endpoint(url: object) -> bool:
+    """Whether the DynamoDB session would take `url`: checked here, before anything goes on the wire."""
+    if not isinstance(url, str):
+        return False
+    try:
+        endpoint_for_url(url, "")
+    except (ClientError, ValueError):  # ValueError: urlsplit's, on a bad IPv6 host or port
+        return False
+    return True
+
+
+def _check_layout(table: TableDescription) -> None:
+    """A table keyed otherwise is some other table: refused before a lease is written to it."""
+    keys = [(k.attribute_name, k.key_type) for k in table.key_schema or ()]
+    types = {a.attribute_name: a.attribute_type for a in table.attribute_definitions or ()}
+    if keys != [("leaseKey", KeyType.HASH)] or types.get("leaseKey") != ScalarAttributeType.S:
+        key = ", ".join(f"{name} ({types.get(name, '?')}, {kind})" for name, kind in keys)
+        raise ClientError(
+            f"the table {table.table_name} is not a lease table: its key is {key}; a lease table's is leaseKey "
+            "(S, HASH) alone"
+        )
 
 
 def _s(value: str | None) -> dict[str, str]:

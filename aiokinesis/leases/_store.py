@@ -50,8 +50,9 @@ class LeaseStore(Protocol):
         """counter n -> n+1, if the stored counter is n and the owner is `lease.owner`.
 
         A store whose answer can be lost (a request retried after a timeout) re-reads when the
-        condition fails: a stored lease with the same owner and counter n+1 is this renewal's
-        own earlier attempt, so the renewal succeeded and that lease is returned.
+        condition fails on a retry: a stored lease with the same owner and counter n+1 is this
+        renewal's own earlier attempt, so the renewal succeeded and that lease is returned. Never
+        when the first attempt fails: that lease is another process's under the same worker id.
         """
         ...
 
@@ -87,3 +88,5 @@ class DynamoDBTable(Protocol):
     endpoint_url: str | None
 
     def attach(self, dynamodb: DynamoDB) -> None: ...
+
+    def bound(self, dynamodb: DynamoDB) -> LeaseStore: ...

@@ -17,6 +17,10 @@ class Handled:
     """Which of this worker's holdings of the shard (one up on each "held" line) it came in."""
     since: float
     """When that holding began (its "held" line)."""
+    counter: int
+    """The lease's counter on that "held" line: holdings of a shard in the order they began. Not
+    `since`: a worker logs its line when it next looks, and a worker that takes twelve leases at
+    once can log its take after another worker's steal of one of them (failed 1 run)."""
     shard: str
     seq: int
     key: str
@@ -28,17 +32,17 @@ def handled(fleet: LeaseFleet) -> list[Handled]:
     found: list[Handled] = []
     for worker in fleet.workers.values():
         holdings: dict[str, int] = defaultdict(int)
-        since: dict[str, float] = {}
+        since: dict[str, tuple[float, int]] = {}
         for event in worker.events():
             if event["e"] == "lease" and event["held"]:
                 holdings[event["shard"]] += 1
-                since[event["shard"]] = event["t"]
+                since[event["shard"]] = (event["t"], event["counter"])
             elif event["e"] == "handled":
                 shard = event["shard"]
-                at = since.get(shard, 0.0)
+                at, counter = since.get(shard, (0.0, -1))
                 seq = int(event["seq"])
                 found.append(
-                    Handled(event["t"], worker.name, holdings[shard], at, shard, seq, event["key"], event["n"])
+                    Handled(event["t"], worker.name, holdings[shard], at, counter, shard, seq, event["key"], event["n"])
                 )
     return sorted(found, key=lambda h: h.t)
 
@@ -101,7 +105,7 @@ def assert_outcomes(
     for value, times in seen.items():
         # An old owner may still hand out a record after a new one began (a steal, found out at its
         # next renewal): whichever holding began first, its checkpoint must not have covered it.
-        for earlier in sorted(times, key=lambda h: h.since)[:-1]:
+        for earlier in sorted(times, key=lambda h: h.counter)[:-1]:
             repeats += 1
             covered = saved.get((earlier.worker, earlier.holding, earlier.shard), -1)
             assert earlier.seq > covered, f"{value} handled again though {earlier.worker} checkpointed it"
@@ -111,8 +115,8 @@ def assert_outcomes(
     gaps = 0
     for holding, records in by_holding.items():
         worker, _, shard = holding
-        began = records[0].since
-        successors = [h for h in log if h.shard == shard and h.since > began]
+        began = records[0].counter
+        successors = [h for h in log if h.shard == shard and h.counter > began]
         if not successors:
             continue  # the shard's last holding: what it left unsaved is for whoever comes next
         covered = saved.get(holding, -1)
@@ -127,11 +131,11 @@ def assert_outcomes(
     overlapped = 0
     for shard in {h.shard for h in log}:
         on_shard = [h for h in log if h.shard == shard]
-        starts: dict[tuple[str, int], float] = {}
+        starts: dict[tuple[str, int], tuple[int, float]] = {}
         for h in on_shard:
-            starts.setdefault((h.worker, h.holding), h.since)
+            starts.setdefault((h.worker, h.holding), (h.counter, h.since))
         for h in on_shard:
-            later = [s for (w, _), s in starts.items() if w != h.worker and starts[(h.worker, h.holding)] < s < h.t]
+            later = [s for (w, _), (c, s) in starts.items() if w != h.worker and h.counter < c and s < h.t]
             if later:  # an old owner still at work after a new one began: a later holding has it too
                 overlapped += 1
                 # Not always the new owner's: paused before it read that far, it can lose the shard

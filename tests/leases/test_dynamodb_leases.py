@@ -11,6 +11,13 @@ import pytest
 
 import aiokinesis
 from aiokinesis._dynamodb import DynamoDB, Item
+from aiokinesis._generated.dynamodb.models import (
+    AttributeDefinition,
+    BillingMode,
+    KeySchemaElement,
+    KeyType,
+    ScalarAttributeType,
+)
 from aiokinesis.leases import SHARD_END, DynamoDBLeases, Lease, Lost
 from tests.conftest import LOCAL_KEYS
 
@@ -108,37 +115,23 @@ async def test_a_kcl_written_table_is_read_and_its_other_attributes_kept(
         assert item[kept] == kcl_lease[kept], kept
 
 
-async def test_a_renewal_or_checkpoint_whose_answer_was_lost_counts_as_done(
+async def test_a_paused_worker_cannot_write_over_a_successor_that_took_its_lease_under_its_own_id(
     leases: DynamoDBLeases, dynamo: DynamoDB
 ) -> None:
+    """A restart with a fixed worker_id while the old process was paused: the table shows our owner
+    at n+1, which a renewal or checkpoint whose first attempt is refused must not take for its own
+    earlier success (a retry after a lost answer does: tests/unit/test_dynamodb_errors.py)."""
     assert await leases.create(Lease(key=SHARD))
-    held = await leases.take(Lease(key=SHARD), "a")
-    assert isinstance(held, Lease)
-
-    async def lands_unanswered(update: str, values: Item) -> None:
-        """What a first attempt does when its answer is lost: the write lands, the caller never hears."""
-        await dynamo.update_item(
-            table_name=leases.table,
-            key={"leaseKey": {"S": SHARD}},
-            update_expression=update,
-            expression_attribute_values=values,
-        )
-
-    await lands_unanswered("SET leaseCounter = :c", {":c": {"N": str(held.counter + 1)}})
-    renewed = await leases.renew(held)  # the retry meets its own success as a failed condition
-    assert renewed == Lease(key=SHARD, owner="a", counter=held.counter + 1, owner_switches=1)
+    paused = await leases.take(Lease(key=SHARD), "host-a-1")
+    assert isinstance(paused, Lease)
+    successor = await leases.take(paused, "host-a-1")
+    assert isinstance(successor, Lease)
+    assert await leases.renew(paused) == Lost(SHARD)
+    assert await leases.checkpoint(paused, "123", 4) == Lost(SHARD)
+    assert await leases.get(SHARD) == successor  # nothing of the paused worker's landed
+    renewed = await leases.renew(successor)
     assert isinstance(renewed, Lease)
-    await lands_unanswered(
-        "SET leaseCounter = :c, checkpoint = :cp, checkpointSubSequenceNumber = :s",
-        {":c": {"N": str(renewed.counter + 1)}, ":cp": {"S": "123"}, ":s": {"N": "4"}},
-    )
-    checkpointed = await leases.checkpoint(renewed, "123", 4)
-    assert isinstance(checkpointed, Lease)
-    assert (checkpointed.checkpoint, checkpointed.sub_sequence_number) == ("123", 4)
-    assert await leases.checkpoint(renewed, "124", 0) == Lost(SHARD)  # not this write: lost
-    stolen = await leases.take(checkpointed, "b")
-    assert isinstance(stolen, Lease)
-    assert await leases.renew(checkpointed) == Lost(SHARD)  # n+1 is someone else's now
+    assert renewed.counter == successor.counter + 1
 
 
 async def test_the_table_is_made_on_demand_once_however_many_workers_start(dynamo: DynamoDB) -> None:
@@ -163,6 +156,33 @@ def test_a_table_name_dynamodb_would_refuse_is_refused_at_once() -> None:
     for bad in ("ab", "x" * 256, "bad name", "", 7):
         with pytest.raises(ValueError, match=r"DynamoDBLeases.table must be 3 to 255"):
             DynamoDBLeases(bad)  # type: ignore[arg-type]
+
+
+def test_an_endpoint_the_session_would_refuse_is_refused_at_once() -> None:
+    for bad in (8000, "localhost:8000", "ftp://127.0.0.1", "http://127.0.0.1:8000/leases", "http://127.0.0.1:99999"):
+        with pytest.raises(ValueError, match=r"DynamoDBLeases.endpoint_url must be an http\(s\) URL"):
+            DynamoDBLeases("orders-leases", endpoint_url=bad)  # type: ignore[arg-type]
+    assert DynamoDBLeases("orders-leases", endpoint_url="http://127.0.0.1:8000").endpoint_url == "http://127.0.0.1:8000"
+
+
+async def test_a_table_keyed_otherwise_is_refused_before_a_lease_is_written(dynamo: DynamoDB) -> None:
+    """Pointed at some other table (an application's own, say), it says so instead of failing each
+    write with DynamoDB's ValidationException."""
+    for key, kind in (("id", ScalarAttributeType.S), ("leaseKey", ScalarAttributeType.N)):
+        name = f"app-{uuid.uuid4().hex[:12]}"
+        await dynamo.create_table(
+            table_name=name,
+            attribute_definitions=[AttributeDefinition(attribute_name=key, attribute_type=kind)],
+            key_schema=[KeySchemaElement(attribute_name=key, key_type=KeyType.HASH)],
+            billing_mode=BillingMode.PAY_PER_REQUEST,
+        )
+        await dynamo.wait_table_active(name, delay=0.05)
+        table = DynamoDBLeases(name)
+        table.attach(dynamo)
+        with pytest.raises(
+            aiokinesis.ClientError, match=rf"{name} is not a lease table: its key is {key} \({kind}, HASH\)"
+        ):
+            await table.prepare()
 
 
 async def test_a_store_without_a_client_says_how_to_give_it_one() -> None:

@@ -147,6 +147,17 @@ def test_defaults_construct(cls: type) -> None:
     assert dataclasses.replace(config) == config  # every default passed back explicitly is accepted too
 
 
+def test_lease_timing_defaults_are_the_kcl_s() -> None:
+    """failoverTime 10 s, renewals every third less 25 ms, balance rounds every 2 x (failover + 25 ms),
+    one lease stolen a round, no cap; the table is looked at every (failover + 25 ms) / 2."""
+    config = ConsumerConfig()
+    assert (config.failover_time, config.max_leases_to_steal, config.max_leases) == (10.0, 1, None)
+    assert config.lease_renew_interval == pytest.approx(10 / 3 - 0.025)
+    assert config.lease_balance_interval == pytest.approx(20.05)
+    assert config.lease_scan_interval == pytest.approx(5.0125)
+    assert ConsumerConfig(failover_time=4.0).lease_renew_interval == pytest.approx(4 / 3 - 0.025)
+
+
 @pytest.mark.parametrize(("cls", "field", "value", "allowed"), OUT_OF_RANGE)
 def test_a_value_out_of_range_is_refused_with_its_range(cls: type, field: str, value: Any, allowed: str) -> None:
     with pytest.raises(ValueError, match=named(cls, field, value)) as caught:

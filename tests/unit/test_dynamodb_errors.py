@@ -15,6 +15,7 @@ from aiokinesis._generated.dynamodb import errors as ddb_errors
 from aiokinesis._generated.dynamodb.errors import MODELED_ERRORS
 from aiokinesis._generated.dynamodb.models import Put, TransactWriteItem
 from aiokinesis.errors import DynamoDBError, UnknownDynamoDBError
+from aiokinesis.leases import DynamoDBLeases, Lease, Lost
 from tests.fakes import FakeTime
 from tests.models import document
 
@@ -253,3 +254,39 @@ def test_every_dynamodb_target_has_the_services_prefix() -> None:
     assert MODEL["metadata"]["jsonVersion"] == DYNAMODB.content_type.rpartition("-")[2]
     metadata = MODEL["metadata"]
     assert metadata.get("signingName", metadata["endpointPrefix"]) == DYNAMODB.signing_name
+
+
+def leases_on(dynamo: DynamoDB) -> DynamoDBLeases:
+    table = DynamoDBLeases("leases")
+    table.attach(dynamo)
+    return table
+
+
+SAME_OWNER_ONE_UP = {"leaseKey": {"S": "shardId-0"}, "leaseOwner": {"S": "host-a-1"}, "leaseCounter": {"N": "8"}}
+HELD = Lease(key="shardId-0", owner="host-a-1", counter=7)
+
+
+async def test_a_fenced_write_retried_after_a_lost_answer_finds_its_own_success(
+    dynamo: DynamoDB, http: aioresponses
+) -> None:
+    """The first attempt's answer is lost (here a 500; a timeout alike): the retry meets the write
+    done, owner and counter one up, and the renewal counts as done."""
+    http.post(ANY_URL, status=500, body=answer("InternalServerError"))
+    http.post(ANY_URL, status=400, body=answer("ConditionalCheckFailedException", Item=SAME_OWNER_ONE_UP))
+    renewed = await leases_on(dynamo).renew(HELD)
+    assert renewed == Lease(key="shardId-0", owner="host-a-1", counter=8)
+
+
+@pytest.mark.parametrize("write", ["renew", "checkpoint"])
+async def test_a_fenced_write_refused_at_its_first_attempt_is_lost_though_its_owner_shows_one_up(
+    write: str, dynamo: DynamoDB, http: aioresponses
+) -> None:
+    """Another process took the lease under the same worker id (a restart with a fixed worker_id,
+    the old one paused): the table shows our owner at n+1, but this worker never sent a write that
+    could have put it there, so the lease is lost; it used to count as its own success, and the
+    paused worker went on to checkpoint over its successor."""
+    item = {**SAME_OWNER_ONE_UP, "checkpoint": {"S": "5"}, "checkpointSubSequenceNumber": {"N": "0"}}
+    http.post(ANY_URL, status=400, body=answer("ConditionalCheckFailedException", Item=item))
+    table = leases_on(dynamo)
+    done = await (table.renew(HELD) if write == "renew" else table.checkpoint(HELD, "5", 0))
+    assert done == Lost("shardId-0")
