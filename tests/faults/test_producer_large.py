@@ -11,7 +11,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
-from aiokinesis.testing import KinesisServer, Limits
+from aiokinesis.testing import ApiError, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
 
@@ -108,6 +108,25 @@ async def test_the_limit_raised_and_lowered_while_the_producer_runs() -> None:
             await (await producer.put(b"small again", partition_key="k"))
     stored = [len(r.data) for r in local.backend.streams["s"].shard(landed.shard_id).records]
     assert stored == [5, 3 * MIB, 11]
+
+
+async def test_without_describe_stream_summary_the_producer_does_not_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stream's limits are read at open (docs/producer.md, IAM permissions): a policy without
+    # kinesis:DescribeStreamSummary is told so at once, not by records refused later.
+    async with (
+        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+        ) as client,
+    ):
+
+        def denied(request: dict[str, Any]) -> dict[str, Any]:
+            raise ApiError("AccessDeniedException", "not authorized to perform: kinesis:DescribeStreamSummary")
+
+        monkeypatch.setattr(local.backend, "DescribeStreamSummary", denied)
+        with pytest.raises(aiokinesis.AccessDeniedException, match="DescribeStreamSummary"):
+            async with client.producer("s"):
+                pass
 
 
 async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_stream() -> None:
