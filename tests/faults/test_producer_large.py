@@ -14,6 +14,7 @@ from aiokinesis import ProducerConfig
 from aiokinesis.testing import ApiError, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
+from tests.faults.backend_calls import call
 
 MIB = 1024 * 1024
 ON_DEMAND = aiokinesis.StreamModeDetails(stream_mode=aiokinesis.StreamMode.ON_DEMAND)
@@ -154,6 +155,33 @@ async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_st
     assert all(r.partition_key is None for s in stream.shards for r in s.records)
     assert one.shard_id in {s.shard_id for s in stream.shards}
     assert not any(s.records for s in local.backend.streams["keyed"].shards)
+
+
+async def test_a_stream_switched_from_auto_while_the_producer_runs_fails_only_its_keyless_records() -> None:
+    # The service refuses a request with a keyless record whole; the keyed records in it go again.
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
+        arn = local.backend.streams["auto"].arn
+        async with client.producer("auto", config=ProducerConfig(linger=0.3, rate_limit=0)) as producer:
+            await asyncio.sleep(1.05)  # the producer reads the stream's limits again at most once a second
+            keys = [None if i % 2 else f"k{i}" for i in range(10)]
+            receipts = [await producer.put(f"r{i}".encode(), partition_key=key) for i, key in enumerate(keys)]
+            # At once (no request to wait on while the linger runs out): the records are still buffered.
+            call(
+                local.backend,
+                "UpdateStreamRecordDistributionStrategy",
+                StreamARN=arn,
+                RecordDistributionStrategy="USER_PARTITION_KEY",
+            )
+            outcomes = await asyncio.gather(*receipts, return_exceptions=True)
+            with pytest.raises(aiokinesis.ParamValidationError, match="partition_key"):
+                await producer.put(b"no key")
+    assert [isinstance(o, aiokinesis.ValidationException) for o in outcomes] == [key is None for key in keys]
+    stored = sorted(r.partition_key or "" for s in local.backend.streams["auto"].shards for r in s.records)
+    assert stored == sorted(key for key in keys if key is not None)
 
 
 async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer() -> None:
