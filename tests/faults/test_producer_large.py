@@ -11,7 +11,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
-from aiokinesis.testing import ApiError, KinesisServer, Limits
+from aiokinesis.testing import ApiError, Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
 from tests.faults.backend_calls import call
@@ -56,6 +56,53 @@ async def test_large_records_mixed_with_small_ones_are_paced_within_the_shards_b
     assert [len(r.data) for r in records] == sizes  # one key: in order
     stored = sum(r.size for r in records)
     assert stored <= MIB * elapsed + MIB + 10 * MIB  # the shard's average, its bucket and one burst
+
+
+async def test_receipts_of_large_records_say_whether_they_were_ever_sent() -> None:
+    # AWS's limits on, one shard, virtual time. The first 10 MiB record takes the shard's burst;
+    # the second waits out its debt (about 9 s) and its 5 s to live run out first: never sent.
+    # Then every PutRecords is throttled: the third is sent and refused until its time runs out.
+    virtual = VirtualTime()
+    async with (
+        KinesisServer(clock=virtual.clock) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url,
+            retry=aiokinesis.RetryConfig(max_attempts=1),
+            clock=virtual.clock,
+            sleep=virtual.sleep,
+            **KEYS,
+        ) as client,
+    ):
+        local.backend.create_stream("big", 1, max_record_size_kib=10240)
+        config = ProducerConfig(linger=0.01, rate_limit=1.0, record_ttl=5, retry_base_delay=0.1, retry_max_delay=0.5)
+
+        async def resolve(receipt: aiokinesis.Receipt) -> None:
+            for _ in range(2000):  # 20 virtual seconds at most
+                if receipt.done():
+                    return
+                if producer.stats.in_flight == 0:
+                    virtual.advance(0.01)
+                await asyncio.sleep(0.001)
+
+        async with client.producer("big", config=config) as producer:
+            first = await producer.put(b"1" * (10 * MIB - 1), partition_key="a")
+            second = await producer.put(b"2" * (10 * MIB - 1), partition_key="b")
+            await resolve(second)
+            local.inject(Fault(kind=FaultKind.THROTTLE, operation="PutRecords", times=None))
+            third = await producer.put(b"3", partition_key="c")
+            await resolve(third)
+    assert first.result().attempts == 1
+    never = second.exception()
+    assert isinstance(never, aiokinesis.RecordFailedError)
+    assert (never.expired, never.attempts, never.last_code) == (True, 0, None)
+    assert "before it was ever sent" in str(never)
+    refused = third.exception()
+    assert isinstance(refused, aiokinesis.RecordFailedError)
+    assert refused.expired
+    assert refused.attempts > 1
+    assert refused.last_code == "ProvisionedThroughputExceededException"
+    assert f"sent {refused.attempts} times, throttled {refused.attempts} of them" in str(refused)
+    assert [len(r.data) for r in local.backend.streams["big"].shards[0].records] == [10 * MIB - 1]
 
 
 def spy_on_requests(server: KinesisServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
