@@ -258,3 +258,35 @@ async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer
                 if len(seen) == 200:
                     break
     assert seen == {f"v{i}".encode() for i in range(200)}
+
+
+@pytest.mark.parametrize("fan_out", [None, "app"], ids=["polling", "enhanced-fan-out"])
+async def test_keyless_records_read_back_have_no_partition_key(fan_out: str | None) -> None:
+    # ShardRecord.partition_key is None for a record written without one (it was "" before #15).
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
+        async with client.producer("auto", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
+            receipts = [await producer.put(f"r{i}".encode()) for i in range(6)]
+        shard_id = receipts[0].result().shard_id
+        trim = aiokinesis.StartingPosition.trim_horizon()
+        reader = aiokinesis.ReaderConfig(min_interval=0.01, idle_interval=0.01)
+        got: list[aiokinesis.ShardRecord] = []
+        async with (
+            asyncio.timeout(30),
+            client.consumer(
+                "auto", start=trim, enhanced_fan_out=fan_out, config=aiokinesis.ConsumerConfig(reader=reader)
+            ) as consumer,
+        ):
+            async for batch in consumer:
+                got += batch.records
+                if len(got) == 6:
+                    break
+        async with asyncio.timeout(30):
+            async for record in client.read_shard("auto", shard_id, start=trim, config=reader):
+                got.append(record)
+                break
+    assert sorted(r.data for r in got[:6]) == [f"r{i}".encode() for i in range(6)]
+    assert [r.partition_key for r in got] == [None] * 7
