@@ -276,18 +276,24 @@ class Sender:
         self._buffer.requeue(unit.lane, again, now)
 
     async def _refused_as_invalid(self, units: list[Unit], error: ServiceError) -> None:
-        """The request was refused as invalid. If the stream's max record size went down since it
-        was read, its records above the new limit fail with the service's error and the others
-        go back to their lanes; otherwise every record fails with it, as before."""
-        known = self._limits.max_record_bytes
-        await self._limits.refresh()
-        limit = self._limits.max_record_bytes
-        if limit >= known or not any(unit.size > limit for unit in units):
+        """The request was refused as invalid: the stream may have changed since it was read. Its
+        records the stream as read again does not take (above a lowered max record size, or keyless
+        once it left AUTO) fail with the service's error and the others go back to their lanes,
+        whether this request or another in flight saw the change first; if there are none, every
+        record fails with it."""
+        limits = self._limits
+        await limits.refresh()
+
+        def refused(unit: Unit) -> bool:
+            keyless = not limits.auto and any(item.partition_key is None for item in unit.items)
+            return keyless or unit.size > limits.max_record_bytes
+
+        if not any(refused(unit) for unit in units):
             self._fail_units(units, error)
             return
         now = self._clock()
         for unit in units:
-            if unit.size > limit:
+            if refused(unit):
                 self._fail_units([unit], error)
                 continue
             for item in unit.items:

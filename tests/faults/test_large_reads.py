@@ -1,6 +1,7 @@
 """10 MiB records read back through read_shard and the consumer (polling and enhanced fan-out) from
 aiokinesis.testing with AWS's read limits on: byte-identical (sha256), in order, and paced so that
-the shard's rule after a large read (the next 5 s throttle after 10 MiB) is waited out, not hit.
+the shard's rule after a large read (the next 5 s throttle after 10 MiB) is waited out, not hit;
+two readers sharing a shard do hit it, and read on.
 
 Server and client share one clock. A sleep shorter than 30 s (a reader's pacing, a backoff) moves
 it on at once; longer ones (the consumer's shard sync rounds) wait, so the test ends before them.
@@ -106,3 +107,24 @@ async def test_the_consumer_reads_10_mib_records_whole_and_in_order(
                 break
     assert got == expected
     assert server.backend.throttled == 0
+
+
+async def test_two_readers_of_one_shard_meet_the_throttle_after_large_reads_and_read_on(
+    kinesis: aiokinesis.Client, server: KinesisServer, expected: list[str]
+) -> None:
+    # Each paces itself on what it read, not on what the other did: the shard's 2 MiB/s is shared,
+    # so after a 10 MiB page of one the other is refused (AWS's 5 s rule), backs off and reads on.
+    async def read() -> tuple[list[str], int]:
+        reader = kinesis.read_shard("big", SHARD, start=TRIM)
+        got: list[str] = []
+        async for record in reader:
+            got.append(hashlib.sha256(record.data).hexdigest())
+            if len(got) == len(SIZES):
+                break
+        return got, reader.throttles
+
+    async with asyncio.timeout(60):
+        (first, first_throttles), (second, second_throttles) = await asyncio.gather(read(), read())
+    assert first == second == expected
+    assert server.backend.throttled > 0
+    assert first_throttles + second_throttles == server.backend.throttled

@@ -11,9 +11,10 @@ import pytest
 
 import aiokinesis
 from aiokinesis import ProducerConfig
-from aiokinesis.testing import KinesisServer, Limits
+from aiokinesis.testing import ApiError, Fault, FaultKind, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
+from tests.faults.backend_calls import call
 
 MIB = 1024 * 1024
 ON_DEMAND = aiokinesis.StreamModeDetails(stream_mode=aiokinesis.StreamMode.ON_DEMAND)
@@ -55,6 +56,53 @@ async def test_large_records_mixed_with_small_ones_are_paced_within_the_shards_b
     assert [len(r.data) for r in records] == sizes  # one key: in order
     stored = sum(r.size for r in records)
     assert stored <= MIB * elapsed + MIB + 10 * MIB  # the shard's average, its bucket and one burst
+
+
+async def test_receipts_of_large_records_say_whether_they_were_ever_sent() -> None:
+    # AWS's limits on, one shard, virtual time. The first 10 MiB record takes the shard's burst;
+    # the second waits out its debt (about 9 s) and its 5 s to live run out first: never sent.
+    # Then every PutRecords is throttled: the third is sent and refused until its time runs out.
+    virtual = VirtualTime()
+    async with (
+        KinesisServer(clock=virtual.clock) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url,
+            retry=aiokinesis.RetryConfig(max_attempts=1),
+            clock=virtual.clock,
+            sleep=virtual.sleep,
+            **KEYS,
+        ) as client,
+    ):
+        local.backend.create_stream("big", 1, max_record_size_kib=10240)
+        config = ProducerConfig(linger=0.01, rate_limit=1.0, record_ttl=5, retry_base_delay=0.1, retry_max_delay=0.5)
+
+        async def resolve(receipt: aiokinesis.Receipt) -> None:
+            for _ in range(2000):  # 20 virtual seconds at most
+                if receipt.done():
+                    return
+                if producer.stats.in_flight == 0:
+                    virtual.advance(0.01)
+                await asyncio.sleep(0.001)
+
+        async with client.producer("big", config=config) as producer:
+            first = await producer.put(b"1" * (10 * MIB - 1), partition_key="a")
+            second = await producer.put(b"2" * (10 * MIB - 1), partition_key="b")
+            await resolve(second)
+            local.inject(Fault(kind=FaultKind.THROTTLE, operation="PutRecords", times=None))
+            third = await producer.put(b"3", partition_key="c")
+            await resolve(third)
+    assert first.result().attempts == 1
+    never = second.exception()
+    assert isinstance(never, aiokinesis.RecordFailedError)
+    assert (never.expired, never.attempts, never.last_code) == (True, 0, None)
+    assert "before it was ever sent" in str(never)
+    refused = third.exception()
+    assert isinstance(refused, aiokinesis.RecordFailedError)
+    assert refused.expired
+    assert refused.attempts > 1
+    assert refused.last_code == "ProvisionedThroughputExceededException"
+    assert f"sent {refused.attempts} times, throttled {refused.attempts} of them" in str(refused)
+    assert [len(r.data) for r in local.backend.streams["big"].shards[0].records] == [10 * MIB - 1]
 
 
 def spy_on_requests(server: KinesisServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -110,6 +158,25 @@ async def test_the_limit_raised_and_lowered_while_the_producer_runs() -> None:
     assert stored == [5, 3 * MIB, 11]
 
 
+async def test_without_describe_stream_summary_the_producer_does_not_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stream's limits are read at open (docs/producer.md, IAM permissions): a policy without
+    # kinesis:DescribeStreamSummary is told so at once, not by records refused later.
+    async with (
+        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(
+            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
+        ) as client,
+    ):
+
+        def denied(request: dict[str, Any]) -> dict[str, Any]:
+            raise ApiError("AccessDeniedException", "not authorized to perform: kinesis:DescribeStreamSummary")
+
+        monkeypatch.setattr(local.backend, "DescribeStreamSummary", denied)
+        with pytest.raises(aiokinesis.AccessDeniedException, match="DescribeStreamSummary"):
+            async with client.producer("s"):
+                pass
+
+
 async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_stream() -> None:
     async with (
         KinesisServer(limits=Limits(enabled=False)) as local,
@@ -135,6 +202,33 @@ async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_st
     assert all(r.partition_key is None for s in stream.shards for r in s.records)
     assert one.shard_id in {s.shard_id for s in stream.shards}
     assert not any(s.records for s in local.backend.streams["keyed"].shards)
+
+
+async def test_a_stream_switched_from_auto_while_the_producer_runs_fails_only_its_keyless_records() -> None:
+    # The service refuses a request with a keyless record whole; the keyed records in it go again.
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
+        arn = local.backend.streams["auto"].arn
+        async with client.producer("auto", config=ProducerConfig(linger=0.3, rate_limit=0)) as producer:
+            await asyncio.sleep(1.05)  # the producer reads the stream's limits again at most once a second
+            keys = [None if i % 2 else f"k{i}" for i in range(10)]
+            receipts = [await producer.put(f"r{i}".encode(), partition_key=key) for i, key in enumerate(keys)]
+            # At once (no request to wait on while the linger runs out): the records are still buffered.
+            call(
+                local.backend,
+                "UpdateStreamRecordDistributionStrategy",
+                StreamARN=arn,
+                RecordDistributionStrategy="USER_PARTITION_KEY",
+            )
+            outcomes = await asyncio.gather(*receipts, return_exceptions=True)
+            with pytest.raises(aiokinesis.ParamValidationError, match="partition_key"):
+                await producer.put(b"no key")
+    assert [isinstance(o, aiokinesis.ValidationException) for o in outcomes] == [key is None for key in keys]
+    stored = sorted(r.partition_key or "" for s in local.backend.streams["auto"].shards for r in s.records)
+    assert stored == sorted(key for key in keys if key is not None)
 
 
 async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer() -> None:
@@ -164,3 +258,35 @@ async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer
                 if len(seen) == 200:
                     break
     assert seen == {f"v{i}".encode() for i in range(200)}
+
+
+@pytest.mark.parametrize("fan_out", [None, "app"], ids=["polling", "enhanced-fan-out"])
+async def test_keyless_records_read_back_have_no_partition_key(fan_out: str | None) -> None:
+    # ShardRecord.partition_key is None for a record written without one (it was "" before #15).
+    async with (
+        KinesisServer(limits=Limits(enabled=False)) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
+    ):
+        local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
+        async with client.producer("auto", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
+            receipts = [await producer.put(f"r{i}".encode()) for i in range(6)]
+        shard_id = receipts[0].result().shard_id
+        trim = aiokinesis.StartingPosition.trim_horizon()
+        reader = aiokinesis.ReaderConfig(min_interval=0.01, idle_interval=0.01)
+        got: list[aiokinesis.ShardRecord] = []
+        async with (
+            asyncio.timeout(30),
+            client.consumer(
+                "auto", start=trim, enhanced_fan_out=fan_out, config=aiokinesis.ConsumerConfig(reader=reader)
+            ) as consumer,
+        ):
+            async for batch in consumer:
+                got += batch.records
+                if len(got) == 6:
+                    break
+        async with asyncio.timeout(30):
+            async for record in client.read_shard("auto", shard_id, start=trim, config=reader):
+                got.append(record)
+                break
+    assert sorted(r.data for r in got[:6]) == [f"r{i}".encode() for i in range(6)]
+    assert [r.partition_key for r in got] == [None] * 7

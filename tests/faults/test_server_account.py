@@ -3,7 +3,9 @@ shard limit, and every request checked against the model's constraints, naming t
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import orjson
@@ -14,6 +16,7 @@ from aiokinesis.testing import Backend, KinesisServer, Limits
 from tests.conftest import LOCAL_KEYS
 from tests.fakes import FakeTime
 from tests.faults.backend_calls import refusal
+from tests.models import document
 
 
 @pytest.fixture
@@ -126,3 +129,69 @@ def test_nested_members_required_members_maps_and_types_are_checked() -> None:
     error = refusal(backend, "ListShards", StreamName="s", ShardFilter={"Type": "AT_LATEST", "ShardId": "!"})
     assert "Value '!' at 'shardFilter.shardId'" in error.message
     assert "t" not in backend.streams  # nothing was created by a refused request
+
+
+MODEL = document("kinesis", "service-2")
+PATTERN_BREAKERS = ("?", " ", "\n", "é")
+OUT_OF_RANGE_INSTEAD = {("PutRecord", "ExplicitHashKey")}
+"""Patterns AWS does not check: an ExplicitHashKey out of it is an InvalidArgumentException naming
+the range, which the operation reports (PutRecords' entries are nested, beyond this sweep)."""
+
+
+def broken_value(shape: dict[str, Any]) -> tuple[Any, str] | None:
+    """A value of the shape's type that breaks one of its constraints, and how AWS words that one."""
+    kind, low, high = shape["type"], shape.get("min"), shape.get("max")
+    if kind == "string" and "enum" in shape:
+        return "NOT_IN_THE_ENUM", "Member must satisfy enum value set"
+    if kind in ("string", "list", "map") and low:
+        return {"string": "", "list": [], "map": {}}[kind], "Member must have length greater than or equal to"
+    if kind == "string" and high is not None:
+        return "x" * (high + 1), "Member must have length less than or equal to"
+    if kind == "string" and "pattern" in shape:
+        pattern = re.compile(shape["pattern"], re.ASCII)
+        value = next(v for v in PATTERN_BREAKERS if pattern.fullmatch(v) is None)
+        return value, "Member must satisfy regular expression pattern"
+    if kind in ("integer", "long") and low is not None:
+        return low - 1, "Member must have value greater than or equal to"
+    if kind in ("integer", "long") and high is not None:
+        return high + 1, "Member must have value less than or equal to"
+    return None
+
+
+def constrained_members() -> list[tuple[str, str, Any, str]]:
+    """(operation, member, a value breaking its constraint, AWS's words) for every top-level member
+    with a constraint, in every operation the test server has (requests are checked before it runs)."""
+    backend = Backend(clock=FakeTime().clock)
+    cases = []
+    for operation, spec in sorted(MODEL["operations"].items()):
+        if "input" not in spec or backend.operation(operation) is None:
+            continue
+        for member, ref in MODEL["shapes"][spec["input"]["shape"]]["members"].items():
+            broken = broken_value(MODEL["shapes"][ref["shape"]])
+            if broken is not None and (operation, member) not in OUT_OF_RANGE_INSTEAD:
+                cases.append((operation, member, *broken))
+    return cases
+
+
+CONSTRAINED = constrained_members()
+
+
+def test_the_sweep_takes_in_every_operation_the_server_has() -> None:
+    backend = Backend(clock=FakeTime().clock)
+    served = {operation for operation in MODEL["operations"] if backend.operation(operation) is not None}
+    # Not the account operations: their members have no constraint of their own (nested ones do).
+    unconstrained = {"DescribeAccountSettings", "DescribeLimits", "UpdateAccountSettings"}
+    assert {operation for operation, *_ in CONSTRAINED} == served - unconstrained
+    assert {"UpdateMaxRecordSize", "UpdateStreamRecordDistributionStrategy", "UpdateStreamWarmThroughput"} <= served
+
+
+@pytest.mark.parametrize(
+    ("operation", "member", "value", "words"), CONSTRAINED, ids=[f"{o}.{m}" for o, m, *_ in CONSTRAINED]
+)
+def test_every_constrained_member_of_every_operation_is_refused_naming_it(
+    operation: str, member: str, value: Any, words: str
+) -> None:
+    backend = Backend(clock=FakeTime().clock)
+    error = refusal(backend, operation, **{member: value})
+    assert error.code == "ValidationException"
+    assert f"at '{member[:1].lower()}{member[1:]}' failed to satisfy constraint: {words}" in error.message

@@ -149,3 +149,62 @@ async def test_keyless_puts_through_the_client_and_its_producer(fake_time: FakeT
     assert single == {"StreamName": "s", "Data": base64.b64encode(b"a").decode()}  # no PartitionKey
     batches = [body["Records"] for operation, body in seen if operation == "PutRecords"]
     assert batches == [[{"Data": base64.b64encode(b"b").decode()}], [{"Data": base64.b64encode(b"c").decode()}]]
+
+
+async def test_a_request_refused_after_the_stream_left_auto_fails_only_its_keyless_records() -> None:
+    # UpdateStreamRecordDistributionStrategy to USER_PARTITION_KEY with keyed and keyless records
+    # in one request: the service refuses the request whole; the keyed ones are still good.
+    harness = make_producer(ProducerConfig(linger=0.01, rate_limit=0), FOUR, strategy="AUTO")
+    async with running(harness) as producer:
+        keyless = await producer.put(b"no key")
+        keyed = await producer.put(b"keyed", partition_key="k")
+        harness.kinesis.strategy = "USER_PARTITION_KEY"
+        harness.time.advance(2)
+        await settle()
+        [call] = harness.invoker.pending()
+        assert len(call.entries) == 2
+        call.raise_(
+            aiokinesis.ValidationException(
+                "ValidationException", "Value null at 'records.1.member.partitionKey'", status=400, request_id=None
+            )
+        )
+        await settle()
+        assert isinstance(keyless.exception(), aiokinesis.ValidationException)
+        assert not keyed.done()  # back in its lane
+        harness.time.advance(0.05)
+        await settle()
+        [again] = harness.invoker.pending()
+        assert [e["PartitionKey"] for e in again.entries] == ["k"]
+        again.land()
+        await settle()
+        with pytest.raises(aiokinesis.ParamValidationError, match="partition_key"):
+            await producer.put(b"no key")  # the stream as read again: refused before the wire
+    assert keyed.result().attempts == 2
+
+
+async def test_two_requests_refused_after_the_stream_left_auto_keep_their_keyed_records() -> None:
+    # Both went while the stream was AUTO; the second refusal comes after the first had the stream
+    # read again: its keyed record is still good, and its keyless one still refused.
+    harness = make_producer(ProducerConfig(linger=0.01, rate_limit=0), FOUR, strategy="AUTO")
+    refused = aiokinesis.ValidationException("ValidationException", "partitionKey null", status=400, request_id=None)
+    receipts = []
+    async with running(harness) as producer:
+        for key in ("a", "b"):
+            receipts += [await producer.put(b"x"), await producer.put(b"y", partition_key=key)]
+            harness.time.advance(0.05)
+            await settle()
+        calls = harness.invoker.pending()
+        assert [[e.get("PartitionKey") for e in call.entries] for call in calls] == [[None, "a"], [None, "b"]]
+        harness.kinesis.strategy = "USER_PARTITION_KEY"
+        harness.time.advance(2)
+        for call in calls:
+            call.raise_(refused)
+            await settle()
+        assert harness.kinesis.describe_calls == 2  # read once more, by the first refusal
+        harness.time.advance(0.05)
+        await settle()
+        for call in harness.invoker.pending():
+            call.land()
+        await settle()
+    assert all(isinstance(r.exception(), aiokinesis.ValidationException) for r in receipts[::2])
+    assert [r.result().attempts for r in receipts[1::2]] == [2, 2]

@@ -188,6 +188,33 @@ async def test_a_request_refused_after_the_limit_was_lowered_fails_only_the_reco
     assert producer.max_record_bytes == MIB
 
 
+async def test_a_second_request_refused_after_the_first_read_the_lowered_limit_keeps_its_small_records() -> None:
+    harness = make_producer(ProducerConfig(linger=0.01, rate_limit=0), max_record_kib=LARGE)
+    invalid = aiokinesis.InvalidArgumentException("InvalidArgumentException", "too large", status=400, request_id=None)
+    receipts = []
+    async with running(harness) as producer:
+        for key in ("a", "b"):  # two requests in flight, each a large record and a small one
+            receipts += [await producer.put(b"x" * (2 * MIB), partition_key=f"big-{key}")]
+            receipts += [await producer.put(b"y", partition_key=key)]
+            harness.time.advance(TICK)
+            await settle()
+        calls = harness.invoker.pending()
+        assert [len(call.entries) for call in calls] == [2, 2]
+        harness.kinesis.max_record_kib = 1024
+        harness.time.advance(2)
+        for call in calls:
+            call.raise_(invalid)
+            await settle()
+        assert harness.kinesis.describe_calls == 2  # read again by the first refusal only
+        harness.time.advance(TICK)
+        await settle()
+        for call in harness.invoker.pending():
+            call.land()
+        await settle()
+    assert all(isinstance(r.exception(), aiokinesis.InvalidArgumentException) for r in receipts[::2])
+    assert [r.result().attempts for r in receipts[1::2]] == [2, 2]
+
+
 @pytest.mark.parametrize(("max_record_kib", "per_request"), [(LARGE, 12), (None, 6)])
 async def test_requests_fill_up_to_what_the_stream_allows(max_record_kib: int | None, per_request: int) -> None:
     # 800 KiB records: twelve fit a 10 MiB request (a large-record stream), six a 5 MiB one.
