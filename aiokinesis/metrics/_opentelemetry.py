@@ -20,11 +20,10 @@ class OpenTelemetryMetrics:
 
     def __init__(self, meter: metrics.Meter | None = None) -> None:
         m = meter if meter is not None else metrics.get_meter("aiokinesis", __version__)
-        self._calls = m.create_counter("aiokinesis.api.calls", "{call}", "API calls, retries included in each")
         self._duration = m.create_histogram(
             "aiokinesis.api.call.duration",
             "s",
-            "API call duration, retries and their waits included",
+            "API call duration, retries and their waits included (its count: the calls)",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._errors = m.create_counter("aiokinesis.api.errors", "{call}", "API calls that failed, by error code")
@@ -55,7 +54,7 @@ class OpenTelemetryMetrics:
         self._latency = m.create_histogram(
             "aiokinesis.producer.put.latency",
             "s",
-            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
+            "put() to receipt: 3 records of each PutRecords (its shortest, median and longest)",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._retried = m.create_counter(
@@ -78,7 +77,6 @@ class OpenTelemetryMetrics:
 
     def api_call(self, operation: str, stream: str | None, seconds: float, error: str | None) -> None:
         attributes = _api(operation, stream)
-        self._calls.add(1, attributes)
         self._duration.record(seconds, attributes)
         if error is not None:
             self._errors.add(1, {**attributes, "error_code": error})

@@ -33,9 +33,11 @@ class PrometheusMetrics:
         def histogram(name: str, doc: str, labels: tuple[str, ...], buckets: tuple[float, ...]) -> Histogram:
             return Histogram(name, doc, labels, namespace=ns, registry=r, buckets=buckets)
 
-        self._calls = counter("api_calls", "API calls, retries included in each", _API)
         self._duration = histogram(
-            "api_call_duration_seconds", "API call duration, retries and their waits included", _API, SECONDS_BUCKETS
+            "api_call_duration_seconds",
+            "API call duration, retries and waits included (_count: the calls)",
+            _API,
+            SECONDS_BUCKETS,
         )
         self._errors = counter("api_errors", "API calls that failed, by error code", (*_API, "error_code"))
         self._retries = counter("api_retries", "failed attempts retried, by error code", (*_API, "error_code"))
@@ -52,7 +54,7 @@ class PrometheusMetrics:
         self._put = counter("producer_records_put", "records landed, by shard", _SHARD)
         self._latency = histogram(
             "producer_put_latency_seconds",
-            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
+            "put() to receipt: 3 records of each PutRecords (its shortest, median and longest)",
             _STREAM,
             SECONDS_BUCKETS,
         )
@@ -68,7 +70,6 @@ class PrometheusMetrics:
 
     def api_call(self, operation: str, stream: str | None, seconds: float, error: str | None) -> None:
         labels = (operation, stream or "")
-        self._calls.labels(*labels).inc()
         self._duration.labels(*labels).observe(seconds)
         if error is not None:
             self._errors.labels(*labels, error).inc()
