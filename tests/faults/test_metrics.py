@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import pytest
+from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client import CollectorRegistry
@@ -169,6 +170,38 @@ async def test_producer_records_bytes_batches_latency_retries_and_failures_by_co
     assert in_flight.value == 1  # each flush had one request out, counted as it went
     [buffered] = otel.points("aiokinesis.producer.buffered.records", **stream)
     assert buffered.value == 5  # the last request's records, still unresolved as it went
+
+
+def test_a_collection_on_the_reader_s_thread_while_a_new_stream_reports_reads_what_was_there(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A periodic reader collects on its own thread, between any two steps of the event loop's: here
+    a stream's first request is reported in the middle of the collection (failed: the observation
+    callbacks iterated the live dicts, "dictionary changed size during iteration", and the SDK
+    dropped every figure of that callback)."""
+    sink = otel.sink
+    nothing: Mapping[str, int] = {}
+
+    def report(stream: str) -> None:
+        sink.producer_sent(stream, records=2, bytes=20, entries=2, buffered_records=2, buffered_bytes=20, in_flight=1)
+        sink.producer_settled(
+            stream, landed={"shardId-000000000000": 2}, latencies=[0.1], retried=nothing, failed=nothing
+        )
+
+    report("a")
+    observation = metrics.Observation
+
+    streams = iter(range(1000))
+
+    def interleaved(*args: Any, **kwargs: Any) -> metrics.Observation:
+        report(f"new-{next(streams)}")
+        return observation(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(metrics, "Observation", interleaved)
+        [in_flight] = otel.points("aiokinesis.producer.in_flight", stream="a")
+        [landed] = otel.points("aiokinesis.producer.records.put", stream="a")
+    assert (in_flight.value, landed.value) == (1, 2)
 
 
 async def test_records_that_expire_in_the_buffer_are_counted_by_the_request_or_close_after(
