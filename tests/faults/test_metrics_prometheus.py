@@ -95,6 +95,14 @@ def test_prometheus_takes_a_namespace() -> None:
     labels = {"operation": "ListShards", "stream": "", "error_code": "ResourceNotFoundException"}
     assert registry.get_sample_value("app_api_errors_total", labels) == 1
     assert registry.get_sample_value("aiokinesis_api_call_duration_seconds_count", call) is None
+    sink.producer_settled("s", landed={"shardId-000000000000": 3}, latencies=[], retried={}, failed={})
+    assert (
+        registry.get_sample_value("app_producer_records_put_total", {"stream": "s", "shard": "shardId-000000000000"})
+        == 3
+    )
+    bare = CollectorRegistry()
+    PrometheusMetrics(bare, namespace="").producer_settled("s", landed={"a": 1}, latencies=[], retried={}, failed={})
+    assert bare.get_sample_value("producer_records_put_total", {"stream": "s", "shard": "a"}) == 1
 
 
 async def test_prometheus_counts_the_same_consumer_figures(server: KinesisServer) -> None:
