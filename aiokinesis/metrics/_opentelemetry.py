@@ -20,11 +20,10 @@ class OpenTelemetryMetrics:
 
     def __init__(self, meter: metrics.Meter | None = None) -> None:
         m = meter if meter is not None else metrics.get_meter("aiokinesis", __version__)
-        self._calls = m.create_counter("aiokinesis.api.calls", "{call}", "API calls, retries included in each")
         self._duration = m.create_histogram(
             "aiokinesis.api.call.duration",
             "s",
-            "API call duration, retries and their waits included",
+            "API call duration, retries and their waits included (its count: the calls)",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._errors = m.create_counter("aiokinesis.api.errors", "{call}", "API calls that failed, by error code")
@@ -42,8 +41,9 @@ class OpenTelemetryMetrics:
             "bytes per PutRecords (its sum: bytes sent)",
             explicit_bucket_boundaries_advisory=BYTES_BUCKETS,
         )
-        # The producer's gauges are observed when the reader collects, from the figures of each
-        # stream's last request: no instrument call per request (an SDK call costs 5-20 us).
+        # The producer's gauges, and its records landed by shard, are observed when the reader
+        # collects, from each stream's last request and running totals: no instrument call per
+        # request or per shard (an SDK call costs 5-20 us; a request of 500 lands on up to 500 shards).
         self._producer_now: dict[str, tuple[int, int, int]] = {}
         for name, unit, description, index in (
             ("aiokinesis.producer.buffered.records", "{record}", "admitted, not resolved", 0),
@@ -51,11 +51,14 @@ class OpenTelemetryMetrics:
             ("aiokinesis.producer.in_flight", "{request}", "PutRecords under way", 2),
         ):
             m.create_observable_gauge(name, [self._observer(index)], unit, description)
-        self._put = m.create_counter("aiokinesis.producer.records.put", "{record}", "records landed, by shard")
+        self._landed: dict[tuple[str, str], int] = {}
+        m.create_observable_counter(
+            "aiokinesis.producer.records.put", [self._observe_landed], "{record}", "records landed, by shard"
+        )
         self._latency = m.create_histogram(
             "aiokinesis.producer.put.latency",
             "s",
-            "put() to receipt: up to 5 records of each PutRecords (its shortest, longest, evenly between)",
+            "put() to receipt: 3 records of each PutRecords (its shortest, median and longest)",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._retried = m.create_counter(
@@ -70,15 +73,21 @@ class OpenTelemetryMetrics:
         self._taken = m.create_counter("aiokinesis.leases.taken", "{lease}", "leases taken (stolen: from a live one)")
         self._lost = m.create_counter("aiokinesis.leases.lost", "{lease}", "leases lost to another worker or time")
 
+    # The callbacks run on the reader's thread (a periodic reader's) while the event loop's adds a
+    # stream or a shard: each reads a copy (list() of a dict's items is one step under the GIL).
     def _observer(self, index: int) -> Callable[[metrics.CallbackOptions], Iterable[metrics.Observation]]:
         def observe(_: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
-            return [metrics.Observation(now[index], {"stream": stream}) for stream, now in self._producer_now.items()]
+            now = list(self._producer_now.items())
+            return [metrics.Observation(figures[index], {"stream": stream}) for stream, figures in now]
 
         return observe
 
+    def _observe_landed(self, _: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        totals = list(self._landed.items())
+        return [metrics.Observation(records, {"stream": stream, "shard": shard}) for (stream, shard), records in totals]
+
     def api_call(self, operation: str, stream: str | None, seconds: float, error: str | None) -> None:
         attributes = _api(operation, stream)
-        self._calls.add(1, attributes)
         self._duration.record(seconds, attributes)
         if error is not None:
             self._errors.add(1, {**attributes, "error_code": error})
@@ -117,8 +126,9 @@ class OpenTelemetryMetrics:
         retried: Mapping[str, int],
         failed: Mapping[str, int],
     ) -> None:
+        totals = self._landed
         for shard, records in landed.items():
-            self._put.add(records, {"stream": stream, "shard": shard})
+            totals[stream, shard] = totals.get((stream, shard), 0) + records
         attributes = {"stream": stream}
         record = self._latency.record
         for seconds in latency_samples(latencies):

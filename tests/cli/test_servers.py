@@ -12,7 +12,12 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+import aiokinesis
 from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.conftest import LOCAL_KEYS, create_active_stream
+
+TRIM = aiokinesis.StartingPosition.trim_horizon()
+FAST = aiokinesis.ConsumerConfig(reader=aiokinesis.ReaderConfig(min_interval=0.0, idle_interval=0.05))
 
 
 @asynccontextmanager
@@ -89,3 +94,44 @@ async def test_ls_describe_put_tail_against_kinesis_mock(kinesis_mock_url: str, 
     tailed = await run_cli("tail", stream_name, *endpoint)
     assert tailed.code == 0, tailed.stderr
     assert sorted(tailed.stdout.splitlines()) == sorted(f"record {i}" for i in range(20))
+    pushed = await run_cli("tail", stream_name, "--enhanced-fan-out", "cli", *endpoint)
+    assert pushed.code == 0, pushed.stderr
+    assert sorted(pushed.stdout.splitlines()) == sorted(f"record {i}" for i in range(20))
+
+    deleted = await run_cli("delete", stream_name, "--force", *endpoint)  # and its consumer "cli"
+    assert (deleted.code, deleted.stdout) == (0, f"deleted {stream_name}\n"), deleted.stderr
+    listed = await run_cli("ls", *endpoint, "--output", "json")
+    assert stream_name not in {s["name"] for s in json.loads(listed.stdout)["streams"]}
+
+
+@pytest.mark.integration
+async def test_leases_and_lag_against_kinesis_mock_and_dynamodb_local(
+    kinesis_mock_url: str, dynamodb_local_url: str, stream_name: str
+) -> None:
+    endpoints = ["--endpoint-url", kinesis_mock_url, "--dynamodb-endpoint-url", dynamodb_local_url]
+    table = f"cli-{stream_name}"
+    async with aiokinesis.Client(endpoint_url=kinesis_mock_url, **LOCAL_KEYS) as kinesis:
+        await create_active_stream(kinesis, stream_name, shards=2)
+        for i in range(10):
+            await kinesis.put_record(stream_name=stream_name, data=b"%d" % i, partition_key=f"k{i}")
+        leases = aiokinesis.DynamoDBLeases(table, endpoint_url=dynamodb_local_url)
+        read = 0
+        async with (
+            asyncio.timeout(BOUND),
+            kinesis.consumer(stream_name, leases=leases, worker_id="w", start=TRIM, config=FAST) as consumer,
+        ):
+            async for batch in consumer:
+                await batch.checkpoint()
+                read += len(batch)
+                if read == 10:
+                    break
+    held = await run_cli("leases", table, *endpoints, "--output", "json")
+    assert held.code == 0, held.stderr
+    rows = json.loads(held.stdout)["leases"]
+    assert [r["shard_id"] for r in rows] == ["shardId-000000000000", "shardId-000000000001"]
+    assert all(r["checkpoint"].isdigit() for r in rows)
+    lag = await run_cli("lag", stream_name, "--leases", table, *endpoints, "--output", "json")
+    assert lag.code == 0, lag.stderr
+    behind = json.loads(lag.stdout)["shards"]
+    assert [(s["shard_id"], s["error"]) for s in behind] == [(r["shard_id"], None) for r in rows]
+    assert all(isinstance(s["millis_behind_latest"], int) and s["millis_behind_latest"] >= 0 for s in behind)
