@@ -333,8 +333,10 @@ class ProduceBuffer:
                 lane.queued = False
         ready.extendleft(reversed(kept))
         lanes.waiting -= taken
-        # What stays waits a linger of its own before the next partial batch.
-        self.pending_since = now if lanes.waiting else None
+        # What stays waits a linger of its own before the next partial batch; what a full request
+        # left behind has waited its linger already (since pending_since) and goes with the next.
+        if not full or self.pending_since is None:
+            self.pending_since = now if lanes.waiting else None
         if units:
             self._sending[id(units)] = units
         return units, entries
