@@ -14,7 +14,8 @@ code, which the property tests check.
 from __future__ import annotations
 
 from binascii import b2a_base64
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any, TypeAlias, overload
 
 from . import _rules
@@ -40,6 +41,8 @@ _MAX_DATA = _rules.MAX_RECORD_BYTES  # the model's limit of one entry's data
 _MAX_KEY = 256  # characters of a partition key (the model's)
 _HASH_DIGITS = 39  # the model's pattern: 0, or up to 39 digits without a leading zero
 _PROBE = [_Entry(data=b"", partition_key="k")]
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_DATA, _KEY = attrgetter("data"), attrgetter("partition_key")
 
 
 def _as_entry(entry: object) -> object:
@@ -85,6 +88,84 @@ def _valid_hash_key(key: object) -> bool:
     return len(key) < _HASH_DIGITS or int(key) <= _rules.MAX_HASH_KEY
 
 
+def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | None:
+    """The wire entries of the usual request, in one comprehension: every entry a `(bytes, str)` pair,
+    or every one a PutRecordsRequestEntry of bytes and a str key without a hash key, each key of 1-256
+    characters, the whole surely within 10 MiB. None for any other request."""
+    kinds = set(map(type, records))
+    data: Callable[[Any], Any]
+    keys: Callable[[Any], Any]
+    if kinds == {tuple}:
+        try:
+            wire = [
+                {"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": key}
+                for data, key in records
+                if type(data) is bytes and type(key) is str and 0 < len(key) <= _MAX_KEY
+            ]
+        except ValueError:  # a tuple of another length than two
+            return None
+        data, keys = _FIRST, _SECOND
+    elif kinds == {_Entry}:
+        wire = [
+            {"Data": b2a_base64(entry.data, newline=False).decode(), "PartitionKey": entry.partition_key}
+            for entry in records
+            if type(entry.data) is bytes
+            and entry.explicit_hash_key is None
+            and type(entry.partition_key) is str
+            and 0 < len(entry.partition_key) <= _MAX_KEY
+        ]
+        data, keys = _DATA, _KEY
+    else:
+        return None
+    if len(wire) < len(records):
+        return None
+    # Within 10 MiB in all, each entry's data is within its own limit (the same number) too. Keys
+    # are counted only if 256 characters each might not fit.
+    data_bytes = sum(map(len, map(data, records)))
+    if _rules.surely_within_request(data_bytes, _MAX_KEY * len(records)):
+        return wire
+    return wire if _rules.surely_within_request(data_bytes, sum(map(len, map(keys, records)))) else None
+
+
+def _fused(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | None:
+    """The wire entries of any mix of entries, tuples, hash keys and keyless records, one fused check
+    (types, data size, key length, hash key) per entry and the 10 MiB added up on the way. None as
+    soon as an entry is not surely valid."""
+    wire: list[dict[str, str]] = []
+    append = wire.append
+    data_bytes = key_chars = 0
+    for entry in records:
+        if type(entry) is tuple:
+            if len(entry) == 2:
+                data, key = entry
+                hash_key = None
+            elif len(entry) == 3:
+                data, key, hash_key = entry
+            else:
+                return None
+        elif type(entry) is _Entry:
+            data, key, hash_key = entry.data, entry.partition_key, entry.explicit_hash_key
+        else:
+            return None
+        if type(data) is not bytes:
+            return None
+        encoded = b2a_base64(data, newline=False).decode()
+        if type(key) is str and 0 < len(key) <= _MAX_KEY:
+            if hash_key is None:
+                append({"Data": encoded, "PartitionKey": key})
+            elif _valid_hash_key(hash_key):
+                append({"Data": encoded, "ExplicitHashKey": hash_key, "PartitionKey": key})
+            else:
+                return None
+            key_chars += len(key)
+        elif key is None and (hash_key is None or _valid_hash_key(hash_key)):
+            append({"Data": encoded} if hash_key is None else {"Data": encoded, "ExplicitHashKey": hash_key})
+        else:
+            return None
+        data_bytes += len(data)
+    return wire if _rules.surely_within_request(data_bytes, key_chars) else None
+
+
 def request_body(
     records: Sequence[Entry],
     stream_name: str | None,
@@ -102,44 +183,11 @@ def request_body(
     kind = type(records)
     if (kind is not list and kind is not tuple) or not 1 <= len(records) <= 500:
         return _checked(records, members)
-    wire: list[dict[str, str]] = []
-    append = wire.append
-    data_bytes = key_chars = 0
-    for entry in records:
-        if type(entry) is tuple:
-            if len(entry) == 2:
-                data, key = entry
-                hash_key = None
-            elif len(entry) == 3:
-                data, key, hash_key = entry
-            else:
-                return _checked(records, members)
-        elif type(entry) is _Entry:
-            data, key, hash_key = entry.data, entry.partition_key, entry.explicit_hash_key
-        else:
+    wire = _uniform(records)  # type: ignore[arg-type]
+    if wire is None:
+        wire = _fused(records)  # type: ignore[arg-type]
+        if wire is None:
             return _checked(records, members)
-        if type(data) is not bytes or len(data) > _MAX_DATA:
-            return _checked(records, members)
-        if type(key) is str and 0 < len(key) <= _MAX_KEY:
-            if hash_key is None:
-                append({"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": key})
-            elif _valid_hash_key(hash_key):
-                append(
-                    {"Data": b2a_base64(data, newline=False).decode(), "ExplicitHashKey": hash_key, "PartitionKey": key}
-                )
-            else:
-                return _checked(records, members)
-            key_chars += len(key)
-        elif key is None and (hash_key is None or _valid_hash_key(hash_key)):
-            keyless = {"Data": b2a_base64(data, newline=False).decode()}
-            if hash_key is not None:
-                keyless["ExplicitHashKey"] = hash_key
-            append(keyless)
-        else:
-            return _checked(records, members)
-        data_bytes += len(data)
-    if not _rules.surely_within_request(data_bytes, key_chars):  # near 10 MiB: the keys' bytes counted there
-        return _checked(records, members)
     body = _ser_PutRecordsInput(PutRecordsInput(records=_PROBE, **members))  # the other members, by their rules
     body["Records"] = wire
     return body

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
-from aiokinesis import _put_records, _signing
+from aiokinesis import _put_records
 from aiokinesis._generated.models import PutRecordsInput, _ser_PutRecordsInput
 from aiokinesis._put_records import PutRecordsResults, request_body
 from aiokinesis._rules import MAX_HASH_KEY, MAX_REQUEST_BYTES
@@ -39,7 +39,7 @@ BOUNDED = settings(
 DATA = st.one_of(
     st.binary(max_size=40),
     st.binary(max_size=8).map(bytearray),
-    st.binary(max_size=8).map(memoryview),
+    st.binary(max_size=8).map(lambda b: memoryview(b)),
     st.just(b"x" * (MAX_REQUEST_BYTES + 1)),
     st.text(max_size=4),
     st.none(),
@@ -95,7 +95,7 @@ def test_tuples_and_objects_send_the_same_bytes_and_raise_the_same_errors(
 ) -> None:
     objects = [as_object(item) for item in items]
     from_tuples = outcome(lambda: request_body(container(items), stream_name, None, None, None))
-    from_objects = outcome(lambda: request_body(objects, stream_name, None, None, None))
+    from_objects = outcome(lambda: request_body(objects, stream_name, None, None, None))  # type: ignore[arg-type]
     assert from_tuples == from_objects
     if all(isinstance(item, Entry) for item in objects):  # the generated serializer's own verdict
         generated = outcome(
@@ -122,11 +122,14 @@ def test_valid_requests_take_the_fast_path_to_the_generated_bytes(
 ) -> None:
     objects = [Entry(data=d, partition_key=k, explicit_hash_key=h) for d, k, h in entries]
     generated = orjson.dumps(_ser_PutRecordsInput(PutRecordsInput(records=objects, stream_arn=ARN, dry_run=dry_run)))
-    with pytest.MonkeyPatch.context() as patch:  # no detour through the generated serializer
-        patch.setattr(_put_records, "_checked", None)
-        for records in (entries, [(d, k) if h is None else (d, k, h) for d, k, h in entries], objects):
-            body = request_body(records, None, ARN, None, dry_run)  # type: ignore[arg-type]
-            assert orjson.dumps(body) == generated
+    pairs = [(d, k) if h is None else (d, k, h) for d, k, h in entries]
+    for uniform in (_put_records._uniform, lambda records: None):  # the comprehension, and the loop alone
+        with pytest.MonkeyPatch.context() as patch:  # no detour through the generated serializer
+            patch.setattr(_put_records, "_checked", None)
+            patch.setattr(_put_records, "_uniform", uniform)
+            for records in (entries, pairs, objects):
+                body = request_body(records, None, ARN, None, dry_run)
+                assert orjson.dumps(body) == generated
 
 
 @pytest.mark.parametrize("count", [0, 501])
@@ -154,7 +157,7 @@ async def test_tuples_and_objects_go_on_the_wire_as_the_same_bytes(
 ) -> None:
     answer = {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "shardId-0"}] * 2}
     http.post(ANY_URL, body=orjson.dumps(answer), repeat=True)
-    tuples = [(b"one", "a"), (b"two", "b", "12")]
+    tuples: list[tuple[bytes, str] | tuple[bytes, str, str]] = [(b"one", "a"), (b"two", "b", "12")]
     await kinesis.put_records(stream_name="s", records=tuples)
     await kinesis.put_records(stream_name="s", records=[as_object(t) for t in tuples])  # type: ignore[misc]
     [calls] = http.requests.values()
@@ -239,7 +242,7 @@ async def test_a_retried_body_is_hashed_once(
         hashed.append(bytes(data))
         return sha256(data)
 
-    monkeypatch.setattr(_signing.hashlib, "sha256", counting)
+    monkeypatch.setattr(hashlib, "sha256", counting)  # what aiokinesis._signing calls
     async with make_client(fake_time) as kinesis:
         await kinesis.put_records(stream_name="s", records=[(b"payload", "k")])
     [calls] = http.requests.values()
