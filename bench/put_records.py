@@ -7,26 +7,34 @@ PutRecords of 500 records of 100 bytes to `stub_server.py` (its own process), af
 tenth of them: CPU per call, the client's whole cost (bench/contenders.py). Cases, interleaved in
 every repetition: aiokinesis given `PutRecordsRequestEntry` objects built each call (what
 bench/run.py measures), the same with `(data, partition_key)` tuples, and the floors (aiohttp,
-orjson, base64; headers signed once, or signed each call by botocore). With `--before DIR` (a
+orjson, base64; headers signed once, or signed each call by botocore or by aiokinesis's signer). With `--before DIR` (a
 directory holding an `aiokinesis` package, e.g. from `git archive`), the object case also runs
-from it. Medians with min-max, and ratios to the unsigned floor of the same run.
+from it. Medians with min-max, and ratios to the unsigned floor and to the floor signed by
+aiokinesis's signer of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import aiohttp
+import orjson
+
+import aiokinesis
+from aiokinesis._signing import FrozenCredentials, SigV4Signer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import contenders
 import run
@@ -36,14 +44,13 @@ CASES = {
     "objects": "aiokinesis, `PutRecordsRequestEntry` objects built each call",
     "tuples": "aiokinesis, `(data, partition_key)` tuples",
     "floor": "floor (aiohttp+orjson, botocore SigV4 each call)",
+    "floor_hashlib": "floor, SigV4 each call by aiokinesis's signer (hashlib, hmac)",
     "floor_unsigned": "floor, headers signed once",
 }
 
 
 @contextlib.asynccontextmanager
 async def tuple_calls(endpoint: str) -> AsyncIterator[contenders.AsyncCall]:
-    import aiokinesis
-
     async with aiokinesis.Client(endpoint_url=endpoint, region=contenders.REGION, **contenders.KEYS) as client:
 
         async def put_records() -> int:
@@ -53,11 +60,31 @@ async def tuple_calls(endpoint: str) -> AsyncIterator[contenders.AsyncCall]:
         yield put_records
 
 
+@contextlib.asynccontextmanager
+async def hashlib_floor_calls(endpoint: str) -> AsyncIterator[contenders.AsyncCall]:
+    """The unsigned floor plus what signing costs at least: the body's SHA-256 and the HMACs each call."""
+    signer = SigV4Signer(contenders.REGION)
+    creds = FrozenCredentials(contenders.KEYS["aws_access_key_id"], contenders.KEYS["aws_secret_access_key"])
+    host = endpoint.removeprefix("http://")
+    async with aiohttp.ClientSession() as http:
+
+        async def call() -> int:
+            records = [{"Data": base64.b64encode(d).decode(), "PartitionKey": k} for d, k in contenders.BATCH]
+            body = orjson.dumps({"StreamName": contenders.STREAM, "Records": records})
+            headers = signer.headers(host, "Kinesis_20131202.PutRecords", body, creds, time.time())
+            async with http.post(endpoint + "/", data=body, headers=headers) as response:
+                return len(orjson.loads(await response.read())["Records"])
+
+        yield call
+
+
 def measure(case: str, endpoint: str, calls: int) -> dict[str, float]:
     if case == "objects":
         factory = contenders.aiokinesis_calls(endpoint, "put_records", 1)
     elif case == "tuples":
         factory = tuple_calls(endpoint)
+    elif case == "floor_hashlib":
+        factory = hashlib_floor_calls(endpoint)
     else:
         factory = contenders.floor_calls(endpoint, "put_records", 1, sign_each=case == "floor")
     return asyncio.run(worker.time_calls(factory, 1, calls))
@@ -94,11 +121,13 @@ def main() -> int:
                 figures[label].append(spawn(case, endpoint, args.calls, path))
             print(f"repetition {repetition + 1}: " + ", ".join(f"{v[-1]:.0f}" for v in figures.values()), flush=True)
     floor = statistics.median(figures[CASES["floor_unsigned"]])
-    print("| contender | CPU µs/call median (min-max) | x floor unsigned |")
-    print("|---|---|---|")
+    signed = statistics.median(figures[CASES["floor_hashlib"]])
+    print("| contender | CPU µs/call median (min-max) | x floor unsigned | x floor signed by aiokinesis's signer |")
+    print("|---|---|---|---|")
     for label, values in figures.items():
         median = statistics.median(values)
-        print(f"| {label} | {median:,.0f} ({min(values):,.0f}-{max(values):,.0f}) | {median / floor:.2f} |")
+        shown = f"{median:,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+        print(f"| {label} | {shown} | {median / floor:.2f} | {median / signed:.2f} |")
     return 0
 
 
