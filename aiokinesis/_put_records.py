@@ -199,11 +199,14 @@ class PutRecordsResults(Sequence[PutRecordsResultEntry]):
 
     Compares equal to a list of the same entries, as the list it replaces did."""
 
-    __slots__ = ("_built", "_wire")
+    __slots__ = ("_all", "_built", "_wire")
 
     def __init__(self, wire: list[dict[str, Any]]) -> None:
         self._wire = wire
         self._built: list[PutRecordsResultEntry | None] | None = None
+        """The entries read so far, by index (None: not read); None until one is."""
+        self._all: list[PutRecordsResultEntry] | None = None
+        """Every entry, once an iteration decoded those not read yet."""
 
     def __len__(self) -> int:
         return len(self._wire)
@@ -213,6 +216,8 @@ class PutRecordsResults(Sequence[PutRecordsResultEntry]):
     @overload
     def __getitem__(self, index: slice) -> list[PutRecordsResultEntry]: ...
     def __getitem__(self, index: int | slice) -> PutRecordsResultEntry | list[PutRecordsResultEntry]:
+        if self._all is not None:
+            return self._all[index]
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self._wire)))]
         built = self._built
@@ -224,8 +229,19 @@ class PutRecordsResults(Sequence[PutRecordsResultEntry]):
         return entry
 
     def __iter__(self) -> Iterator[PutRecordsResultEntry]:
-        for index in range(len(self._wire)):
-            yield self[index]
+        """Decodes every entry not read yet at once: iterating costs what decoding the list did."""
+        every = self._all
+        if every is None:
+            built = self._built
+            if built is None:
+                every = list(map(_de_PutRecordsResultEntry, self._wire))
+            else:
+                every = [
+                    _de_PutRecordsResultEntry(w) if e is None else e for e, w in zip(built, self._wire, strict=True)
+                ]
+            self._all = every
+            self._built = None
+        return iter(every)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PutRecordsResults):

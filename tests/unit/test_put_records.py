@@ -209,6 +209,7 @@ async def test_results_are_decoded_as_they_are_read(kinesis: aiokinesis.Client, 
         aiokinesis.PutRecordsResultEntry(sequence_number="3", shard_id="shardId-1"),
     ]
     assert list(records) == expected
+    assert records[1] is failed  # an iteration decodes the rest, keeps what was read
     assert records == expected
     assert expected == records
     assert records != expected[:2]
