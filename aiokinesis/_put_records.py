@@ -2,9 +2,10 @@
 
 The generated serializer is the one home of PutRecords' rules: it checks every entry as a
 `PutRecordsRequestEntry`, then the 10 MiB of the whole request in a second pass (`_rules.records_size`).
-Here one pass over the entries serializes those it can prove valid with a few type and length
-tests (bytes data, a str key of 1-256 characters or none, an ASCII-digit hash key within 2**128 - 1)
-and adds up the request's size as it goes. Anything else (a bytearray, a wrong type, a limit
+Here one pass over the entries serializes a request it can prove valid with a few type and length
+tests per entry (bytes data, a str key of 1-256 characters or none, an ASCII-digit hash key within
+2**128 - 1) and adds up the request's size: a comprehension for the usual request (all pairs, or
+all entries keyed without a hash key), a loop for any mix. Anything else (a bytearray, a wrong type, a limit
 passed or near) hands the whole request, tuples made objects, to the generated serializer: it
 raises its own error, naming the entry, the field and the limit, or serializes what the fast test
 was too strict for. So both paths send the same body and raise the same error as the generated
@@ -37,7 +38,6 @@ Entry: TypeAlias = PutRecordsRequestEntry | EntryTuple
 
 _Entry = PutRecordsRequestEntry
 _ENTRY_KINDS = "PutRecordsRequestEntry or a (data, partition_key[, explicit_hash_key]) tuple"
-_MAX_DATA = _rules.MAX_RECORD_BYTES  # the model's limit of one entry's data
 _MAX_KEY = 256  # characters of a partition key (the model's)
 _HASH_DIGITS = 39  # the model's pattern: 0, or up to 39 digits without a leading zero
 _PROBE = [_Entry(data=b"", partition_key="k")]
@@ -93,8 +93,8 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
     or every one a PutRecordsRequestEntry of bytes and a str key without a hash key, each key of 1-256
     characters, the whole surely within 10 MiB. None for any other request."""
     kinds = set(map(type, records))
-    data: Callable[[Any], Any]
-    keys: Callable[[Any], Any]
+    data_of: Callable[[Any], Any]
+    key_of: Callable[[Any], Any]
     if kinds == {tuple}:
         try:
             wire = [
@@ -104,7 +104,7 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             ]
         except ValueError:  # a tuple of another length than two
             return None
-        data, keys = _FIRST, _SECOND
+        data_of, key_of = _FIRST, _SECOND
     elif kinds == {_Entry}:
         wire = [
             {"Data": b2a_base64(entry.data, newline=False).decode(), "PartitionKey": entry.partition_key}
@@ -114,17 +114,17 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             and type(entry.partition_key) is str
             and 0 < len(entry.partition_key) <= _MAX_KEY
         ]
-        data, keys = _DATA, _KEY
+        data_of, key_of = _DATA, _KEY
     else:
         return None
     if len(wire) < len(records):
         return None
     # Within 10 MiB in all, each entry's data is within its own limit (the same number) too. Keys
     # are counted only if 256 characters each might not fit.
-    data_bytes = sum(map(len, map(data, records)))
+    data_bytes = sum(map(len, map(data_of, records)))
     if _rules.surely_within_request(data_bytes, _MAX_KEY * len(records)):
         return wire
-    return wire if _rules.surely_within_request(data_bytes, sum(map(len, map(keys, records)))) else None
+    return wire if _rules.surely_within_request(data_bytes, sum(map(len, map(key_of, records)))) else None
 
 
 def _fused(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | None:

@@ -19,6 +19,7 @@ import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis import _put_records
 from aiokinesis._generated.models import PutRecordsInput, _ser_PutRecordsInput
+from aiokinesis._generated.shapes import REQUEST_SHAPES
 from aiokinesis._put_records import PutRecordsResults, request_body
 from aiokinesis._rules import MAX_HASH_KEY, MAX_REQUEST_BYTES
 from tests.fakes import FakeTime
@@ -249,3 +250,13 @@ async def test_a_retried_body_is_hashed_once(
     [calls] = http.requests.values()
     assert len(calls) == 3
     assert hashed.count(calls[0].kwargs["data"]) == 1
+
+
+def test_the_fast_checks_rest_on_the_model_s_limits() -> None:
+    # A request's data within 10 MiB holds no entry above the model's own limit, and the
+    # comprehension's key bound is the model's: if botocore's model moved either, this says so.
+    shapes = REQUEST_SHAPES
+    assert shapes["Data"]["max"] >= MAX_REQUEST_BYTES
+    assert shapes["PartitionKey"]["min"] == 1
+    assert shapes["PartitionKey"]["max"] == _put_records._MAX_KEY
+    assert shapes["HashKey"]["pattern"] == "^(0|([1-9]\\d{0,38}))$"
