@@ -333,8 +333,11 @@ class ProduceBuffer:
                 lane.queued = False
         ready.extendleft(reversed(kept))
         lanes.waiting -= taken
-        # What stays waits a linger of its own before the next partial batch.
-        self.pending_since = now if lanes.waiting else None
+        # What stays waits a linger of its own before the next partial batch. What a full request
+        # left behind keeps the wait it began at pending_since: it goes as that linger ends, at once
+        # if it has (records of unpaced shards waited a linger more per request behind a paced one).
+        if not full or self.pending_since is None:
+            self.pending_since = now if lanes.waiting else None
         if units:
             self._sending[id(units)] = units
         return units, entries

@@ -126,6 +126,12 @@ def record_size(data: bytes | bytearray | memoryview, partition_key: str | None)
         )
 
 
+def surely_within_request(data_bytes: int, key_chars: int) -> bool:
+    """True if a request of this much data and these many partition key characters is within 10 MiB
+    however its keys encode (False: count its keys' UTF-8 bytes)."""
+    return data_bytes + _UTF8_MAX * key_chars <= MAX_REQUEST_BYTES
+
+
 def records_size(records: Sequence[_Entry]) -> None:
     """PutRecords: the request's data and partition keys within 10 MiB; one pass over lengths only.
 
@@ -137,7 +143,7 @@ def records_size(records: Sequence[_Entry]) -> None:
         key = entry.partition_key
         if key is not None:
             keys += len(key)
-    if data + _UTF8_MAX * keys <= MAX_REQUEST_BYTES:
+    if surely_within_request(data, keys):
         return
     sizes = [len(entry.data) + _utf8_len(entry.partition_key) for entry in records]
     for index, size in enumerate(sizes):

@@ -28,7 +28,7 @@ from ._protocol import OperationSpec, loads_object, parse_error
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._service import Service
-from ._signing import SigV4Signer
+from ._signing import SigV4Signer, payload_hash
 from ._version import __version__
 from .config import HttpConfig, RetryConfig
 from .errors import (
@@ -251,10 +251,11 @@ class Session:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:  # a lone surrogate, a 65-bit integer: named by field
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
+        digest = payload_hash(payload)  # once, whatever the attempts
         if self.metrics is None:
-            answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload))
+            answer = await self._with_retries(lambda: self._send(spec, endpoint.url, endpoint.host, payload, digest))
         else:  # the same, each attempt's failure and the call's outcome reported
-            attempt = lambda: self._send(spec, endpoint.url, endpoint.host, payload)  # noqa: E731
+            attempt = lambda: self._send(spec, endpoint.url, endpoint.host, payload, digest)  # noqa: E731
             answer = await measured(self.metrics, spec.name, body, self._with_retries, attempt)
         try:
             return parse(answer)
@@ -276,15 +277,18 @@ class Session:
             payload = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
+        digest = payload_hash(payload)
         pool = self._http2_pool()
         if pool is not None:
-            stream = await self._attempts(lambda: self._request_h2(pool, spec, endpoint, payload), retries)
+            stream = await self._attempts(lambda: self._request_h2(pool, spec, endpoint, payload, digest), retries)
             if stream is not None:
                 if self._state is _State.CLOSED:  # closed as the answer came in
                     stream.close()
                     raise ClientClosedError(f"{spec.name}: the client was closed during the call")
                 return stream
-        response = await self._attempts(lambda: self._request(spec, endpoint.url, endpoint.host, payload), retries)
+        response = await self._attempts(
+            lambda: self._request(spec, endpoint.url, endpoint.host, payload, digest), retries
+        )
         self._live.add(response)  # until the stream is closed
         if self._state is _State.CLOSED:  # closed as the answer came in
             response.close()
@@ -310,7 +314,7 @@ class Session:
         return self._h2
 
     async def _request_h2(
-        self, pool: Http2Pool, spec: OperationSpec, endpoint: Endpoint, payload: bytes
+        self, pool: Http2Pool, spec: OperationSpec, endpoint: Endpoint, payload: bytes, digest: str
     ) -> BodyStream | None:
         """One HTTP/2 attempt: a 2xx stream unread, None if the host speaks HTTP/1.1 only, else raised."""
         assert self._signer is not None
@@ -321,7 +325,9 @@ class Session:
         stream = await pool.request(
             url,
             host,
-            request_headers(url, host, self._signer.headers(host, spec.target, payload, creds, self._clock()), payload),
+            request_headers(
+                url, host, self._signer.headers(host, spec.target, payload, creds, self._clock(), digest), payload
+            ),
             payload,
             spec.name,
         )
@@ -329,8 +335,8 @@ class Session:
             return stream
         raise parse_error(stream.status, stream.headers, await read_error_body(stream), self._service.errors)
 
-    async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> dict[str, Any]:
-        response = await self._request(spec, url, host, payload)
+    async def _send(self, spec: OperationSpec, url: str, host: str, payload: bytes, digest: str) -> dict[str, Any]:
+        response = await self._request(spec, url, host, payload, digest)
         return loads_object(await self._read(response, spec.name, host))
 
     async def _read(self, response: aiohttp.ClientResponse, what: str, host: str) -> bytes:
@@ -350,8 +356,10 @@ class Session:
             check_crc32(self._crc32_header, response, body, what, host)
         return body
 
-    async def _request(self, spec: OperationSpec, url: str, host: str, payload: bytes) -> aiohttp.ClientResponse:
-        """POST a signed request; a 2xx response is returned unread, anything else raised."""
+    async def _request(
+        self, spec: OperationSpec, url: str, host: str, payload: bytes, digest: str
+    ) -> aiohttp.ClientResponse:
+        """POST a signed request (`digest`: its payload's hash); a 2xx response is returned unread, else raised."""
         assert self._http is not None
         assert self._signer is not None
         # No local holds the headers: the session token is in them (shown as *** by their repr),
@@ -362,7 +370,7 @@ class Session:
         try:
             body = payload if len(payload) <= _LARGE_BODY else io.BytesIO(payload)
             response = await self._http.post(
-                url, data=body, headers=self._signer.headers(host, spec.target, payload, creds, self._clock())
+                url, data=body, headers=self._signer.headers(host, spec.target, payload, creds, self._clock(), digest)
             )
             if response.status < 300:
                 return response

@@ -51,6 +51,11 @@ class _SigningKey:
         return f"_SigningKey(day={self.day!r})"
 
 
+def payload_hash(body: bytes) -> str:
+    """The body's SHA-256 as the canonical request holds it (hex): the same for every attempt."""
+    return hashlib.sha256(body).hexdigest()
+
+
 class SigV4Signer:
     """Signs POST / requests with the headers an AWS JSON service needs, for one region and service.
 
@@ -105,12 +110,17 @@ class SigV4Signer:
             )
         return cached.key
 
-    def headers(self, host: str, target: str, body: bytes, creds: FrozenCredentials, now: float) -> dict[str, str]:
-        """The headers to send, Authorization included, for a request made at `now` (epoch s)."""
+    def headers(
+        self, host: str, target: str, body: bytes, creds: FrozenCredentials, now: float, body_hash: str | None = None
+    ) -> dict[str, str]:
+        """The headers to send, Authorization included, for a request made at `now` (epoch s).
+
+        `body_hash` is the body's `payload_hash`, if the caller has it: a request retried is hashed once."""
         amz_date = self._amz_date(now)
         day = amz_date[:8]
         scope = f"{day}/{self._region}/{self._service}/aws4_request"
-        body_hash = hashlib.sha256(body).hexdigest()
+        if body_hash is None:
+            body_hash = payload_hash(body)
         if creds.token is None:
             signed = "content-type;host;x-amz-date;x-amz-target"
             canonical_hash = hashlib.sha256(

@@ -14,7 +14,7 @@ import dataclasses
 import random
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Self
 import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
-from ._generated.models import StartingPosition, SubscribeToShardInput
-from ._generated.operations import Operations
+from ._generated.models import PutRecordsOutput, StartingPosition, SubscribeToShardInput
+from ._generated.operations import Operations, _PutRecords
 from ._metrics import MetricsSink, guarded
+from ._put_records import Entry, parse_results, request_body
 from ._runtime import Runtime
 from ._service import KINESIS
 from ._session import Session
@@ -123,6 +124,24 @@ class Client(Operations):
     def region(self) -> str | None:
         """The region in use; None until the client has opened if it comes from configuration."""
         return self._session.region
+
+    async def put_records(
+        self,
+        *,
+        records: Sequence[Entry],
+        stream_name: str | None = None,
+        stream_arn: str | None = None,
+        stream_id: str | None = None,
+        dry_run: bool | None = None,
+    ) -> PutRecordsOutput:
+        """Writes up to 500 records into a Kinesis data stream in one call (a PutRecords request).
+
+        Each record is a PutRecordsRequestEntry or, cheaper, a `(data, partition_key)` or
+        `(data, partition_key, explicit_hash_key)` tuple: both are checked alike, each error naming
+        the entry, the field and the limit, before anything is sent. The result's `records` are
+        decoded as they are read: `failed_record_count` alone builds none of them."""
+        body = request_body(records, stream_name, stream_arn, stream_id, dry_run)
+        return await self._session.invoke(_PutRecords, body, parse_results)
 
     async def subscribe_to_shard(
         self,

@@ -7,6 +7,7 @@ sha256:7b7b5a8460b8972eeff6de2ac4ba8c67903029d082edb403019c549911bec366 (see scr
 from __future__ import annotations
 
 from binascii import a2b_base64, b2a_base64
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -1911,12 +1912,12 @@ class PutRecordsOutput(Structure):
     __slots__ = ('failed_record_count', 'records', 'encryption_type')
     failed_record_count: int | None
     """The number of unsuccessfully processed records in a PutRecords request."""
-    records: list[PutRecordsResultEntry]
+    records: Sequence[PutRecordsResultEntry]
     """An array of successfully and unsuccessfully processed record results."""
     encryption_type: EncryptionType | str | None
     """The encryption type used on the records."""
 
-    def __init__(self, *, failed_record_count: int | None = None, records: list[PutRecordsResultEntry], encryption_type: EncryptionType | str | None = None) -> None:
+    def __init__(self, *, failed_record_count: int | None = None, records: Sequence[PutRecordsResultEntry], encryption_type: EncryptionType | str | None = None) -> None:
         self.failed_record_count = failed_record_count
         self.records = records
         self.encryption_type = encryption_type

@@ -37,6 +37,9 @@ class ServiceConfig:
     AttributeValue, a recursive tagged union the callers build and read as {"S": "text"}."""
     extra_members: Mapping[str, str] = field(default_factory=dict)
     """Hand-written members of generated classes."""
+    sequence_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """List members typed `Sequence[...]`, by structure: results the client hands back as a sequence
+    that decodes each item when it is read (aiokinesis/_put_records.py), not as a list."""
     extra_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Limits the API reference states and the model omits, by shape."""
     rules: Mapping[str, str] = field(default_factory=dict)
@@ -97,6 +100,7 @@ KINESIS = ServiceConfig(
     # runtime from the installed botocore, hashed here so a change is reported.
     documents=("service-2", "paginators-1", "waiters-2", "endpoint-rule-set-1"),
     extra_members=KINESIS_EXTRA_MEMBERS,
+    sequence_members={"PutRecordsOutput": frozenset({"Records"})},
     # The model leaves RetentionPeriodHours open; IncreaseStreamRetentionPeriod's maximum is
     # 8760 hours, DecreaseStreamRetentionPeriod's minimum 24.
     extra_limits={"RetentionPeriodHours": {"min": 24, "max": 8760}},

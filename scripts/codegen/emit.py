@@ -63,8 +63,11 @@ def gen_structures(model: Model, names: Iterable[str]) -> list[str]:
         attrs = [field_name(member) for member in members]
         out += ["", f"    __slots__ = {tuple(attrs)!r}"]
         params, assigns = [], []
+        sequences = model.config.sequence_members.get(name, frozenset())
         for (member, ref), attr in zip(members.items(), attrs, strict=True):
             typ = py_type(model, ref["shape"])
+            if member in sequences:
+                typ = typ.replace("list[", "Sequence[", 1)
             typ = typ if member in required else f"{typ} | None"
             out.append(f"    {attr}: {typ}")
             doc = doc_line(ref.get("documentation"))
@@ -142,6 +145,7 @@ def gen_models(model: Model, digest: str) -> str:
         "from __future__ import annotations",
         "",
         "from binascii import a2b_base64, b2a_base64",
+        *(["from collections.abc import Sequence"] if config.sequence_members else []),
         "from datetime import datetime",
         "from enum import StrEnum",
         "from typing import Any, TypeAlias" if model.wire else "from typing import Any",

@@ -397,3 +397,47 @@ async def test_aggregates_keep_every_key_in_order_across_a_split() -> None:
     for i, result in enumerate(results):  # each receipt says where the consumer found its record
         assert where[f"v{i}".encode()] == (result.shard_id, result.sequence_number, result.sub_sequence_number or 0)
     assert {r.shard_id for r in results[400:]} == {low.shard_id, high.shard_id}
+
+
+async def test_records_for_unpaced_shards_go_while_another_shard_is_held_at_its_rate() -> None:
+    # Shard 0 has 1,500 small records (500 of them held at its rate), shards 1-3 twelve of 200 KB,
+    # five to a request of max_batch_bytes 1 MiB. A take that filled its request left the rest
+    # "a linger of its own" (pending_since reset to now), though they had waited their linger:
+    # the large records landed one request a linger, 2-3 lingers (0.15 s) instead of at once.
+    virtual = VirtualTime()
+    async with (
+        KinesisServer(streams={"s": 4}, clock=virtual.clock) as local,
+        aiokinesis.Client(endpoint_url=local.endpoint_url, clock=virtual.clock, sleep=virtual.sleep, **KEYS) as client,
+    ):
+        shards = local.backend.streams["s"].shards
+        config = ProducerConfig(linger=0.05, rate_limit=1.0, max_batch_bytes=1024 * 1024)
+        async with client.producer("s", config=config) as producer:
+            small = [
+                await producer.put(b"x" * 10, f"k{i}", explicit_hash_key=str(shards[0].start_hash + i))
+                for i in range(1500)
+            ]
+            for _ in range(1000):  # until the bucket's 1,000 have landed and the rest is held at the rate
+                if producer.stats.records_put >= 1000 and not producer.stats.in_flight:
+                    break
+                await asyncio.sleep(0.001)
+            virtual.advance(0.005)
+            await asyncio.sleep(0.01)
+            started = virtual.now
+            large = [
+                await producer.put(b"y" * 200_000, f"big{i}", explicit_hash_key=str(shards[1 + i % 3].start_hash + i))
+                for i in range(12)
+            ]
+            landed = None
+            for _ in range(2000):  # 4 virtual seconds at most, in steps finer than a linger
+                if landed is None and all(r.done() for r in large):
+                    landed = virtual.now - started
+                if all(r.done() for r in small + large):
+                    break
+                if producer.stats.in_flight == 0:
+                    virtual.advance(0.002)
+                await asyncio.sleep(0.001)
+    assert all(r.exception() is None for r in small + large)
+    assert producer.stats.throttles == 0
+    assert {r.result().shard_id for r in large} == {s.shard_id for s in shards[1:]}
+    assert landed is not None
+    assert landed <= 0.05 + 0.01, landed  # one linger, the three requests one after another

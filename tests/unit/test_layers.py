@@ -59,6 +59,7 @@ LAYERS: dict[str, list[str]] = {
     ],
     "operations": [
         "_generated.operations",
+        "_put_records",
         "_generated.dynamodb.operations",
         "_dynamodb",
         "paginators",

@@ -37,7 +37,7 @@ def entries(count: int) -> list[Entry]:
             "put_records",
             {"records": [*entries(1), "not an entry"]},
             "records[1]",
-            "must be PutRecordsRequestEntry, not str",
+            "must be PutRecordsRequestEntry or a (data, partition_key[, explicit_hash_key]) tuple, not str",
         ),
         (
             "put_records",
