@@ -44,10 +44,20 @@ _store_arrival: Callable[[ShardRecord, datetime | float | None], None] = _arriva
 """Set a record's arrival: a datetime, None, or epoch seconds (a float) to make it from on first read."""
 
 
+_last_made: tuple[float, datetime | None] = (float("nan"), None)
+"""The last arrival made and its epoch: the records of one PutRecords mostly share their arrival
+time, and a run of them read in turn shares one datetime (nan equals nothing)."""
+
+
 def _arrival(record: ShardRecord) -> datetime | None:
+    global _last_made
     value = _slot_get(record)
     if value.__class__ is float:
-        value = _from_epoch(value, UTC)
+        epoch, made = _last_made
+        if value != epoch:
+            made = _from_epoch(value, UTC)
+            _last_made = (value, made)
+        value = made
         _store_arrival(record, value)
     return value  # type: ignore[no-any-return]
 
