@@ -38,6 +38,7 @@ VENV_OF = {
     "aiokinesis": "aiokinesis",
     "aiokinesis-unpaced": "aiokinesis",
     "aiokinesis-unpaced-gcfreeze": "aiokinesis",
+    "aiokinesis-unpaced-arrivals": "aiokinesis",
     "floor": "aiokinesis",
     "floor-signing-each": "aiokinesis",
     "floor_unsigned": "aiokinesis",
@@ -52,6 +53,7 @@ LABELS = {
     "floor_unsigned": "floor, headers signed once",
     "aiokinesis-unpaced": "aiokinesis, pacing off",
     "aiokinesis-unpaced-gcfreeze": "aiokinesis, pacing off, gc.freeze() after start-up",
+    "aiokinesis-unpaced-arrivals": "aiokinesis, pacing off, every arrival time read",
     "floor-signing-each": "floor signing each call (aiokinesis's SigV4 signer)",
     "capo": "capo-kinesis",
 }
@@ -81,6 +83,7 @@ CONSUMERS = [
     ("aiokinesis-unpaced", "asyncio", "default", 300_000),
     ("aiokinesis-unpaced", "uvloop", "default", 300_000),
     ("aiokinesis-unpaced-gcfreeze", "asyncio", "default", 300_000),
+    ("aiokinesis-unpaced-arrivals", "asyncio", "default", 300_000),
     ("async-kinesis", "asyncio", "default", 40_000),
 ]
 FAN_IN = [
@@ -335,7 +338,7 @@ def main() -> int:
         and (not contenders or c.contender in contenders or f"{c.contender}:{c.loop}" in contenders)
     ]
     if args.ab:
-        ours = ("aiokinesis", "aiokinesis-unpaced", "aiokinesis-unpaced-gcfreeze")
+        ours = ("aiokinesis", "aiokinesis-unpaced", "aiokinesis-unpaced-gcfreeze", "aiokinesis-unpaced-arrivals")
         chosen = [
             v
             for c in chosen
