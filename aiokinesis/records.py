@@ -37,6 +37,7 @@ class ShardRecord:
 # seconds (a float) in the field's own slot, and the first read turns it into the datetime, kept
 # (equality, repr, replace and pickling read it through the property, so they see the datetime).
 # `datetime.fromtimestamp` was a third of decoding a record, and most consumers never read it.
+# (So a float a caller sets, against the field's type, also reads back as its UTC datetime.)
 _arrival_slot: Any = ShardRecord.__dict__["approximate_arrival_timestamp"]
 _slot_get = _arrival_slot.__get__
 _from_epoch = datetime.fromtimestamp
