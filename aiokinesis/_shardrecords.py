@@ -16,9 +16,19 @@ from ._protocol import _ts
 from ._shardmap import hash_key_of
 from .aggregation import MAGIC, deaggregate
 from .records import ShardRecord
+from .records import _store_arrival as store_arrival
 
 _new = object.__new__
+SPENT: dict[str, Any] = {"SequenceNumber": "0", "Data": "", "PartitionKey": ""}
+"""What a decoded wire record's place in the answer holds: each record's dict is freed as the next
+is decoded instead of with the whole answer, so the collector's count of new objects does not grow
+by a dict and a ShardRecord a record while decoding (it ran twice as often, and promoted each
+answer's records into older generations, scanned again and again). A valid record, so that when a
+later record fails, the session's diagnosis of the answer (`_diagnose`) still names that one."""
 WHOLE_RANGE = (0, 2**128 - 1)
+LAST_LAZY_EPOCH = 253_402_300_799.0
+"""Epoch seconds from 0 up to this (9999-12-31) are kept as they came, a datetime made on first read:
+within it `datetime.fromtimestamp` cannot fail, so nothing the parse guard would catch is deferred."""
 
 
 @dataclass(slots=True)
@@ -37,7 +47,9 @@ class Decoded:
 
 
 def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple[int, int] | None) -> Decoded:
-    """The user records of `wires` (an answer's Records), in order; a kept record keeps its sub-sequence."""
+    """The user records of `wires` (an answer's Records), in order; a kept record keeps its sub-sequence.
+
+    Each of `wires` is replaced by SPENT once taken: the answer is read once, by this."""
     out: list[ShardRecord] = []
     size = 0
     sequence = None
@@ -46,18 +58,15 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
     whole = (low, high) == WHOLE_RANGE
     hashes: dict[str, int] = {}  # aggregates repeat few keys: MD5 once per key and answer
     dropped = 0
-    # Records put by one PutRecords mostly share their arrival time: one datetime for a run of them.
-    stamp_before: object = None
-    arrival = None
-    for wire in wires:
+    for index, wire in enumerate(wires):
         data = a2b_base64(wire["Data"])
         key = wire.get("PartitionKey")
         size += len(data) if key is None else len(data) + len(key.encode())
         sequence = wire["SequenceNumber"]
-        stamp = wire.get("ApproximateArrivalTimestamp")
-        if stamp != stamp_before or type(stamp) is not type(stamp_before):
-            arrival = None if stamp is None else _ts(stamp)
-            stamp_before = stamp
+        arrival = wire.get("ApproximateArrivalTimestamp")
+        if arrival.__class__ is not float or not 0.0 <= arrival < LAST_LAZY_EPOCH:
+            arrival = None if arrival is None else _ts(arrival)  # a bad one fails here, in the parse guard
+        wires[index] = SPENT  # read without fault: its dict is freed as the next is decoded
         inner = deaggregate(data) if data[:4] == MAGIC else None
         if inner is None:
             item = _new(ShardRecord)
@@ -65,7 +74,7 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
             item.partition_key = key  # None: a keyless record (AUTO stream)
             item.sequence_number = sequence
             item.sub_sequence_number = 0
-            item.approximate_arrival_timestamp = arrival
+            store_arrival(item, arrival)  # epoch seconds: the datetime is made on first read
             item.shard_id = shard_id
             item.explicit_hash_key = None
             item.aggregated = False
@@ -81,7 +90,7 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
             item.partition_key = user.partition_key
             item.sequence_number = sequence
             item.sub_sequence_number = sub
-            item.approximate_arrival_timestamp = arrival
+            store_arrival(item, arrival)
             item.shard_id = shard_id
             item.explicit_hash_key = user.explicit_hash_key
             item.aggregated = True

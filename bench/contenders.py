@@ -196,8 +196,9 @@ async def aiokinesis_produce(endpoint: str, records: int) -> Timed:
         return producer.stats.records_put, time.process_time() - cpu, time.perf_counter() - wall
 
 
-async def aiokinesis_consume(endpoint: str, records: int) -> Timed:
-    """Read `records` records of the stub's 4 shards through the public consumer iterator."""
+async def aiokinesis_consume(endpoint: str, records: int, *, arrivals: bool = False) -> Timed:
+    """Read `records` records of the stub's 4 shards through the public consumer iterator; with
+    `arrivals`, every record's arrival time is read too (a ShardRecord makes it on first read)."""
     import aiokinesis
 
     # No pacing: the stub has no read limits, and the figure wanted is CPU per record.
@@ -211,6 +212,8 @@ async def aiokinesis_consume(endpoint: str, records: int) -> Timed:
             async for batch in consumer:
                 for record in batch:
                     got += len(record.data) > 0
+                    if arrivals and record.approximate_arrival_timestamp is None:
+                        raise RuntimeError("the stub's records all carry an arrival time")
                 if got >= records:
                     break
         return got, time.process_time() - cpu, time.perf_counter() - wall

@@ -3,6 +3,7 @@
     bench/peers.sh                   # makes bench/.venvs/*, then runs this (~15 min)
     bench/peers.sh --quick           # a tenth of the work, one repetition (tracked files untouched)
     bench/peers.sh --only consumer,fanin1000 --repetitions 5
+    bench/peers.sh --only consumer,get_records --contenders aiokinesis-unpaced:asyncio,floor --ab before
 
 Each measurement is a fresh process (bench/peers_worker.py) run by the python of its
 contender's venv; the stub (bench/peers_stub.py) runs in a process of its own on 127.0.0.1.
@@ -37,6 +38,7 @@ VENV_OF = {
     "aiokinesis": "aiokinesis",
     "aiokinesis-unpaced": "aiokinesis",
     "aiokinesis-unpaced-gcfreeze": "aiokinesis",
+    "aiokinesis-unpaced-arrivals": "aiokinesis",
     "floor": "aiokinesis",
     "floor-signing-each": "aiokinesis",
     "floor_unsigned": "aiokinesis",
@@ -51,6 +53,7 @@ LABELS = {
     "floor_unsigned": "floor, headers signed once",
     "aiokinesis-unpaced": "aiokinesis, pacing off",
     "aiokinesis-unpaced-gcfreeze": "aiokinesis, pacing off, gc.freeze() after start-up",
+    "aiokinesis-unpaced-arrivals": "aiokinesis, pacing off, every arrival time read",
     "floor-signing-each": "floor signing each call (aiokinesis's SigV4 signer)",
     "capo": "capo-kinesis",
 }
@@ -80,6 +83,7 @@ CONSUMERS = [
     ("aiokinesis-unpaced", "asyncio", "default", 300_000),
     ("aiokinesis-unpaced", "uvloop", "default", 300_000),
     ("aiokinesis-unpaced-gcfreeze", "asyncio", "default", 300_000),
+    ("aiokinesis-unpaced-arrivals", "asyncio", "default", 300_000),
     ("async-kinesis", "asyncio", "default", 40_000),
 ]
 FAN_IN = [
@@ -311,6 +315,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the work, 1 repetition")
     parser.add_argument("--only", default="", help="workloads to run, comma-separated (tracked files untouched)")
     parser.add_argument(
+        "--contenders",
+        default="",
+        help="contenders to run, comma-separated, each a name or name:loop (floor:asyncio) (tracked files untouched)",
+    )
+    parser.add_argument(
         "--ab", default="", help="a bench/.venvs entry: every aiokinesis case runs from it too, interleaved"
     )
     parser.add_argument("--out", type=Path, help="raw figures to this file (tracked files untouched)")
@@ -321,15 +330,21 @@ def main() -> int:
         return 0
     scale, reps = (0.1, 1) if args.quick else (1.0, args.repetitions)
     only = set(filter(None, args.only.split(",")))
-    chosen = [c for c in cases(scale) if not only or c.workload in only]
+    contenders = set(filter(None, args.contenders.split(",")))
+    chosen = [
+        c
+        for c in cases(scale)
+        if (not only or c.workload in only)
+        and (not contenders or c.contender in contenders or f"{c.contender}:{c.loop}" in contenders)
+    ]
     if args.ab:
-        ours = ("aiokinesis", "aiokinesis-unpaced", "aiokinesis-unpaced-gcfreeze")
+        ours = ("aiokinesis", "aiokinesis-unpaced", "aiokinesis-unpaced-gcfreeze", "aiokinesis-unpaced-arrivals")
         chosen = [
             v
             for c in chosen
             for v in [c] + ([replace(c, contender=f"{c.contender}@{args.ab}")] if c.contender in ours else [])
         ]
-    partial = args.quick or bool(only) or args.out is not None or bool(args.ab)
+    partial = args.quick or bool(only) or bool(contenders) or args.out is not None or bool(args.ab)
     out = args.out or HERE / ("results-peers-partial.json" if partial else "results-peers.json")
     results: Results = {}
     with contextlib.ExitStack() as stack:

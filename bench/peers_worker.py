@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import json
 import resource
@@ -38,6 +39,7 @@ CONSUMERS: dict[str, Run] = {
     "aiokinesis": peers_contenders.aiokinesis_consume_default,
     "aiokinesis-unpaced": contenders.aiokinesis_consume,
     "aiokinesis-unpaced-gcfreeze": peers_contenders.frozen(contenders.aiokinesis_consume),
+    "aiokinesis-unpaced-arrivals": functools.partial(contenders.aiokinesis_consume, arrivals=True),
     "async-kinesis": peers_contenders.async_kinesis_consume,
 }
 

@@ -65,10 +65,10 @@ async def test_records_decode_with_their_shard_and_arrival(kinesis: aiokinesis.C
     assert reader.child_shards == []
 
 
-async def test_each_record_keeps_its_own_arrival_when_runs_of_them_share_one(
+async def test_each_record_keeps_its_own_arrival_in_runs_of_equal_ones(
     kinesis: aiokinesis.Client, http: aioresponses
 ) -> None:
-    """Runs of equal arrival times share one datetime: every record still gets its own time."""
+    """Runs of equal, missing and integer arrival times: every record gets its own time."""
     stamps: list[float | int | None] = [1.5, 1.5, 2.25, 1.5, None, None, 2.25, 7, 7.0, 7]
     records = [
         {"SequenceNumber": str(n), "Data": "eA==", **({} if s is None else {"ApproximateArrivalTimestamp": s})}
