@@ -288,12 +288,13 @@ class Sender:
             keyless = not limits.auto and any(item.partition_key is None for item in unit.items)
             return keyless or unit.size > limits.max_record_bytes
 
-        if not any(refused(unit) for unit in units):
+        failing = [refused(unit) for unit in units]
+        if not any(failing):
             self._fail_units(units, error)
             return
         now = self._clock()
-        for unit in units:
-            if refused(unit):
+        for unit, fails in zip(units, failing, strict=True):
+            if fails:
                 self._fail_units([unit], error)
                 continue
             for item in unit.items:

@@ -15,8 +15,7 @@ from typing import Any
 from ._protocol import _ts
 from ._shardmap import hash_key_of
 from .aggregation import MAGIC, deaggregate
-from .records import ShardRecord
-from .records import _store_arrival as store_arrival
+from .records import ShardRecord, store_arrival
 
 _new = object.__new__
 SPENT: dict[str, Any] = {"SequenceNumber": "0", "Data": "", "PartitionKey": ""}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+__all__ = ["ShardRecord"]  # store_arrival is the decoder's (`_shardrecords`), not the API
+
 
 @dataclass(slots=True, kw_only=True)
 class ShardRecord:
@@ -41,7 +43,7 @@ class ShardRecord:
 _arrival_slot: Any = ShardRecord.__dict__["approximate_arrival_timestamp"]
 _slot_get = _arrival_slot.__get__
 _from_epoch = datetime.fromtimestamp
-_store_arrival: Callable[[ShardRecord, datetime | float | None], None] = _arrival_slot.__set__
+store_arrival: Callable[[ShardRecord, datetime | float | None], None] = _arrival_slot.__set__
 """Set a record's arrival: a datetime, None, or epoch seconds (a float) to make it from on first read."""
 
 
@@ -59,10 +61,10 @@ def _arrival(record: ShardRecord) -> datetime | None:
             made = _from_epoch(value, UTC)
             _last_made = (value, made)
         value = made
-        _store_arrival(record, value)
+        store_arrival(record, value)
     return value  # type: ignore[no-any-return]
 
 
 ShardRecord.approximate_arrival_timestamp = property(  # type: ignore[assignment,misc]
-    _arrival, _store_arrival, doc="When the stream took the Kinesis record (UTC)."
+    _arrival, store_arrival, doc="When the stream took the Kinesis record (UTC)."
 )
