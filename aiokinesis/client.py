@@ -26,10 +26,11 @@ from ._generated.models import PutRecordsOutput, StartingPosition, SubscribeToSh
 from ._generated.operations import Operations, _PutRecords
 from ._metrics import MetricsSink, guarded
 from ._put_records import Entry, parse_results, request_body
+from ._queue_config import QueueConfig
 from ._runtime import Runtime
 from ._service import KINESIS
 from ._session import Session
-from .config import ConsumerConfig, HttpConfig, ProducerConfig, QueueConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 
 if TYPE_CHECKING:
     from ._dynamodb import DynamoDB

@@ -23,6 +23,7 @@ LAYERS: dict[str, list[str]] = {
         "errors",
         "_checks",
         "config",
+        "_queue_config",
         "_runtime",
         "_metrics",
         "records",
