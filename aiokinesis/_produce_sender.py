@@ -17,7 +17,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._generated.operations import _PutRecords
+from ._generated.operations import PutRecords
 from ._produce_maps import ShardMaps
 from ._produce_metrics import ProduceReport
 from ._produce_model import (
@@ -178,7 +178,7 @@ class Sender:
         try:
             # The hot path: the invoker directly with wire entries, results read without typed objects.
             body = {"StreamName": self.stream_name, "Records": entries}
-            results = await self._invoker.invoke(_PutRecords, body, _records)
+            results = await self._invoker.invoke(PutRecords, body, _records)
             if len(results) != len(units):
                 raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
         except (ServiceError, TransportError) as exc:
