@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._generated import shapes as _kinesis
-from ._protocol import _ts
+from ._protocol import read_timestamp
 from .errors import ParamValidationError, ProtocolError
 
 _INT64_MIN = -(2**63)
@@ -58,7 +58,7 @@ def _shown(value: object) -> str:
 def _leaf(kind: str, value: object, path: str) -> Misfit | None:
     if kind == "timestamp":
         try:
-            _ts(value)  # type: ignore[arg-type]
+            read_timestamp(value)  # type: ignore[arg-type]
         except Exception as exc:  # whatever the parser met, said in words
             return path, f"is {_shown(value)}, not a timestamp ({exc})"
     elif kind == "blob":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from ._produce_entries import AGGREGATE_FRAME, entry_for, in_aggregate, plain_entry
 from ._produce_lanes import Lanes
@@ -30,14 +29,11 @@ from ._produce_model import (
     expired_error,
 )
 from ._produce_pacing import ShardPacer
+from ._produce_shards import ShardChoice
 from ._shardmap import ShardMap
 from .config import ProducerConfig
 
 log = logging.getLogger("aiokinesis.producer")
-_PREDICTED = 16_384
-"""Hash keys whose predicted shard is kept; past this many the cache starts over."""
-_UNSEEN: Any = object()
-"""A hash key with no prediction under the current map yet."""
 
 
 class ProduceBuffer:
@@ -47,13 +43,11 @@ class ProduceBuffer:
         self._stream_name = stream_name
         self._config = config
         self.stats = stats
-        self.map = ShardMap(())
-        """The shard map lanes and predictions follow; replaced only through remap()."""
+        self.shards = ShardChoice()
+        """The shard each unit is paced on, by the map lanes follow too; replaced only through remap()."""
         self.lanes = Lanes(ordering=config.ordering)
         self._sending: dict[int, list[Unit]] = {}
         """The units of every request under way, by the id of their list."""
-        self._predicted: dict[int, str | None] = {}
-        """The shard of each hash key predicted under the current map (a bisect a record costs more)."""
         self.pending_since: float | None = None
         """When the oldest record not yet sent started its linger; None when nothing waits."""
         self.aggregation_max_bytes = config.aggregation_max_bytes
@@ -64,7 +58,6 @@ class ProduceBuffer:
         """Whether records are packed into aggregates (lanes are then shards): not on an AUTO stream."""
         self.spread = False
         """The stream places every record itself (AUTO): no unit's shard is predicted, only picked to pace it."""
-        self._next_spread = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
         self.report: ProduceReport | None = None
@@ -156,7 +149,7 @@ class ProduceBuffer:
 
     def _shard_lane(self, item: Item) -> str:
         """With aggregation, a keyed record's lane: its predicted shard ("" when none holds its hash)."""
-        return self.map.shard_for(item.hash_key) or ""
+        return self.shards.map.shard_for(item.hash_key) or ""
 
     def close(self) -> None:
         """Admit nothing more: every put() waiting for room raises ProducerClosedError."""
@@ -267,6 +260,7 @@ class ProduceBuffer:
         aggregate = self.aggregate
         lanes = self.lanes
         ready = lanes.ready
+        shards = self.shards
         units: list[Unit] = []
         entries: list[dict[str, str]] = []
         kept: list[Lane] = []  # visited, still waiting (a backoff, a shard's rate): they keep their place
@@ -294,15 +288,12 @@ class ProduceBuffer:
                     full = True
                     break
                 if self.spread or head.partition_key is None:
-                    held, shard_id = self._spread(lane, head, unit_size, pacer, now)
+                    held, shard_id = shards.spread(lane, head, unit_size, pacer, now)
                     if held:
                         break
                     predicted = None
                 else:
-                    hash_key = head.hash_key
-                    predicted = None if hash_key < 0 else self._predicted.get(hash_key, _UNSEEN)
-                    if predicted is _UNSEEN:
-                        predicted = self._predict(hash_key)
+                    predicted = shards.predict(head.hash_key)
                     if (
                         predicted is not None
                         and pacer is not None
@@ -342,31 +333,6 @@ class ProduceBuffer:
             self._sending[id(units)] = units
         return units, entries
 
-    def _predict(self, hash_key: int) -> str | None:
-        """The shard the current map puts a hash key on, remembered."""
-        predicted = self._predicted
-        if len(predicted) >= _PREDICTED:
-            predicted.clear()
-        shard_id = predicted[hash_key] = self.map.shard_for(hash_key)
-        return shard_id
-
-    def _spread(
-        self, lane: Lane, head: Item, size: int, pacer: ShardPacer | None, now: float
-    ) -> tuple[bool, str | None]:
-        """Whether every shard's rate holds back a unit the stream places itself, and else the
-        shard picked to pace it on (None: no pacing)."""
-        shard_ids = self.map.shard_ids
-        if pacer is None or not shard_ids:
-            return False, None
-        # Round-robin over the open shards, passing over those whose rate holds it back now.
-        count = len(shard_ids)
-        for step in range(count):
-            index = (self._next_spread + step) % count
-            if pacer.admit(shard_ids[index], lane, head, size, now):
-                self._next_spread = index + 1
-                return False, shard_ids[index]
-        return True, None
-
     def _select(self, lane: Lane) -> tuple[list[Item], int]:
         """The lane's next aggregate: its records and its size as AWS counts it (an upper bound).
         Nothing is encoded yet. Keyless records are never aggregated."""
@@ -402,7 +368,6 @@ class ProduceBuffer:
         """Follow a new shard map. With aggregation lanes are shards, so every record moves to the
         lane of its shard in the new map, each lane's order kept. Call only with nothing in flight:
         a busy lane's records would otherwise overtake the unit it waits for."""
-        self.map = shard_map
-        self._predicted = {}
+        self.shards.follow(shard_map)
         if self.aggregate:
             self.lanes.regroup(self._shard_lane)

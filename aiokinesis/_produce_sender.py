@@ -17,8 +17,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._generated.models import ShardFilter, ShardFilterType
-from ._generated.operations import _PutRecords
+from ._generated.operations import PutRecords
+from ._produce_maps import ShardMaps
 from ._produce_metrics import ProduceReport
 from ._produce_model import (
     Aggregate,
@@ -30,9 +30,7 @@ from ._produce_model import (
     expired_error,
 )
 from ._produce_pacing import ShardPacer
-from ._shardmap import ShardMap
 from .errors import KinesisError, ProtocolError, ServiceError, TransportError
-from .paginators import Paginators
 
 if TYPE_CHECKING:
     from ._generated.operations import Operations
@@ -47,9 +45,9 @@ _RETRYABLE_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "InternalFailure", "InternalFailureException", "ServiceUnavailable"}
 )
 _INVALID_CODES = frozenset({"ValidationException", "InvalidArgumentException"})
+"""A request refused as invalid: perhaps a record above a max record size lowered since it was read."""
 PACED_WAIT = 0.01
 """The least wait before taking again when a shard's rate holds records back."""
-"""A request refused as invalid: perhaps a record above a max record size lowered since it was read."""
 
 
 class Sender:
@@ -80,13 +78,7 @@ class Sender:
         self._pacer = ShardPacer(config.rate_limit) if config.rate_limit > 0 else None
         self._paced_until = 0.0
         """No take before then: the last one could send nothing while a shard's rate held records back."""
-        self._ranges: dict[str, tuple[int, int]] = {}
-        """The hash range of every shard ever listed (a shard's range never changes)."""
-        self._next_map: ShardMap | None = None
-        """A newer map the lanes follow once nothing is in flight (aggregation only)."""
-        self._refresh_lock = asyncio.Lock()
-        self._refreshing = False
-        self._group: asyncio.TaskGroup | None = None
+        self._maps = ShardMaps(kinesis, stream_name, buffer=buffer, aggregate=config.aggregate, wake=self._wake.set)
         self.closing = False
         self.flushing = 0
         self.report: ProduceReport | None = None
@@ -95,11 +87,11 @@ class Sender:
     @property
     def shard_ids(self) -> tuple[str, ...]:
         """The open shards of the map the producer follows now."""
-        return (self._next_map or self._buffer.map).shard_ids
+        return self._maps.shard_ids
 
     async def open(self) -> None:
         """List the open shards before the first put() predicts one."""
-        self._buffer.remap(await self._list_shards(only_open=True))
+        await self._maps.open()
 
     def wake(self) -> None:
         self._wake.set()
@@ -119,14 +111,14 @@ class Sender:
     async def _drain(self) -> None:
         buffer = self._buffer
         stats = self.stats
+        maps = self._maps
         async with asyncio.TaskGroup() as group:
-            self._group = group
+            maps.group = group
             while True:
                 now = self._clock()
-                if self._next_map is not None and not stats.in_flight:
-                    buffer.remap(self._next_map)
-                    self._next_map = None
-                if self._next_map is None and self._due(now):
+                if not stats.in_flight:
+                    maps.follow_pending()
+                if maps.pending is None and self._due(now):
                     units, entries = buffer.take(now, self._pacer)
                     if not units and self._pacer is not None and self._pacer.holding:
                         # Nothing could go, records wait on a shard's rate: let it refill for a linger
@@ -186,7 +178,7 @@ class Sender:
         try:
             # The hot path: the invoker directly with wire entries, results read without typed objects.
             body = {"StreamName": self.stream_name, "Records": entries}
-            results = await self._invoker.invoke(_PutRecords, body, _records)
+            results = await self._invoker.invoke(PutRecords, body, _records)
             if len(results) != len(units):
                 raise ProtocolError(f"PutRecords answered {len(results)} entries for {len(units)}")
         except (ServiceError, TransportError) as exc:
@@ -243,7 +235,7 @@ class Sender:
             report.landed(landed)
         self._buffer.landed(landed)
         if stale:
-            self._schedule_refresh()
+            self._maps.schedule_refresh()
         for aggregate, shard_id, sequence_number in landed_elsewhere:
             await self._settle_misrouted(aggregate, shard_id, sequence_number)
 
@@ -324,15 +316,7 @@ class Sender:
         """An aggregate landed on `shard_id`, not where the map said: its user records inside that
         shard's range have landed (each at its place in the aggregate); readers drop the others,
         which go back to the head of their lane to be put again."""
-        bounds = self._ranges.get(shard_id)
-        if bounds is None:
-            try:
-                await self._refresh(wanted=shard_id)
-            except KinesisError as exc:
-                log.warning("could not list the shards of %s: %s", self.stream_name, exc)
-            bounds = self._ranges.get(shard_id)
-        else:
-            self._schedule_refresh()
+        bounds = await self._maps.range_of(shard_id)
         head_hash = unit.items[0].hash_key
         now = self._clock()
         again: list[Item] = []
@@ -359,46 +343,6 @@ class Sender:
             )
             self.stats.retries += 1
             self._buffer.requeue(unit.lane, again, now)
-
-    def _schedule_refresh(self) -> None:
-        if self._refreshing or self._group is None:
-            return
-        self._refreshing = True
-        self._group.create_task(self._refresh_in_background(), name=f"aiokinesis-shard-map-{self.stream_name}")
-
-    async def _refresh_in_background(self) -> None:
-        try:
-            await self._refresh()
-        except KinesisError as exc:
-            log.warning("could not refresh the shard map of %s: %s", self.stream_name, exc)
-        finally:
-            self._refreshing = False
-
-    async def _refresh(self, wanted: str | None = None) -> None:
-        """List the open shards and follow the new map; if `wanted` is still unknown (it opened and
-        closed since), list every shard to learn its range."""
-        async with self._refresh_lock:
-            if wanted is not None and wanted in self._ranges:
-                return  # a listing that finished while this one waited has it
-            shard_map = await self._list_shards(only_open=True)
-            if wanted is not None and wanted not in self._ranges:
-                await self._list_shards(only_open=False)
-        if self._config.aggregate:
-            self._next_map = shard_map  # lanes follow once nothing is in flight
-        else:
-            self._buffer.remap(shard_map)  # lanes are partition keys: nothing moves
-        self._wake.set()
-
-    async def _list_shards(self, *, only_open: bool) -> ShardMap:
-        shard_filter = ShardFilter(type=ShardFilterType.AT_LATEST) if only_open else None
-        pages = Paginators(self._kinesis).list_shards(stream_name=self.stream_name, shard_filter=shard_filter)
-        shards = [s async for s in pages]
-        for shard in shards:
-            hash_range = shard.hash_key_range
-            self._ranges[shard.shard_id] = (int(hash_range.starting_hash_key), int(hash_range.ending_hash_key))
-        shard_map = ShardMap(shards)
-        log.info("shard map of %s: %d open shards", self.stream_name, len(shard_map.shard_ids))
-        return shard_map
 
 
 def _records(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ def _discard(body: dict[str, Any]) -> None:
     """Parser of operations whose model has no output."""
 
 
-def _ts(value: float | int | str) -> datetime:
+def read_timestamp(value: float | int | str) -> datetime:
     """Epoch seconds (what AWS sends), or ISO 8601 text from lenient servers, as UTC.
 
     Anything else (a bool, a list) is a TypeError; numbers out of datetime's range raise
@@ -59,7 +59,7 @@ def _token() -> str:
     return str(uuid.uuid4())
 
 
-def _at(parent: str, key: object) -> str:
+def field_at(parent: str, key: object) -> str:
     return f"{parent}[{key!r}]"
 
 
@@ -67,7 +67,7 @@ def _missing(field: str) -> ParamValidationError:
     return ParamValidationError(field, "is required")
 
 
-def _type_error(field: str, value: object, expected: str) -> ParamValidationError:
+def type_error(field: str, value: object, expected: str) -> ParamValidationError:
     return ParamValidationError(field, f"must be {expected}, not {type(value).__name__}")
 
 

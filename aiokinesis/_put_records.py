@@ -25,11 +25,11 @@ from ._generated.models import (
     PutRecordsOutput,
     PutRecordsRequestEntry,
     PutRecordsResultEntry,
-    _de_PutRecordsOutput,
-    _de_PutRecordsResultEntry,
-    _ser_PutRecordsInput,
+    de_PutRecordsOutput,
+    de_PutRecordsResultEntry,
+    ser_PutRecordsInput,
 )
-from ._protocol import _at, _type_error
+from ._protocol import field_at, type_error
 from .errors import ParamValidationError
 
 EntryTuple: TypeAlias = tuple[bytes, str | None] | tuple[bytes, str | None, str | None]
@@ -54,12 +54,12 @@ def _as_entry(entry: object) -> object:
 
 
 def _kind_error(index: int, entry: object) -> ParamValidationError:
-    field = _at("records", index)
+    field = field_at("records", index)
     if isinstance(entry, tuple):
         return ParamValidationError(
             field, f"is a tuple of {len(entry)} items, not (data, partition_key[, explicit_hash_key])"
         )
-    return _type_error(field, entry, _ENTRY_KINDS)
+    return type_error(field, entry, _ENTRY_KINDS)
 
 
 def _checked(records: object, members: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +68,13 @@ def _checked(records: object, members: dict[str, Any]) -> dict[str, Any]:
     if isinstance(records, tuple):
         records = list(records)
     if not isinstance(records, list) or not 1 <= len(records) <= 500:
-        return _ser_PutRecordsInput(PutRecordsInput(records=records, **members))  # type: ignore[arg-type]
+        return ser_PutRecordsInput(PutRecordsInput(records=records, **members))  # type: ignore[arg-type]
     entries = [_as_entry(entry) for entry in records]
     try:
-        return _ser_PutRecordsInput(PutRecordsInput(records=entries, **members))  # type: ignore[arg-type]
+        return ser_PutRecordsInput(PutRecordsInput(records=entries, **members))  # type: ignore[arg-type]
     except ParamValidationError as exc:
         for index, entry in enumerate(entries):
-            if exc.field == _at("records", index) and not isinstance(entry, _Entry):
+            if exc.field == field_at("records", index) and not isinstance(entry, _Entry):
                 raise _kind_error(index, entry) from None
         raise
 
@@ -188,7 +188,7 @@ def request_body(
         wire = _fused(records)  # type: ignore[arg-type]
         if wire is None:
             return _checked(records, members)
-    body = _ser_PutRecordsInput(PutRecordsInput(records=_PROBE, **members))  # the other members, by their rules
+    body = ser_PutRecordsInput(PutRecordsInput(records=_PROBE, **members))  # the other members, by their rules
     body["Records"] = wire
     return body
 
@@ -225,7 +225,7 @@ class PutRecordsResults(Sequence[PutRecordsResultEntry]):
             built = self._built = [None] * len(self._wire)
         entry = built[index]
         if entry is None:
-            entry = built[index] = _de_PutRecordsResultEntry(self._wire[index])
+            entry = built[index] = de_PutRecordsResultEntry(self._wire[index])
         return entry
 
     def __iter__(self) -> Iterator[PutRecordsResultEntry]:
@@ -234,10 +234,10 @@ class PutRecordsResults(Sequence[PutRecordsResultEntry]):
         if every is None:
             built = self._built
             if built is None:
-                every = list(map(_de_PutRecordsResultEntry, self._wire))
+                every = list(map(de_PutRecordsResultEntry, self._wire))
             else:
                 every = [
-                    _de_PutRecordsResultEntry(w) if e is None else e for e, w in zip(built, self._wire, strict=True)
+                    de_PutRecordsResultEntry(w) if e is None else e for e, w in zip(built, self._wire, strict=True)
                 ]
             self._all = every
             self._built = None
@@ -262,6 +262,6 @@ def parse_results(answer: dict[str, Any]) -> PutRecordsOutput:
     wire = answer["Records"]
     if type(wire) is not list or not set(map(type, wire)) <= {dict}:
         raise TypeError("Records must be a list of objects")
-    out = _de_PutRecordsOutput({**answer, "Records": ()})
+    out = de_PutRecordsOutput({**answer, "Records": ()})
     out.records = PutRecordsResults(wire)
     return out

@@ -12,7 +12,7 @@ from binascii import a2b_base64
 from dataclasses import dataclass
 from typing import Any
 
-from ._protocol import _ts
+from ._protocol import read_timestamp
 from ._shardmap import hash_key_of
 from .aggregation import MAGIC, deaggregate
 from .records import ShardRecord, store_arrival
@@ -64,7 +64,7 @@ def decode_records(wires: list[dict[str, Any]], shard_id: str, hash_range: tuple
         sequence = wire["SequenceNumber"]
         arrival = wire.get("ApproximateArrivalTimestamp")
         if arrival.__class__ is not float or not 0.0 <= arrival < LAST_LAZY_EPOCH:
-            arrival = None if arrival is None else _ts(arrival)  # a bad one fails here, in the parse guard
+            arrival = None if arrival is None else read_timestamp(arrival)  # a bad one fails here, in the parse guard
         wires[index] = SPENT  # read without fault: its dict is freed as the next is decoded
         inner = deaggregate(data) if data[:4] == MAGIC else None
         if inner is None:

@@ -30,7 +30,7 @@ from ._generated.models import (
     Shard,
     StartingPosition,
     SubscribeToShardInput,
-    _de_ChildShard,
+    de_ChildShard,
 )
 from ._shardrecords import decode_records
 from .errors import THROTTLING_CODES, TRANSIENT_CODES, ConsumerDeletedError, ServiceError, TransportError
@@ -264,7 +264,7 @@ class SubscriptionSource:
             decoded.records,
             doc.get("ContinuationSequenceNumber"),
             doc.get("MillisBehindLatest"),
-            None if children is None else [_de_ChildShard(child) for child in children],
+            None if children is None else [de_ChildShard(child) for child in children],
             decoded.dropped,
         )
 

@@ -23,13 +23,14 @@ import aiohttp
 
 from ._credentials import CredentialSource, RegionSource
 from ._generated.models import PutRecordsOutput, StartingPosition, SubscribeToShardInput
-from ._generated.operations import Operations, _PutRecords
+from ._generated.operations import Operations, PutRecords
 from ._metrics import MetricsSink, guarded
 from ._put_records import Entry, parse_results, request_body
+from ._queue_config import QueueConfig
 from ._runtime import Runtime
 from ._service import KINESIS
 from ._session import Session
-from .config import ConsumerConfig, HttpConfig, ProducerConfig, QueueConfig, ReaderConfig, RetryConfig
+from .config import ConsumerConfig, HttpConfig, ProducerConfig, ReaderConfig, RetryConfig
 
 if TYPE_CHECKING:
     from ._dynamodb import DynamoDB
@@ -141,7 +142,7 @@ class Client(Operations):
         the entry, the field and the limit, before anything is sent. The result's `records` are
         decoded as they are read: `failed_record_count` alone builds none of them."""
         body = request_body(records, stream_name, stream_arn, stream_id, dry_run)
-        return await self._session.invoke(_PutRecords, body, parse_results)
+        return await self._session.invoke(PutRecords, body, parse_results)
 
     async def subscribe_to_shard(
         self,

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from ._checkpointing import CheckpointWriter
 from ._shardstate import ShardProgress, ShardState
 from ._shardstore import ShardInfo
 from .errors import ClientClosedError, ConsumerDeletedError, LeaseLostError
@@ -122,6 +123,7 @@ class StreamConsumer:
         self._close_lock = asyncio.Lock()
         self._closed = False
         self._failure: BaseException | None = None
+        self._checkpoints = CheckpointWriter(stream_name, store, lose=self._lose, metrics=metrics)
 
     # -- the user's side -----------------------------------------------------------------------
 
@@ -173,7 +175,7 @@ class StreamConsumer:
                     await self._supervisor
             try:
                 if self._config.checkpoint_interval is not None:
-                    await self._flush_checkpoints()
+                    await self._checkpoints.flush(self._shards.values())
                 await self._store.close()
             finally:
                 self._closed = True
@@ -196,45 +198,7 @@ class StreamConsumer:
             shard.drained.set()
 
     async def _commit(self, batch: Batch) -> None:
-        await self._checkpoint(batch._shard, batch._generation, batch.records[-1])  # noqa: SLF001 - Batch is this module's own
-
-    async def _checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
-        # Shielded whole, lock included: a cancelled caller must not let the next write of the
-        # shard start while its own is still under way.
-        await asyncio.shield(self._write_checkpoint(shard, generation, record))
-
-    async def _write_checkpoint(self, shard: ShardState, generation: int, record: ShardRecord) -> None:
-        """Write one shard's checkpoints one at a time, and never back: a user's batch.checkpoint()
-        and an auto-checkpoint round can overlap, and an older position must not land last."""
-        position = (record.sequence_number, record.sub_sequence_number)
-        async with shard.checkpoint_lock:
-            if not shard.ended and generation != shard.generation:
-                raise LeaseLostError(shard.shard_id, "this worker lost it after handing the batch out")
-            skip = "ended" if shard.ended else None
-            if skip is None and shard.checkpointed_at_or_after(position):
-                skip = f"already at {shard.checkpointed}"
-            if skip is not None:
-                log.info("shard %s of %s: not checkpointing (%s)", shard.shard_id, self.stream_name, skip)
-                return
-            try:
-                await self._store.checkpoint(shard.shard_id, *position)
-            except LeaseLostError:
-                if generation == shard.generation:
-                    self._lose(shard)
-                raise
-            if generation == shard.generation:
-                shard.checkpointed = position
-            if self._metrics is not None:
-                self._metrics.consumer_checkpoint(self.stream_name, shard.shard_id)
-
-    async def _flush_checkpoints(self) -> None:
-        for shard in list(self._shards.values()):
-            record = shard.processed
-            if record is not None and shard.checkpointed != (record.sequence_number, record.sub_sequence_number):
-                try:
-                    await self._checkpoint(shard, shard.generation, record)
-                except LeaseLostError as exc:
-                    log.info("shard %s of %s: auto-checkpoint skipped: %s", shard.shard_id, self.stream_name, exc)
+        await self._checkpoints.write(batch._shard, batch._generation, batch.records[-1])  # noqa: SLF001 - Batch is this module's own
 
     # -- the store's side ----------------------------------------------------------------------
 
@@ -330,7 +294,7 @@ class StreamConsumer:
         assert interval is not None
         while True:
             await self._sleep(interval)
-            await self._flush_checkpoints()
+            await self._checkpoints.flush(self._shards.values())
 
     def _schedule(self) -> None:
         """Start every shard whose parents are all done (read here to their end, finished by

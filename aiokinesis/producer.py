@@ -22,9 +22,10 @@ and the producer spreads them over shards' rates round-robin. Elsewhere a key is
 
 The work is split as aiokafka splits its producer: this module is the public face (lifecycle,
 put, put_many, flush); _produce_checks validates records; _produce_buffer holds the admitted
-records (admission, expiry, release) in _produce_lanes' lanes; _produce_sender drains them
-(PutRecords, results, retries, pacing, the shard map). A record's receipt is the buffered record
-itself (_produce_model.Item, a _produce_receipt.Receipt): one object a record.
+records (admission, expiry, release) in _produce_lanes' lanes, _produce_shards choosing each
+unit's shard; _produce_sender drains them (PutRecords, results, retries, pacing), following the
+shard maps of _produce_maps. A record's receipt is the buffered record itself (_produce_model.Item,
+a _produce_receipt.Receipt): one object a record.
 """
 
 from __future__ import annotations

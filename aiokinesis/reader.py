@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from ._generated.errors import ExpiredIteratorException
-from ._generated.models import ChildShard, StartingPosition, _de_ChildShard
-from ._generated.operations import _GetRecords
+from ._generated.models import ChildShard, StartingPosition, de_ChildShard
+from ._generated.operations import GetRecords
 from ._shardrecords import WHOLE_RANGE, decode_records, in_range
 from .config import ReaderConfig
 from .errors import ClientError, ProtocolError, ServiceError, TransportError
@@ -133,7 +133,7 @@ class ShardReader:
                 # The hot path: the invoker directly, with a request that is valid by construction
                 # (an iterator Kinesis gave, a checked limit), decoded without typed Records.
                 request = {"ShardIterator": self._iterator, "Limit": self._config.limit}
-                page = await self._invoker.invoke(_GetRecords, request, self._decode)
+                page = await self._invoker.invoke(GetRecords, request, self._decode)
                 if page.unfiltered:  # the first aggregate: learn the range, then read on
                     await self._learn_hash_range()
                     page.records = self._in_range(page.records)
@@ -196,7 +196,7 @@ class ShardReader:
             decoded.last_sequence_number,
             answer.get("NextShardIterator"),
             answer.get("MillisBehindLatest"),
-            None if children is None else [_de_ChildShard(child) for child in children],
+            None if children is None else [de_ChildShard(child) for child in children],
             decoded.unfiltered,
         )
 

@@ -22,10 +22,10 @@ from ._eventstream import Decoder, Message
 from ._generated.models import (
     SubscribeToShardEvent,
     SubscribeToShardInput,
-    _de_SubscribeToShardEvent,
-    _ser_SubscribeToShardInput,
+    de_SubscribeToShardEvent,
+    ser_SubscribeToShardInput,
 )
-from ._generated.operations import _SubscribeToShard
+from ._generated.operations import SubscribeToShard
 from ._invoker import BodyStream, StreamOpener
 from .errors import ProtocolError, service_error
 
@@ -152,7 +152,7 @@ class EventStream(Events[SubscribeToShardEvent]):
     connection is closed. See Events for how it ends."""
 
     def __init__(self, stream: BodyStream) -> None:
-        super().__init__(stream, _de_SubscribeToShardEvent)
+        super().__init__(stream, de_SubscribeToShardEvent)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -172,11 +172,11 @@ async def subscribe(
     """Send SubscribeToShard (checked against the model first) and return its events, each parsed by
     `parse`; returns once Kinesis accepts the subscription, raising its error if it refuses.
     `retries=False` makes one attempt: the caller's own backoff and pacing govern every call."""
-    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request), retries=retries)
+    stream = await opener.open_stream(SubscribeToShard, ser_SubscribeToShardInput(request), retries=retries)
     return Events(stream, parse)
 
 
 async def subscribe_to_shard(opener: StreamOpener, request: SubscribeToShardInput) -> SubscribeToShardOutput:
     """SubscribeToShard with typed events: what `Client.subscribe_to_shard` returns."""
-    stream = await opener.open_stream(_SubscribeToShard, _ser_SubscribeToShardInput(request))
+    stream = await opener.open_stream(SubscribeToShard, ser_SubscribeToShardInput(request))
     return SubscribeToShardOutput(event_stream=EventStream(stream))

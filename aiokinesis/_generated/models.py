@@ -14,14 +14,14 @@ from typing import Any
 
 from .._protocol import (
     _above,
-    _at,
+    field_at,
     _below,
     _mismatch,
     _missing,
     _naive,
     _length,
-    _ts,
-    _type_error,
+    read_timestamp,
+    type_error,
 )
 from .. import _rules
 from .._structures import LazyPattern, Structure
@@ -3250,7 +3250,7 @@ def _ser_AcknowledgeDeadLetterQueueRecordsInput(v: AcknowledgeDeadLetterQueueRec
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -3258,7 +3258,7 @@ def _ser_AcknowledgeDeadLetterQueueRecordsInput(v: AcknowledgeDeadLetterQueueRec
     d['QueueARN'] = x_queue_arn
     x_entries = v.entries
     if not isinstance(x_entries, list):
-        raise _missing('entries') if x_entries is None else _type_error('entries', x_entries, 'a list')
+        raise _missing('entries') if x_entries is None else type_error('entries', x_entries, 'a list')
     if not 1 <= len(x_entries) <= 10:
         raise _length('entries', len(x_entries), 1, 10, 'items')
     try:
@@ -3266,11 +3266,11 @@ def _ser_AcknowledgeDeadLetterQueueRecordsInput(v: AcknowledgeDeadLetterQueueRec
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_entries):
             if not isinstance(_i0, AcknowledgeDeadLetterQueueRecordsRequestEntry):
-                raise _type_error(_at('entries', _n0), _i0, 'AcknowledgeDeadLetterQueueRecordsRequestEntry') from None
+                raise type_error(field_at('entries', _n0), _i0, 'AcknowledgeDeadLetterQueueRecordsRequestEntry') from None
             try:
                 _ser_AcknowledgeDeadLetterQueueRecordsRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('entries', _n0)) from None
+                raise exc.within(field_at('entries', _n0)) from None
         raise
     d['Entries'] = _l0
     return d
@@ -3280,7 +3280,7 @@ def _ser_AcknowledgeDeadLetterQueueRecordsRequestEntry(v: AcknowledgeDeadLetterQ
     d: dict[str, Any] = {}
     x_receipt_handle = v.receipt_handle
     if not isinstance(x_receipt_handle, str):
-        raise _missing('receipt_handle') if x_receipt_handle is None else _type_error('receipt_handle', x_receipt_handle, 'a string')
+        raise _missing('receipt_handle') if x_receipt_handle is None else type_error('receipt_handle', x_receipt_handle, 'a string')
     if not 1 <= len(x_receipt_handle) <= 1024:
         raise _length('receipt_handle', len(x_receipt_handle), 1, 1024, 'characters')
     d['ReceiptHandle'] = x_receipt_handle
@@ -3291,7 +3291,7 @@ def _ser_AcknowledgeQueueRecordsInput(v: AcknowledgeQueueRecordsInput) -> dict[s
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -3299,7 +3299,7 @@ def _ser_AcknowledgeQueueRecordsInput(v: AcknowledgeQueueRecordsInput) -> dict[s
     d['QueueARN'] = x_queue_arn
     x_entries = v.entries
     if not isinstance(x_entries, list):
-        raise _missing('entries') if x_entries is None else _type_error('entries', x_entries, 'a list')
+        raise _missing('entries') if x_entries is None else type_error('entries', x_entries, 'a list')
     if not 1 <= len(x_entries) <= 10:
         raise _length('entries', len(x_entries), 1, 10, 'items')
     try:
@@ -3307,11 +3307,11 @@ def _ser_AcknowledgeQueueRecordsInput(v: AcknowledgeQueueRecordsInput) -> dict[s
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_entries):
             if not isinstance(_i0, AcknowledgeQueueRecordsRequestEntry):
-                raise _type_error(_at('entries', _n0), _i0, 'AcknowledgeQueueRecordsRequestEntry') from None
+                raise type_error(field_at('entries', _n0), _i0, 'AcknowledgeQueueRecordsRequestEntry') from None
             try:
                 _ser_AcknowledgeQueueRecordsRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('entries', _n0)) from None
+                raise exc.within(field_at('entries', _n0)) from None
         raise
     d['Entries'] = _l0
     return d
@@ -3321,7 +3321,7 @@ def _ser_AcknowledgeQueueRecordsRequestEntry(v: AcknowledgeQueueRecordsRequestEn
     d: dict[str, Any] = {}
     x_receipt_handle = v.receipt_handle
     if not isinstance(x_receipt_handle, str):
-        raise _missing('receipt_handle') if x_receipt_handle is None else _type_error('receipt_handle', x_receipt_handle, 'a string')
+        raise _missing('receipt_handle') if x_receipt_handle is None else type_error('receipt_handle', x_receipt_handle, 'a string')
     if not 1 <= len(x_receipt_handle) <= 1024:
         raise _length('receipt_handle', len(x_receipt_handle), 1, 1024, 'characters')
     d['ReceiptHandle'] = x_receipt_handle
@@ -3333,7 +3333,7 @@ def _ser_AddTagsToStreamInput(v: AddTagsToStreamInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -3341,25 +3341,25 @@ def _ser_AddTagsToStreamInput(v: AddTagsToStreamInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_tags = v.tags
     if not isinstance(x_tags, dict):
-        raise _missing('tags') if x_tags is None else _type_error('tags', x_tags, 'a dict')
+        raise _missing('tags') if x_tags is None else type_error('tags', x_tags, 'a dict')
     if not 1 <= len(x_tags) <= 200:
         raise _length('tags', len(x_tags), 1, 200, 'entries')
     _m0 = {}
     for _k0, _v0 in x_tags.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('tags', _k0), _k0, 'a string')
+            raise type_error(field_at('tags', _k0), _k0, 'a string')
         if not 1 <= len(_k0) <= 128:
-            raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+            raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
         if not isinstance(_v0, str):
-            raise _type_error(_at('tags', _k0), _v0, 'a string')
+            raise type_error(field_at('tags', _k0), _v0, 'a string')
         if len(_v0) > 256:
-            raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+            raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
         _m0[_k0] = _v0
     d['Tags'] = _m0
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -3368,7 +3368,7 @@ def _ser_AddTagsToStreamInput(v: AddTagsToStreamInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -3382,11 +3382,11 @@ def _ser_ChannelEncryptionConfiguration(v: ChannelEncryptionConfiguration) -> di
     d: dict[str, Any] = {}
     x_encryption_type = v.encryption_type
     if not isinstance(x_encryption_type, str):
-        raise _missing('encryption_type') if x_encryption_type is None else _type_error('encryption_type', x_encryption_type, 'a string')
+        raise _missing('encryption_type') if x_encryption_type is None else type_error('encryption_type', x_encryption_type, 'a string')
     d['EncryptionType'] = x_encryption_type
     x_key_id = v.key_id
     if not isinstance(x_key_id, str):
-        raise _missing('key_id') if x_key_id is None else _type_error('key_id', x_key_id, 'a string')
+        raise _missing('key_id') if x_key_id is None else type_error('key_id', x_key_id, 'a string')
     if not 1 <= len(x_key_id) <= 2048:
         raise _length('key_id', len(x_key_id), 1, 2048, 'characters')
     d['KeyId'] = x_key_id
@@ -3397,7 +3397,7 @@ def _ser_ChannelLoggingConfiguration(v: ChannelLoggingConfiguration) -> dict[str
     d: dict[str, Any] = {}
     x_cloud_watch_logs = v.cloud_watch_logs
     if not isinstance(x_cloud_watch_logs, CloudWatchLogs):
-        raise _missing('cloud_watch_logs') if x_cloud_watch_logs is None else _type_error('cloud_watch_logs', x_cloud_watch_logs, 'CloudWatchLogs')
+        raise _missing('cloud_watch_logs') if x_cloud_watch_logs is None else type_error('cloud_watch_logs', x_cloud_watch_logs, 'CloudWatchLogs')
     try:
         _s0 = _ser_CloudWatchLogs(x_cloud_watch_logs)
     except ParamValidationError as exc:
@@ -3410,7 +3410,7 @@ def _ser_ChannelLoggingUpdateInput(v: ChannelLoggingUpdateInput) -> dict[str, An
     d: dict[str, Any] = {}
     x_cloud_watch_logs = v.cloud_watch_logs
     if not isinstance(x_cloud_watch_logs, CloudWatchLogsUpdateInput):
-        raise _missing('cloud_watch_logs') if x_cloud_watch_logs is None else _type_error('cloud_watch_logs', x_cloud_watch_logs, 'CloudWatchLogsUpdateInput')
+        raise _missing('cloud_watch_logs') if x_cloud_watch_logs is None else type_error('cloud_watch_logs', x_cloud_watch_logs, 'CloudWatchLogsUpdateInput')
     try:
         _s0 = _ser_CloudWatchLogsUpdateInput(x_cloud_watch_logs)
     except ParamValidationError as exc:
@@ -3423,7 +3423,7 @@ def _ser_ChannelStreamConfiguration(v: ChannelStreamConfiguration) -> dict[str, 
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -3431,7 +3431,7 @@ def _ser_ChannelStreamConfiguration(v: ChannelStreamConfiguration) -> dict[str, 
     d['StreamARN'] = x_stream_arn
     x_record_configuration = v.record_configuration
     if not isinstance(x_record_configuration, RecordConfiguration):
-        raise _missing('record_configuration') if x_record_configuration is None else _type_error('record_configuration', x_record_configuration, 'RecordConfiguration')
+        raise _missing('record_configuration') if x_record_configuration is None else type_error('record_configuration', x_record_configuration, 'RecordConfiguration')
     try:
         _s0 = _ser_RecordConfiguration(x_record_configuration)
     except ParamValidationError as exc:
@@ -3444,12 +3444,12 @@ def _ser_CloudWatchLogs(v: CloudWatchLogs) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_enabled = v.enabled
     if not isinstance(x_enabled, bool):
-        raise _missing('enabled') if x_enabled is None else _type_error('enabled', x_enabled, 'a bool')
+        raise _missing('enabled') if x_enabled is None else type_error('enabled', x_enabled, 'a bool')
     d['Enabled'] = x_enabled
     x_log_group_name = v.log_group_name
     if x_log_group_name is not None:
         if not isinstance(x_log_group_name, str):
-            raise _type_error('log_group_name', x_log_group_name, 'a string')
+            raise type_error('log_group_name', x_log_group_name, 'a string')
         if not 1 <= len(x_log_group_name) <= 512:
             raise _length('log_group_name', len(x_log_group_name), 1, 512, 'characters')
         if _P4.fullmatch(x_log_group_name) is None:
@@ -3458,7 +3458,7 @@ def _ser_CloudWatchLogs(v: CloudWatchLogs) -> dict[str, Any]:
     x_log_stream_name = v.log_stream_name
     if x_log_stream_name is not None:
         if not isinstance(x_log_stream_name, str):
-            raise _type_error('log_stream_name', x_log_stream_name, 'a string')
+            raise type_error('log_stream_name', x_log_stream_name, 'a string')
         if not 1 <= len(x_log_stream_name) <= 512:
             raise _length('log_stream_name', len(x_log_stream_name), 1, 512, 'characters')
         if _P5.fullmatch(x_log_stream_name) is None:
@@ -3471,12 +3471,12 @@ def _ser_CloudWatchLogsUpdateInput(v: CloudWatchLogsUpdateInput) -> dict[str, An
     d: dict[str, Any] = {}
     x_enabled = v.enabled
     if not isinstance(x_enabled, bool):
-        raise _missing('enabled') if x_enabled is None else _type_error('enabled', x_enabled, 'a bool')
+        raise _missing('enabled') if x_enabled is None else type_error('enabled', x_enabled, 'a bool')
     d['Enabled'] = x_enabled
     x_log_group_name = v.log_group_name
     if x_log_group_name is not None:
         if not isinstance(x_log_group_name, str):
-            raise _type_error('log_group_name', x_log_group_name, 'a string')
+            raise type_error('log_group_name', x_log_group_name, 'a string')
         if not 1 <= len(x_log_group_name) <= 512:
             raise _length('log_group_name', len(x_log_group_name), 1, 512, 'characters')
         if _P4.fullmatch(x_log_group_name) is None:
@@ -3485,7 +3485,7 @@ def _ser_CloudWatchLogsUpdateInput(v: CloudWatchLogsUpdateInput) -> dict[str, An
     x_log_stream_name = v.log_stream_name
     if x_log_stream_name is not None:
         if not isinstance(x_log_stream_name, str):
-            raise _type_error('log_stream_name', x_log_stream_name, 'a string')
+            raise type_error('log_stream_name', x_log_stream_name, 'a string')
         if not 1 <= len(x_log_stream_name) <= 512:
             raise _length('log_stream_name', len(x_log_stream_name), 1, 512, 'characters')
         if _P5.fullmatch(x_log_stream_name) is None:
@@ -3498,7 +3498,7 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_channel_name = v.channel_name
     if not isinstance(x_channel_name, str):
-        raise _missing('channel_name') if x_channel_name is None else _type_error('channel_name', x_channel_name, 'a string')
+        raise _missing('channel_name') if x_channel_name is None else type_error('channel_name', x_channel_name, 'a string')
     if not 1 <= len(x_channel_name) <= 128:
         raise _length('channel_name', len(x_channel_name), 1, 128, 'characters')
     if _P1.fullmatch(x_channel_name) is None:
@@ -3506,7 +3506,7 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     d['ChannelName'] = x_channel_name
     x_service_execution_role_arn = v.service_execution_role_arn
     if not isinstance(x_service_execution_role_arn, str):
-        raise _missing('service_execution_role_arn') if x_service_execution_role_arn is None else _type_error('service_execution_role_arn', x_service_execution_role_arn, 'a string')
+        raise _missing('service_execution_role_arn') if x_service_execution_role_arn is None else type_error('service_execution_role_arn', x_service_execution_role_arn, 'a string')
     if not 1 <= len(x_service_execution_role_arn) <= 512:
         raise _length('service_execution_role_arn', len(x_service_execution_role_arn), 1, 512, 'characters')
     if _P6.fullmatch(x_service_execution_role_arn) is None:
@@ -3514,7 +3514,7 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     d['ServiceExecutionRoleARN'] = x_service_execution_role_arn
     x_stream_configuration_list = v.stream_configuration_list
     if not isinstance(x_stream_configuration_list, list):
-        raise _missing('stream_configuration_list') if x_stream_configuration_list is None else _type_error('stream_configuration_list', x_stream_configuration_list, 'a list')
+        raise _missing('stream_configuration_list') if x_stream_configuration_list is None else type_error('stream_configuration_list', x_stream_configuration_list, 'a list')
     if not 1 <= len(x_stream_configuration_list) <= 10000:
         raise _length('stream_configuration_list', len(x_stream_configuration_list), 1, 10000, 'items')
     try:
@@ -3522,17 +3522,17 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_stream_configuration_list):
             if not isinstance(_i0, ChannelStreamConfiguration):
-                raise _type_error(_at('stream_configuration_list', _n0), _i0, 'ChannelStreamConfiguration') from None
+                raise type_error(field_at('stream_configuration_list', _n0), _i0, 'ChannelStreamConfiguration') from None
             try:
                 _ser_ChannelStreamConfiguration(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('stream_configuration_list', _n0)) from None
+                raise exc.within(field_at('stream_configuration_list', _n0)) from None
         raise
     d['StreamConfigurationList'] = _l0
     x_s3_destination_configuration = v.s3_destination_configuration
     if x_s3_destination_configuration is not None:
         if not isinstance(x_s3_destination_configuration, S3DestinationConfiguration):
-            raise _type_error('s3_destination_configuration', x_s3_destination_configuration, 'S3DestinationConfiguration')
+            raise type_error('s3_destination_configuration', x_s3_destination_configuration, 'S3DestinationConfiguration')
         try:
             _s0 = _ser_S3DestinationConfiguration(x_s3_destination_configuration)
         except ParamValidationError as exc:
@@ -3541,7 +3541,7 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     x_s3_tables_destination_configuration = v.s3_tables_destination_configuration
     if x_s3_tables_destination_configuration is not None:
         if not isinstance(x_s3_tables_destination_configuration, S3TablesDestinationConfiguration):
-            raise _type_error('s3_tables_destination_configuration', x_s3_tables_destination_configuration, 'S3TablesDestinationConfiguration')
+            raise type_error('s3_tables_destination_configuration', x_s3_tables_destination_configuration, 'S3TablesDestinationConfiguration')
         try:
             _s0 = _ser_S3TablesDestinationConfiguration(x_s3_tables_destination_configuration)
         except ParamValidationError as exc:
@@ -3550,7 +3550,7 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     x_encryption_configuration = v.encryption_configuration
     if x_encryption_configuration is not None:
         if not isinstance(x_encryption_configuration, ChannelEncryptionConfiguration):
-            raise _type_error('encryption_configuration', x_encryption_configuration, 'ChannelEncryptionConfiguration')
+            raise type_error('encryption_configuration', x_encryption_configuration, 'ChannelEncryptionConfiguration')
         try:
             _s0 = _ser_ChannelEncryptionConfiguration(x_encryption_configuration)
         except ParamValidationError as exc:
@@ -3559,25 +3559,25 @@ def _ser_CreateChannelInput(v: CreateChannelInput) -> dict[str, Any]:
     x_tags = v.tags
     if x_tags is not None:
         if not isinstance(x_tags, dict):
-            raise _type_error('tags', x_tags, 'a dict')
+            raise type_error('tags', x_tags, 'a dict')
         if not 1 <= len(x_tags) <= 200:
             raise _length('tags', len(x_tags), 1, 200, 'entries')
         _m0 = {}
         for _k0, _v0 in x_tags.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('tags', _k0), _k0, 'a string')
+                raise type_error(field_at('tags', _k0), _k0, 'a string')
             if not 1 <= len(_k0) <= 128:
-                raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+                raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
             if not isinstance(_v0, str):
-                raise _type_error(_at('tags', _k0), _v0, 'a string')
+                raise type_error(field_at('tags', _k0), _v0, 'a string')
             if len(_v0) > 256:
-                raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+                raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
             _m0[_k0] = _v0
         d['Tags'] = _m0
     x_logging_configuration = v.logging_configuration
     if x_logging_configuration is not None:
         if not isinstance(x_logging_configuration, ChannelLoggingConfiguration):
-            raise _type_error('logging_configuration', x_logging_configuration, 'ChannelLoggingConfiguration')
+            raise type_error('logging_configuration', x_logging_configuration, 'ChannelLoggingConfiguration')
         try:
             _s0 = _ser_ChannelLoggingConfiguration(x_logging_configuration)
         except ParamValidationError as exc:
@@ -3590,7 +3590,7 @@ def _ser_CreateQueueInput(v: CreateQueueInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_queue_name = v.queue_name
     if not isinstance(x_queue_name, str):
-        raise _missing('queue_name') if x_queue_name is None else _type_error('queue_name', x_queue_name, 'a string')
+        raise _missing('queue_name') if x_queue_name is None else type_error('queue_name', x_queue_name, 'a string')
     if not 1 <= len(x_queue_name) <= 128:
         raise _length('queue_name', len(x_queue_name), 1, 128, 'characters')
     if _P1.fullmatch(x_queue_name) is None:
@@ -3598,7 +3598,7 @@ def _ser_CreateQueueInput(v: CreateQueueInput) -> dict[str, Any]:
     d['QueueName'] = x_queue_name
     x_stream_configuration_list = v.stream_configuration_list
     if not isinstance(x_stream_configuration_list, list):
-        raise _missing('stream_configuration_list') if x_stream_configuration_list is None else _type_error('stream_configuration_list', x_stream_configuration_list, 'a list')
+        raise _missing('stream_configuration_list') if x_stream_configuration_list is None else type_error('stream_configuration_list', x_stream_configuration_list, 'a list')
     if not 1 <= len(x_stream_configuration_list) <= 10000:
         raise _length('stream_configuration_list', len(x_stream_configuration_list), 1, 10000, 'items')
     try:
@@ -3606,17 +3606,17 @@ def _ser_CreateQueueInput(v: CreateQueueInput) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_stream_configuration_list):
             if not isinstance(_i0, QueueStreamConfiguration):
-                raise _type_error(_at('stream_configuration_list', _n0), _i0, 'QueueStreamConfiguration') from None
+                raise type_error(field_at('stream_configuration_list', _n0), _i0, 'QueueStreamConfiguration') from None
             try:
                 _ser_QueueStreamConfiguration(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('stream_configuration_list', _n0)) from None
+                raise exc.within(field_at('stream_configuration_list', _n0)) from None
         raise
     d['StreamConfigurationList'] = _l0
     x_queue_attributes = v.queue_attributes
     if x_queue_attributes is not None:
         if not isinstance(x_queue_attributes, QueueAttributes):
-            raise _type_error('queue_attributes', x_queue_attributes, 'QueueAttributes')
+            raise type_error('queue_attributes', x_queue_attributes, 'QueueAttributes')
         try:
             _s0 = _ser_QueueAttributes(x_queue_attributes)
         except ParamValidationError as exc:
@@ -3625,19 +3625,19 @@ def _ser_CreateQueueInput(v: CreateQueueInput) -> dict[str, Any]:
     x_tags = v.tags
     if x_tags is not None:
         if not isinstance(x_tags, dict):
-            raise _type_error('tags', x_tags, 'a dict')
+            raise type_error('tags', x_tags, 'a dict')
         if not 1 <= len(x_tags) <= 200:
             raise _length('tags', len(x_tags), 1, 200, 'entries')
         _m0 = {}
         for _k0, _v0 in x_tags.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('tags', _k0), _k0, 'a string')
+                raise type_error(field_at('tags', _k0), _k0, 'a string')
             if not 1 <= len(_k0) <= 128:
-                raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+                raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
             if not isinstance(_v0, str):
-                raise _type_error(_at('tags', _k0), _v0, 'a string')
+                raise type_error(field_at('tags', _k0), _v0, 'a string')
             if len(_v0) > 256:
-                raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+                raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
             _m0[_k0] = _v0
         d['Tags'] = _m0
     return d
@@ -3647,7 +3647,7 @@ def _ser_CreateStreamInput(v: CreateStreamInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_name = v.stream_name
     if not isinstance(x_stream_name, str):
-        raise _missing('stream_name') if x_stream_name is None else _type_error('stream_name', x_stream_name, 'a string')
+        raise _missing('stream_name') if x_stream_name is None else type_error('stream_name', x_stream_name, 'a string')
     if not 1 <= len(x_stream_name) <= 128:
         raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
     if _P1.fullmatch(x_stream_name) is None:
@@ -3656,14 +3656,14 @@ def _ser_CreateStreamInput(v: CreateStreamInput) -> dict[str, Any]:
     x_shard_count = v.shard_count
     if x_shard_count is not None:
         if not isinstance(x_shard_count, int) or isinstance(x_shard_count, bool):
-            raise _type_error('shard_count', x_shard_count, 'an integer')
+            raise type_error('shard_count', x_shard_count, 'an integer')
         if x_shard_count < 1:
             raise _below('shard_count', x_shard_count, 1)
         d['ShardCount'] = x_shard_count
     x_stream_mode_details = v.stream_mode_details
     if x_stream_mode_details is not None:
         if not isinstance(x_stream_mode_details, StreamModeDetails):
-            raise _type_error('stream_mode_details', x_stream_mode_details, 'StreamModeDetails')
+            raise type_error('stream_mode_details', x_stream_mode_details, 'StreamModeDetails')
         try:
             _s0 = _ser_StreamModeDetails(x_stream_mode_details)
         except ParamValidationError as exc:
@@ -3672,32 +3672,32 @@ def _ser_CreateStreamInput(v: CreateStreamInput) -> dict[str, Any]:
     x_tags = v.tags
     if x_tags is not None:
         if not isinstance(x_tags, dict):
-            raise _type_error('tags', x_tags, 'a dict')
+            raise type_error('tags', x_tags, 'a dict')
         if not 1 <= len(x_tags) <= 200:
             raise _length('tags', len(x_tags), 1, 200, 'entries')
         _m0 = {}
         for _k0, _v0 in x_tags.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('tags', _k0), _k0, 'a string')
+                raise type_error(field_at('tags', _k0), _k0, 'a string')
             if not 1 <= len(_k0) <= 128:
-                raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+                raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
             if not isinstance(_v0, str):
-                raise _type_error(_at('tags', _k0), _v0, 'a string')
+                raise type_error(field_at('tags', _k0), _v0, 'a string')
             if len(_v0) > 256:
-                raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+                raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
             _m0[_k0] = _v0
         d['Tags'] = _m0
     x_warm_throughput_mi_bps = v.warm_throughput_mi_bps
     if x_warm_throughput_mi_bps is not None:
         if not isinstance(x_warm_throughput_mi_bps, int) or isinstance(x_warm_throughput_mi_bps, bool):
-            raise _type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
+            raise type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
         if x_warm_throughput_mi_bps < 0:
             raise _below('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 0)
         d['WarmThroughputMiBps'] = x_warm_throughput_mi_bps
     x_max_record_size_in_ki_b = v.max_record_size_in_ki_b
     if x_max_record_size_in_ki_b is not None:
         if not isinstance(x_max_record_size_in_ki_b, int) or isinstance(x_max_record_size_in_ki_b, bool):
-            raise _type_error('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 'an integer')
+            raise type_error('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 'an integer')
         if x_max_record_size_in_ki_b < 1024:
             raise _below('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 1024)
         if x_max_record_size_in_ki_b > 10240:
@@ -3706,7 +3706,7 @@ def _ser_CreateStreamInput(v: CreateStreamInput) -> dict[str, Any]:
     x_record_distribution_strategy = v.record_distribution_strategy
     if x_record_distribution_strategy is not None:
         if not isinstance(x_record_distribution_strategy, str):
-            raise _type_error('record_distribution_strategy', x_record_distribution_strategy, 'a string')
+            raise type_error('record_distribution_strategy', x_record_distribution_strategy, 'a string')
         d['RecordDistributionStrategy'] = x_record_distribution_strategy
     return d
 
@@ -3715,12 +3715,12 @@ def _ser_DeadLetterConfiguration(v: DeadLetterConfiguration) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_target_type = v.target_type
     if not isinstance(x_target_type, str):
-        raise _missing('target_type') if x_target_type is None else _type_error('target_type', x_target_type, 'a string')
+        raise _missing('target_type') if x_target_type is None else type_error('target_type', x_target_type, 'a string')
     d['TargetType'] = x_target_type
     x_max_receive_count = v.max_receive_count
     if x_max_receive_count is not None:
         if not isinstance(x_max_receive_count, int) or isinstance(x_max_receive_count, bool):
-            raise _type_error('max_receive_count', x_max_receive_count, 'an integer')
+            raise type_error('max_receive_count', x_max_receive_count, 'an integer')
         if x_max_receive_count < 1:
             raise _below('max_receive_count', x_max_receive_count, 1)
         if x_max_receive_count > 1000:
@@ -3733,7 +3733,7 @@ def _ser_DeadLetterQueueS3Configuration(v: DeadLetterQueueS3Configuration) -> di
     d: dict[str, Any] = {}
     x_bucket_arn = v.bucket_arn
     if not isinstance(x_bucket_arn, str):
-        raise _missing('bucket_arn') if x_bucket_arn is None else _type_error('bucket_arn', x_bucket_arn, 'a string')
+        raise _missing('bucket_arn') if x_bucket_arn is None else type_error('bucket_arn', x_bucket_arn, 'a string')
     if not 1 <= len(x_bucket_arn) <= 2048:
         raise _length('bucket_arn', len(x_bucket_arn), 1, 2048, 'characters')
     if _P7.fullmatch(x_bucket_arn) is None:
@@ -3741,7 +3741,7 @@ def _ser_DeadLetterQueueS3Configuration(v: DeadLetterQueueS3Configuration) -> di
     d['BucketARN'] = x_bucket_arn
     x_expected_bucket_owner = v.expected_bucket_owner
     if not isinstance(x_expected_bucket_owner, str):
-        raise _missing('expected_bucket_owner') if x_expected_bucket_owner is None else _type_error('expected_bucket_owner', x_expected_bucket_owner, 'a string')
+        raise _missing('expected_bucket_owner') if x_expected_bucket_owner is None else type_error('expected_bucket_owner', x_expected_bucket_owner, 'a string')
     if not 12 <= len(x_expected_bucket_owner) <= 12:
         raise _length('expected_bucket_owner', len(x_expected_bucket_owner), 12, 12, 'characters')
     if _P8.fullmatch(x_expected_bucket_owner) is None:
@@ -3750,7 +3750,7 @@ def _ser_DeadLetterQueueS3Configuration(v: DeadLetterQueueS3Configuration) -> di
     x_error_output_prefix = v.error_output_prefix
     if x_error_output_prefix is not None:
         if not isinstance(x_error_output_prefix, str):
-            raise _type_error('error_output_prefix', x_error_output_prefix, 'a string')
+            raise type_error('error_output_prefix', x_error_output_prefix, 'a string')
         if not 1 <= len(x_error_output_prefix) <= 512:
             raise _length('error_output_prefix', len(x_error_output_prefix), 1, 512, 'characters')
         if _P9.fullmatch(x_error_output_prefix) is None:
@@ -3764,7 +3764,7 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -3772,7 +3772,7 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
         d['StreamName'] = x_stream_name
     x_retention_period_hours = v.retention_period_hours
     if not isinstance(x_retention_period_hours, int) or isinstance(x_retention_period_hours, bool):
-        raise _missing('retention_period_hours') if x_retention_period_hours is None else _type_error('retention_period_hours', x_retention_period_hours, 'an integer')
+        raise _missing('retention_period_hours') if x_retention_period_hours is None else type_error('retention_period_hours', x_retention_period_hours, 'an integer')
     if x_retention_period_hours < 24:
         raise _below('retention_period_hours', x_retention_period_hours, 24)
     if x_retention_period_hours > 8760:
@@ -3781,7 +3781,7 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -3790,7 +3790,7 @@ def _ser_DecreaseStreamRetentionPeriodInput(v: DecreaseStreamRetentionPeriodInpu
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -3804,7 +3804,7 @@ def _ser_DeleteChannelInput(v: DeleteChannelInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_channel_arn = v.channel_arn
     if not isinstance(x_channel_arn, str):
-        raise _missing('channel_arn') if x_channel_arn is None else _type_error('channel_arn', x_channel_arn, 'a string')
+        raise _missing('channel_arn') if x_channel_arn is None else type_error('channel_arn', x_channel_arn, 'a string')
     if not 1 <= len(x_channel_arn) <= 2048:
         raise _length('channel_arn', len(x_channel_arn), 1, 2048, 'characters')
     if _P10.fullmatch(x_channel_arn) is None:
@@ -3817,7 +3817,7 @@ def _ser_DeleteQueueInput(v: DeleteQueueInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -3830,7 +3830,7 @@ def _ser_DeleteResourcePolicyInput(v: DeleteResourcePolicyInput) -> dict[str, An
     d: dict[str, Any] = {}
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -3839,7 +3839,7 @@ def _ser_DeleteResourcePolicyInput(v: DeleteResourcePolicyInput) -> dict[str, An
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -3853,7 +3853,7 @@ def _ser_DeleteStreamInput(v: DeleteStreamInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -3862,12 +3862,12 @@ def _ser_DeleteStreamInput(v: DeleteStreamInput) -> dict[str, Any]:
     x_enforce_consumer_deletion = v.enforce_consumer_deletion
     if x_enforce_consumer_deletion is not None:
         if not isinstance(x_enforce_consumer_deletion, bool):
-            raise _type_error('enforce_consumer_deletion', x_enforce_consumer_deletion, 'a bool')
+            raise type_error('enforce_consumer_deletion', x_enforce_consumer_deletion, 'a bool')
         d['EnforceConsumerDeletion'] = x_enforce_consumer_deletion
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -3876,7 +3876,7 @@ def _ser_DeleteStreamInput(v: DeleteStreamInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -3891,7 +3891,7 @@ def _ser_DeregisterStreamConsumerInput(v: DeregisterStreamConsumerInput) -> dict
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -3900,7 +3900,7 @@ def _ser_DeregisterStreamConsumerInput(v: DeregisterStreamConsumerInput) -> dict
     x_consumer_name = v.consumer_name
     if x_consumer_name is not None:
         if not isinstance(x_consumer_name, str):
-            raise _type_error('consumer_name', x_consumer_name, 'a string')
+            raise type_error('consumer_name', x_consumer_name, 'a string')
         if not 1 <= len(x_consumer_name) <= 128:
             raise _length('consumer_name', len(x_consumer_name), 1, 128, 'characters')
         if _P1.fullmatch(x_consumer_name) is None:
@@ -3909,7 +3909,7 @@ def _ser_DeregisterStreamConsumerInput(v: DeregisterStreamConsumerInput) -> dict
     x_consumer_arn = v.consumer_arn
     if x_consumer_arn is not None:
         if not isinstance(x_consumer_arn, str):
-            raise _type_error('consumer_arn', x_consumer_arn, 'a string')
+            raise type_error('consumer_arn', x_consumer_arn, 'a string')
         if not 1 <= len(x_consumer_arn) <= 2048:
             raise _length('consumer_arn', len(x_consumer_arn), 1, 2048, 'characters')
         if _P12.fullmatch(x_consumer_arn) is None:
@@ -3918,7 +3918,7 @@ def _ser_DeregisterStreamConsumerInput(v: DeregisterStreamConsumerInput) -> dict
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -3937,7 +3937,7 @@ def _ser_DescribeChannelInput(v: DescribeChannelInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_channel_arn = v.channel_arn
     if not isinstance(x_channel_arn, str):
-        raise _missing('channel_arn') if x_channel_arn is None else _type_error('channel_arn', x_channel_arn, 'a string')
+        raise _missing('channel_arn') if x_channel_arn is None else type_error('channel_arn', x_channel_arn, 'a string')
     if not 1 <= len(x_channel_arn) <= 2048:
         raise _length('channel_arn', len(x_channel_arn), 1, 2048, 'characters')
     if _P10.fullmatch(x_channel_arn) is None:
@@ -3955,7 +3955,7 @@ def _ser_DescribeQueueInput(v: DescribeQueueInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -3969,7 +3969,7 @@ def _ser_DescribeStreamConsumerInput(v: DescribeStreamConsumerInput) -> dict[str
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -3978,7 +3978,7 @@ def _ser_DescribeStreamConsumerInput(v: DescribeStreamConsumerInput) -> dict[str
     x_consumer_name = v.consumer_name
     if x_consumer_name is not None:
         if not isinstance(x_consumer_name, str):
-            raise _type_error('consumer_name', x_consumer_name, 'a string')
+            raise type_error('consumer_name', x_consumer_name, 'a string')
         if not 1 <= len(x_consumer_name) <= 128:
             raise _length('consumer_name', len(x_consumer_name), 1, 128, 'characters')
         if _P1.fullmatch(x_consumer_name) is None:
@@ -3987,7 +3987,7 @@ def _ser_DescribeStreamConsumerInput(v: DescribeStreamConsumerInput) -> dict[str
     x_consumer_arn = v.consumer_arn
     if x_consumer_arn is not None:
         if not isinstance(x_consumer_arn, str):
-            raise _type_error('consumer_arn', x_consumer_arn, 'a string')
+            raise type_error('consumer_arn', x_consumer_arn, 'a string')
         if not 1 <= len(x_consumer_arn) <= 2048:
             raise _length('consumer_arn', len(x_consumer_arn), 1, 2048, 'characters')
         if _P12.fullmatch(x_consumer_arn) is None:
@@ -3996,7 +3996,7 @@ def _ser_DescribeStreamConsumerInput(v: DescribeStreamConsumerInput) -> dict[str
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4011,7 +4011,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4020,7 +4020,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 10000:
@@ -4029,7 +4029,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
     x_exclusive_start_shard_id = v.exclusive_start_shard_id
     if x_exclusive_start_shard_id is not None:
         if not isinstance(x_exclusive_start_shard_id, str):
-            raise _type_error('exclusive_start_shard_id', x_exclusive_start_shard_id, 'a string')
+            raise type_error('exclusive_start_shard_id', x_exclusive_start_shard_id, 'a string')
         if not 1 <= len(x_exclusive_start_shard_id) <= 128:
             raise _length('exclusive_start_shard_id', len(x_exclusive_start_shard_id), 1, 128, 'characters')
         if _P1.fullmatch(x_exclusive_start_shard_id) is None:
@@ -4038,7 +4038,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4047,7 +4047,7 @@ def _ser_DescribeStreamInput(v: DescribeStreamInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4062,7 +4062,7 @@ def _ser_DescribeStreamSummaryInput(v: DescribeStreamSummaryInput) -> dict[str, 
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4071,7 +4071,7 @@ def _ser_DescribeStreamSummaryInput(v: DescribeStreamSummaryInput) -> dict[str, 
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4080,7 +4080,7 @@ def _ser_DescribeStreamSummaryInput(v: DescribeStreamSummaryInput) -> dict[str, 
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4095,7 +4095,7 @@ def _ser_DisableEnhancedMonitoringInput(v: DisableEnhancedMonitoringInput) -> di
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4103,19 +4103,19 @@ def _ser_DisableEnhancedMonitoringInput(v: DisableEnhancedMonitoringInput) -> di
         d['StreamName'] = x_stream_name
     x_shard_level_metrics = v.shard_level_metrics
     if not isinstance(x_shard_level_metrics, list):
-        raise _missing('shard_level_metrics') if x_shard_level_metrics is None else _type_error('shard_level_metrics', x_shard_level_metrics, 'a list')
+        raise _missing('shard_level_metrics') if x_shard_level_metrics is None else type_error('shard_level_metrics', x_shard_level_metrics, 'a list')
     if not 1 <= len(x_shard_level_metrics) <= 7:
         raise _length('shard_level_metrics', len(x_shard_level_metrics), 1, 7, 'items')
     _l0 = []
     for _n0, _i0 in enumerate(x_shard_level_metrics):
         if not isinstance(_i0, str):
-            raise _type_error(_at('shard_level_metrics', _n0), _i0, 'a string')
+            raise type_error(field_at('shard_level_metrics', _n0), _i0, 'a string')
         _l0.append(_i0)
     d['ShardLevelMetrics'] = _l0
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4124,7 +4124,7 @@ def _ser_DisableEnhancedMonitoringInput(v: DisableEnhancedMonitoringInput) -> di
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4139,7 +4139,7 @@ def _ser_EnableEnhancedMonitoringInput(v: EnableEnhancedMonitoringInput) -> dict
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4147,19 +4147,19 @@ def _ser_EnableEnhancedMonitoringInput(v: EnableEnhancedMonitoringInput) -> dict
         d['StreamName'] = x_stream_name
     x_shard_level_metrics = v.shard_level_metrics
     if not isinstance(x_shard_level_metrics, list):
-        raise _missing('shard_level_metrics') if x_shard_level_metrics is None else _type_error('shard_level_metrics', x_shard_level_metrics, 'a list')
+        raise _missing('shard_level_metrics') if x_shard_level_metrics is None else type_error('shard_level_metrics', x_shard_level_metrics, 'a list')
     if not 1 <= len(x_shard_level_metrics) <= 7:
         raise _length('shard_level_metrics', len(x_shard_level_metrics), 1, 7, 'items')
     _l0 = []
     for _n0, _i0 in enumerate(x_shard_level_metrics):
         if not isinstance(_i0, str):
-            raise _type_error(_at('shard_level_metrics', _n0), _i0, 'a string')
+            raise type_error(field_at('shard_level_metrics', _n0), _i0, 'a string')
         _l0.append(_i0)
     d['ShardLevelMetrics'] = _l0
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4168,7 +4168,7 @@ def _ser_EnableEnhancedMonitoringInput(v: EnableEnhancedMonitoringInput) -> dict
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4182,14 +4182,14 @@ def _ser_GetRecordsInput(v: GetRecordsInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_shard_iterator = v.shard_iterator
     if not isinstance(x_shard_iterator, str):
-        raise _missing('shard_iterator') if x_shard_iterator is None else _type_error('shard_iterator', x_shard_iterator, 'a string')
+        raise _missing('shard_iterator') if x_shard_iterator is None else type_error('shard_iterator', x_shard_iterator, 'a string')
     if not 1 <= len(x_shard_iterator) <= 512:
         raise _length('shard_iterator', len(x_shard_iterator), 1, 512, 'characters')
     d['ShardIterator'] = x_shard_iterator
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 10000:
@@ -4198,7 +4198,7 @@ def _ser_GetRecordsInput(v: GetRecordsInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4207,7 +4207,7 @@ def _ser_GetRecordsInput(v: GetRecordsInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4216,7 +4216,7 @@ def _ser_GetRecordsInput(v: GetRecordsInput) -> dict[str, Any]:
     x_dry_run = v.dry_run
     if x_dry_run is not None:
         if not isinstance(x_dry_run, bool):
-            raise _type_error('dry_run', x_dry_run, 'a bool')
+            raise type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
     return d
 
@@ -4225,7 +4225,7 @@ def _ser_GetResourcePolicyInput(v: GetResourcePolicyInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -4234,7 +4234,7 @@ def _ser_GetResourcePolicyInput(v: GetResourcePolicyInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4248,7 +4248,7 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4256,7 +4256,7 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_shard_id = v.shard_id
     if not isinstance(x_shard_id, str):
-        raise _missing('shard_id') if x_shard_id is None else _type_error('shard_id', x_shard_id, 'a string')
+        raise _missing('shard_id') if x_shard_id is None else type_error('shard_id', x_shard_id, 'a string')
     if not 1 <= len(x_shard_id) <= 128:
         raise _length('shard_id', len(x_shard_id), 1, 128, 'characters')
     if _P1.fullmatch(x_shard_id) is None:
@@ -4264,26 +4264,26 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
     d['ShardId'] = x_shard_id
     x_shard_iterator_type = v.shard_iterator_type
     if not isinstance(x_shard_iterator_type, str):
-        raise _missing('shard_iterator_type') if x_shard_iterator_type is None else _type_error('shard_iterator_type', x_shard_iterator_type, 'a string')
+        raise _missing('shard_iterator_type') if x_shard_iterator_type is None else type_error('shard_iterator_type', x_shard_iterator_type, 'a string')
     d['ShardIteratorType'] = x_shard_iterator_type
     x_starting_sequence_number = v.starting_sequence_number
     if x_starting_sequence_number is not None:
         if not isinstance(x_starting_sequence_number, str):
-            raise _type_error('starting_sequence_number', x_starting_sequence_number, 'a string')
+            raise type_error('starting_sequence_number', x_starting_sequence_number, 'a string')
         if _P13.fullmatch(x_starting_sequence_number) is None:
             raise _mismatch('starting_sequence_number', x_starting_sequence_number, _P13.pattern)
         d['StartingSequenceNumber'] = x_starting_sequence_number
     x_timestamp = v.timestamp
     if x_timestamp is not None:
         if not isinstance(x_timestamp, datetime):
-            raise _type_error('timestamp', x_timestamp, 'a datetime')
+            raise type_error('timestamp', x_timestamp, 'a datetime')
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4292,7 +4292,7 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4301,7 +4301,7 @@ def _ser_GetShardIteratorInput(v: GetShardIteratorInput) -> dict[str, Any]:
     x_dry_run = v.dry_run
     if x_dry_run is not None:
         if not isinstance(x_dry_run, bool):
-            raise _type_error('dry_run', x_dry_run, 'a bool')
+            raise type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
     _rules.stream(x_stream_name, x_stream_arn)
     _rules.iterator_start('shard_iterator_type', x_shard_iterator_type, 'starting_sequence_number', x_starting_sequence_number, x_timestamp)
@@ -4313,7 +4313,7 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4321,7 +4321,7 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
         d['StreamName'] = x_stream_name
     x_retention_period_hours = v.retention_period_hours
     if not isinstance(x_retention_period_hours, int) or isinstance(x_retention_period_hours, bool):
-        raise _missing('retention_period_hours') if x_retention_period_hours is None else _type_error('retention_period_hours', x_retention_period_hours, 'an integer')
+        raise _missing('retention_period_hours') if x_retention_period_hours is None else type_error('retention_period_hours', x_retention_period_hours, 'an integer')
     if x_retention_period_hours < 24:
         raise _below('retention_period_hours', x_retention_period_hours, 24)
     if x_retention_period_hours > 8760:
@@ -4330,7 +4330,7 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4339,7 +4339,7 @@ def _ser_IncreaseStreamRetentionPeriodInput(v: IncreaseStreamRetentionPeriodInpu
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4354,7 +4354,7 @@ def _ser_ListChannelsInput(v: ListChannelsInput) -> dict[str, Any]:
     x_stream_filter = v.stream_filter
     if x_stream_filter is not None:
         if not isinstance(x_stream_filter, list):
-            raise _type_error('stream_filter', x_stream_filter, 'a list')
+            raise type_error('stream_filter', x_stream_filter, 'a list')
         if not 1 <= len(x_stream_filter) <= 10000:
             raise _length('stream_filter', len(x_stream_filter), 1, 10000, 'items')
         try:
@@ -4362,17 +4362,17 @@ def _ser_ListChannelsInput(v: ListChannelsInput) -> dict[str, Any]:
         except (ParamValidationError, AttributeError):
             for _n0, _i0 in enumerate(x_stream_filter):
                 if not isinstance(_i0, StreamFilter):
-                    raise _type_error(_at('stream_filter', _n0), _i0, 'StreamFilter') from None
+                    raise type_error(field_at('stream_filter', _n0), _i0, 'StreamFilter') from None
                 try:
                     _ser_StreamFilter(_i0)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('stream_filter', _n0)) from None
+                    raise exc.within(field_at('stream_filter', _n0)) from None
             raise
         d['StreamFilter'] = _l0
     x_max_results = v.max_results
     if x_max_results is not None:
         if not isinstance(x_max_results, int) or isinstance(x_max_results, bool):
-            raise _type_error('max_results', x_max_results, 'an integer')
+            raise type_error('max_results', x_max_results, 'an integer')
         if x_max_results < 1:
             raise _below('max_results', x_max_results, 1)
         if x_max_results > 10000:
@@ -4381,7 +4381,7 @@ def _ser_ListChannelsInput(v: ListChannelsInput) -> dict[str, Any]:
     x_next_token = v.next_token
     if x_next_token is not None:
         if not isinstance(x_next_token, str):
-            raise _type_error('next_token', x_next_token, 'a string')
+            raise type_error('next_token', x_next_token, 'a string')
         if not 1 <= len(x_next_token) <= 1048576:
             raise _length('next_token', len(x_next_token), 1, 1048576, 'characters')
         d['NextToken'] = x_next_token
@@ -4393,7 +4393,7 @@ def _ser_ListQueuesInput(v: ListQueuesInput) -> dict[str, Any]:
     x_max_results = v.max_results
     if x_max_results is not None:
         if not isinstance(x_max_results, int) or isinstance(x_max_results, bool):
-            raise _type_error('max_results', x_max_results, 'an integer')
+            raise type_error('max_results', x_max_results, 'an integer')
         if x_max_results < 1:
             raise _below('max_results', x_max_results, 1)
         if x_max_results > 10000:
@@ -4402,14 +4402,14 @@ def _ser_ListQueuesInput(v: ListQueuesInput) -> dict[str, Any]:
     x_next_token = v.next_token
     if x_next_token is not None:
         if not isinstance(x_next_token, str):
-            raise _type_error('next_token', x_next_token, 'a string')
+            raise type_error('next_token', x_next_token, 'a string')
         if not 1 <= len(x_next_token) <= 1048576:
             raise _length('next_token', len(x_next_token), 1, 1048576, 'characters')
         d['NextToken'] = x_next_token
     x_stream_filter = v.stream_filter
     if x_stream_filter is not None:
         if not isinstance(x_stream_filter, list):
-            raise _type_error('stream_filter', x_stream_filter, 'a list')
+            raise type_error('stream_filter', x_stream_filter, 'a list')
         if not 1 <= len(x_stream_filter) <= 10000:
             raise _length('stream_filter', len(x_stream_filter), 1, 10000, 'items')
         try:
@@ -4417,11 +4417,11 @@ def _ser_ListQueuesInput(v: ListQueuesInput) -> dict[str, Any]:
         except (ParamValidationError, AttributeError):
             for _n0, _i0 in enumerate(x_stream_filter):
                 if not isinstance(_i0, QueueStreamFilter):
-                    raise _type_error(_at('stream_filter', _n0), _i0, 'QueueStreamFilter') from None
+                    raise type_error(field_at('stream_filter', _n0), _i0, 'QueueStreamFilter') from None
                 try:
                     _ser_QueueStreamFilter(_i0)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('stream_filter', _n0)) from None
+                    raise exc.within(field_at('stream_filter', _n0)) from None
             raise
         d['StreamFilter'] = _l0
     return d
@@ -4432,7 +4432,7 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4441,14 +4441,14 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_next_token = v.next_token
     if x_next_token is not None:
         if not isinstance(x_next_token, str):
-            raise _type_error('next_token', x_next_token, 'a string')
+            raise type_error('next_token', x_next_token, 'a string')
         if not 1 <= len(x_next_token) <= 1048576:
             raise _length('next_token', len(x_next_token), 1, 1048576, 'characters')
         d['NextToken'] = x_next_token
     x_exclusive_start_shard_id = v.exclusive_start_shard_id
     if x_exclusive_start_shard_id is not None:
         if not isinstance(x_exclusive_start_shard_id, str):
-            raise _type_error('exclusive_start_shard_id', x_exclusive_start_shard_id, 'a string')
+            raise type_error('exclusive_start_shard_id', x_exclusive_start_shard_id, 'a string')
         if not 1 <= len(x_exclusive_start_shard_id) <= 128:
             raise _length('exclusive_start_shard_id', len(x_exclusive_start_shard_id), 1, 128, 'characters')
         if _P1.fullmatch(x_exclusive_start_shard_id) is None:
@@ -4457,7 +4457,7 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_max_results = v.max_results
     if x_max_results is not None:
         if not isinstance(x_max_results, int) or isinstance(x_max_results, bool):
-            raise _type_error('max_results', x_max_results, 'an integer')
+            raise type_error('max_results', x_max_results, 'an integer')
         if x_max_results < 1:
             raise _below('max_results', x_max_results, 1)
         if x_max_results > 10000:
@@ -4466,14 +4466,14 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_stream_creation_timestamp = v.stream_creation_timestamp
     if x_stream_creation_timestamp is not None:
         if not isinstance(x_stream_creation_timestamp, datetime):
-            raise _type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
+            raise type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
         if x_stream_creation_timestamp.tzinfo is None:
             raise _naive('stream_creation_timestamp')
         d['StreamCreationTimestamp'] = x_stream_creation_timestamp.timestamp()
     x_shard_filter = v.shard_filter
     if x_shard_filter is not None:
         if not isinstance(x_shard_filter, ShardFilter):
-            raise _type_error('shard_filter', x_shard_filter, 'ShardFilter')
+            raise type_error('shard_filter', x_shard_filter, 'ShardFilter')
         try:
             _s0 = _ser_ShardFilter(x_shard_filter)
         except ParamValidationError as exc:
@@ -4482,7 +4482,7 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4491,7 +4491,7 @@ def _ser_ListShardsInput(v: ListShardsInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4505,7 +4505,7 @@ def _ser_ListStreamConsumersInput(v: ListStreamConsumersInput) -> dict[str, Any]
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -4514,14 +4514,14 @@ def _ser_ListStreamConsumersInput(v: ListStreamConsumersInput) -> dict[str, Any]
     x_next_token = v.next_token
     if x_next_token is not None:
         if not isinstance(x_next_token, str):
-            raise _type_error('next_token', x_next_token, 'a string')
+            raise type_error('next_token', x_next_token, 'a string')
         if not 1 <= len(x_next_token) <= 1048576:
             raise _length('next_token', len(x_next_token), 1, 1048576, 'characters')
         d['NextToken'] = x_next_token
     x_max_results = v.max_results
     if x_max_results is not None:
         if not isinstance(x_max_results, int) or isinstance(x_max_results, bool):
-            raise _type_error('max_results', x_max_results, 'an integer')
+            raise type_error('max_results', x_max_results, 'an integer')
         if x_max_results < 1:
             raise _below('max_results', x_max_results, 1)
         if x_max_results > 10000:
@@ -4530,14 +4530,14 @@ def _ser_ListStreamConsumersInput(v: ListStreamConsumersInput) -> dict[str, Any]
     x_stream_creation_timestamp = v.stream_creation_timestamp
     if x_stream_creation_timestamp is not None:
         if not isinstance(x_stream_creation_timestamp, datetime):
-            raise _type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
+            raise type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
         if x_stream_creation_timestamp.tzinfo is None:
             raise _naive('stream_creation_timestamp')
         d['StreamCreationTimestamp'] = x_stream_creation_timestamp.timestamp()
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4551,7 +4551,7 @@ def _ser_ListStreamsInput(v: ListStreamsInput) -> dict[str, Any]:
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 10000:
@@ -4560,7 +4560,7 @@ def _ser_ListStreamsInput(v: ListStreamsInput) -> dict[str, Any]:
     x_exclusive_start_stream_name = v.exclusive_start_stream_name
     if x_exclusive_start_stream_name is not None:
         if not isinstance(x_exclusive_start_stream_name, str):
-            raise _type_error('exclusive_start_stream_name', x_exclusive_start_stream_name, 'a string')
+            raise type_error('exclusive_start_stream_name', x_exclusive_start_stream_name, 'a string')
         if not 1 <= len(x_exclusive_start_stream_name) <= 128:
             raise _length('exclusive_start_stream_name', len(x_exclusive_start_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_exclusive_start_stream_name) is None:
@@ -4569,7 +4569,7 @@ def _ser_ListStreamsInput(v: ListStreamsInput) -> dict[str, Any]:
     x_next_token = v.next_token
     if x_next_token is not None:
         if not isinstance(x_next_token, str):
-            raise _type_error('next_token', x_next_token, 'a string')
+            raise type_error('next_token', x_next_token, 'a string')
         if not 1 <= len(x_next_token) <= 1048576:
             raise _length('next_token', len(x_next_token), 1, 1048576, 'characters')
         d['NextToken'] = x_next_token
@@ -4580,7 +4580,7 @@ def _ser_ListTagsForResourceInput(v: ListTagsForResourceInput) -> dict[str, Any]
     d: dict[str, Any] = {}
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -4589,7 +4589,7 @@ def _ser_ListTagsForResourceInput(v: ListTagsForResourceInput) -> dict[str, Any]
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4603,7 +4603,7 @@ def _ser_ListTagsForStreamInput(v: ListTagsForStreamInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4612,14 +4612,14 @@ def _ser_ListTagsForStreamInput(v: ListTagsForStreamInput) -> dict[str, Any]:
     x_exclusive_start_tag_key = v.exclusive_start_tag_key
     if x_exclusive_start_tag_key is not None:
         if not isinstance(x_exclusive_start_tag_key, str):
-            raise _type_error('exclusive_start_tag_key', x_exclusive_start_tag_key, 'a string')
+            raise type_error('exclusive_start_tag_key', x_exclusive_start_tag_key, 'a string')
         if not 1 <= len(x_exclusive_start_tag_key) <= 128:
             raise _length('exclusive_start_tag_key', len(x_exclusive_start_tag_key), 1, 128, 'characters')
         d['ExclusiveStartTagKey'] = x_exclusive_start_tag_key
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 50:
@@ -4628,7 +4628,7 @@ def _ser_ListTagsForStreamInput(v: ListTagsForStreamInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4637,7 +4637,7 @@ def _ser_ListTagsForStreamInput(v: ListTagsForStreamInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4652,7 +4652,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4660,7 +4660,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_shard_to_merge = v.shard_to_merge
     if not isinstance(x_shard_to_merge, str):
-        raise _missing('shard_to_merge') if x_shard_to_merge is None else _type_error('shard_to_merge', x_shard_to_merge, 'a string')
+        raise _missing('shard_to_merge') if x_shard_to_merge is None else type_error('shard_to_merge', x_shard_to_merge, 'a string')
     if not 1 <= len(x_shard_to_merge) <= 128:
         raise _length('shard_to_merge', len(x_shard_to_merge), 1, 128, 'characters')
     if _P1.fullmatch(x_shard_to_merge) is None:
@@ -4668,7 +4668,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
     d['ShardToMerge'] = x_shard_to_merge
     x_adjacent_shard_to_merge = v.adjacent_shard_to_merge
     if not isinstance(x_adjacent_shard_to_merge, str):
-        raise _missing('adjacent_shard_to_merge') if x_adjacent_shard_to_merge is None else _type_error('adjacent_shard_to_merge', x_adjacent_shard_to_merge, 'a string')
+        raise _missing('adjacent_shard_to_merge') if x_adjacent_shard_to_merge is None else type_error('adjacent_shard_to_merge', x_adjacent_shard_to_merge, 'a string')
     if not 1 <= len(x_adjacent_shard_to_merge) <= 128:
         raise _length('adjacent_shard_to_merge', len(x_adjacent_shard_to_merge), 1, 128, 'characters')
     if _P1.fullmatch(x_adjacent_shard_to_merge) is None:
@@ -4677,7 +4677,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4686,7 +4686,7 @@ def _ser_MergeShardsInput(v: MergeShardsInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4700,7 +4700,7 @@ def _ser_MinimumThroughputBillingCommitmentInput(v: MinimumThroughputBillingComm
     d: dict[str, Any] = {}
     x_status = v.status
     if not isinstance(x_status, str):
-        raise _missing('status') if x_status is None else _type_error('status', x_status, 'a string')
+        raise _missing('status') if x_status is None else type_error('status', x_status, 'a string')
     d['Status'] = x_status
     return d
 
@@ -4709,11 +4709,11 @@ def _ser_PartitionField(v: PartitionField) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_transform = v.transform
     if not isinstance(x_transform, str):
-        raise _missing('transform') if x_transform is None else _type_error('transform', x_transform, 'a string')
+        raise _missing('transform') if x_transform is None else type_error('transform', x_transform, 'a string')
     d['Transform'] = x_transform
     x_source_name = v.source_name
     if not isinstance(x_source_name, str):
-        raise _missing('source_name') if x_source_name is None else _type_error('source_name', x_source_name, 'a string')
+        raise _missing('source_name') if x_source_name is None else type_error('source_name', x_source_name, 'a string')
     if not 1 <= len(x_source_name) <= 255:
         raise _length('source_name', len(x_source_name), 1, 255, 'characters')
     if _P14.fullmatch(x_source_name) is None:
@@ -4726,7 +4726,7 @@ def _ser_PartitionSpec(v: PartitionSpec) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_partition_fields = v.partition_fields
     if not isinstance(x_partition_fields, list):
-        raise _missing('partition_fields') if x_partition_fields is None else _type_error('partition_fields', x_partition_fields, 'a list')
+        raise _missing('partition_fields') if x_partition_fields is None else type_error('partition_fields', x_partition_fields, 'a list')
     if not 1 <= len(x_partition_fields) <= 10:
         raise _length('partition_fields', len(x_partition_fields), 1, 10, 'items')
     try:
@@ -4734,11 +4734,11 @@ def _ser_PartitionSpec(v: PartitionSpec) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_partition_fields):
             if not isinstance(_i0, PartitionField):
-                raise _type_error(_at('partition_fields', _n0), _i0, 'PartitionField') from None
+                raise type_error(field_at('partition_fields', _n0), _i0, 'PartitionField') from None
             try:
                 _ser_PartitionField(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('partition_fields', _n0)) from None
+                raise exc.within(field_at('partition_fields', _n0)) from None
         raise
     d['PartitionFields'] = _l0
     return d
@@ -4749,7 +4749,7 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4757,21 +4757,21 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_data = v.data
     if not isinstance(x_data, (bytes, bytearray, memoryview)):
-        raise _missing('data') if x_data is None else _type_error('data', x_data, 'bytes')
+        raise _missing('data') if x_data is None else type_error('data', x_data, 'bytes')
     if len(x_data) > 10485760:
         raise _length('data', len(x_data), 0, 10485760, 'bytes')
     d['Data'] = b2a_base64(x_data, newline=False).decode()
     x_partition_key = v.partition_key
     if x_partition_key is not None:
         if not isinstance(x_partition_key, str):
-            raise _type_error('partition_key', x_partition_key, 'a string')
+            raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
         d['PartitionKey'] = x_partition_key
     x_explicit_hash_key = v.explicit_hash_key
     if x_explicit_hash_key is not None:
         if not isinstance(x_explicit_hash_key, str):
-            raise _type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
+            raise type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
         if _P15.fullmatch(x_explicit_hash_key) is None:
             raise _mismatch('explicit_hash_key', x_explicit_hash_key, _P15.pattern)
         if len(x_explicit_hash_key) == 39 and int(x_explicit_hash_key) > _rules.MAX_HASH_KEY:
@@ -4780,14 +4780,14 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
     x_sequence_number_for_ordering = v.sequence_number_for_ordering
     if x_sequence_number_for_ordering is not None:
         if not isinstance(x_sequence_number_for_ordering, str):
-            raise _type_error('sequence_number_for_ordering', x_sequence_number_for_ordering, 'a string')
+            raise type_error('sequence_number_for_ordering', x_sequence_number_for_ordering, 'a string')
         if _P13.fullmatch(x_sequence_number_for_ordering) is None:
             raise _mismatch('sequence_number_for_ordering', x_sequence_number_for_ordering, _P13.pattern)
         d['SequenceNumberForOrdering'] = x_sequence_number_for_ordering
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4796,7 +4796,7 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4805,18 +4805,18 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
     x_dry_run = v.dry_run
     if x_dry_run is not None:
         if not isinstance(x_dry_run, bool):
-            raise _type_error('dry_run', x_dry_run, 'a bool')
+            raise type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
     _rules.stream(x_stream_name, x_stream_arn)
     _rules.record_size(x_data, x_partition_key)
     return d
 
 
-def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
+def ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_records = v.records
     if not isinstance(x_records, list):
-        raise _missing('records') if x_records is None else _type_error('records', x_records, 'a list')
+        raise _missing('records') if x_records is None else type_error('records', x_records, 'a list')
     if not 1 <= len(x_records) <= 500:
         raise _length('records', len(x_records), 1, 500, 'items')
     try:
@@ -4824,17 +4824,17 @@ def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_records):
             if not isinstance(_i0, PutRecordsRequestEntry):
-                raise _type_error(_at('records', _n0), _i0, 'PutRecordsRequestEntry') from None
+                raise type_error(field_at('records', _n0), _i0, 'PutRecordsRequestEntry') from None
             try:
                 _ser_PutRecordsRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('records', _n0)) from None
+                raise exc.within(field_at('records', _n0)) from None
         raise
     d['Records'] = _l0
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -4843,7 +4843,7 @@ def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -4852,7 +4852,7 @@ def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4861,7 +4861,7 @@ def _ser_PutRecordsInput(v: PutRecordsInput) -> dict[str, Any]:
     x_dry_run = v.dry_run
     if x_dry_run is not None:
         if not isinstance(x_dry_run, bool):
-            raise _type_error('dry_run', x_dry_run, 'a bool')
+            raise type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
     _rules.stream(x_stream_name, x_stream_arn)
     _rules.records_size(x_records)
@@ -4872,14 +4872,14 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_data = v.data
     if not isinstance(x_data, (bytes, bytearray, memoryview)):
-        raise _missing('data') if x_data is None else _type_error('data', x_data, 'bytes')
+        raise _missing('data') if x_data is None else type_error('data', x_data, 'bytes')
     if len(x_data) > 10485760:
         raise _length('data', len(x_data), 0, 10485760, 'bytes')
     d['Data'] = b2a_base64(x_data, newline=False).decode()
     x_explicit_hash_key = v.explicit_hash_key
     if x_explicit_hash_key is not None:
         if not isinstance(x_explicit_hash_key, str):
-            raise _type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
+            raise type_error('explicit_hash_key', x_explicit_hash_key, 'a string')
         if _P15.fullmatch(x_explicit_hash_key) is None:
             raise _mismatch('explicit_hash_key', x_explicit_hash_key, _P15.pattern)
         if len(x_explicit_hash_key) == 39 and int(x_explicit_hash_key) > _rules.MAX_HASH_KEY:
@@ -4888,7 +4888,7 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
     x_partition_key = v.partition_key
     if x_partition_key is not None:
         if not isinstance(x_partition_key, str):
-            raise _type_error('partition_key', x_partition_key, 'a string')
+            raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
         d['PartitionKey'] = x_partition_key
@@ -4899,7 +4899,7 @@ def _ser_PutResourcePolicyInput(v: PutResourcePolicyInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -4908,7 +4908,7 @@ def _ser_PutResourcePolicyInput(v: PutResourcePolicyInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -4916,7 +4916,7 @@ def _ser_PutResourcePolicyInput(v: PutResourcePolicyInput) -> dict[str, Any]:
         d['StreamId'] = x_stream_id
     x_policy = v.policy
     if not isinstance(x_policy, str):
-        raise _missing('policy') if x_policy is None else _type_error('policy', x_policy, 'a string')
+        raise _missing('policy') if x_policy is None else type_error('policy', x_policy, 'a string')
     d['Policy'] = x_policy
     return d
 
@@ -4926,7 +4926,7 @@ def _ser_QueueAttributes(v: QueueAttributes) -> dict[str, Any]:
     x_visibility_timeout_seconds = v.visibility_timeout_seconds
     if x_visibility_timeout_seconds is not None:
         if not isinstance(x_visibility_timeout_seconds, int) or isinstance(x_visibility_timeout_seconds, bool):
-            raise _type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
+            raise type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
         if x_visibility_timeout_seconds < 0:
             raise _below('visibility_timeout_seconds', x_visibility_timeout_seconds, 0)
         if x_visibility_timeout_seconds > 43200:
@@ -4935,7 +4935,7 @@ def _ser_QueueAttributes(v: QueueAttributes) -> dict[str, Any]:
     x_dead_letter_configuration = v.dead_letter_configuration
     if x_dead_letter_configuration is not None:
         if not isinstance(x_dead_letter_configuration, DeadLetterConfiguration):
-            raise _type_error('dead_letter_configuration', x_dead_letter_configuration, 'DeadLetterConfiguration')
+            raise type_error('dead_letter_configuration', x_dead_letter_configuration, 'DeadLetterConfiguration')
         try:
             _s0 = _ser_DeadLetterConfiguration(x_dead_letter_configuration)
         except ParamValidationError as exc:
@@ -4948,12 +4948,12 @@ def _ser_QueueStartingPosition(v: QueueStartingPosition) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_type = v.type
     if not isinstance(x_type, str):
-        raise _missing('type') if x_type is None else _type_error('type', x_type, 'a string')
+        raise _missing('type') if x_type is None else type_error('type', x_type, 'a string')
     d['Type'] = x_type
     x_timestamp = v.timestamp
     if x_timestamp is not None:
         if not isinstance(x_timestamp, datetime):
-            raise _type_error('timestamp', x_timestamp, 'a datetime')
+            raise type_error('timestamp', x_timestamp, 'a datetime')
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
@@ -4965,7 +4965,7 @@ def _ser_QueueStreamConfiguration(v: QueueStreamConfiguration) -> dict[str, Any]
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -4974,7 +4974,7 @@ def _ser_QueueStreamConfiguration(v: QueueStreamConfiguration) -> dict[str, Any]
     x_starting_position = v.starting_position
     if x_starting_position is not None:
         if not isinstance(x_starting_position, QueueStartingPosition):
-            raise _type_error('starting_position', x_starting_position, 'QueueStartingPosition')
+            raise type_error('starting_position', x_starting_position, 'QueueStartingPosition')
         try:
             _s0 = _ser_QueueStartingPosition(x_starting_position)
         except ParamValidationError as exc:
@@ -4987,7 +4987,7 @@ def _ser_QueueStreamFilter(v: QueueStreamFilter) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -4996,7 +4996,7 @@ def _ser_QueueStreamFilter(v: QueueStreamFilter) -> dict[str, Any]:
     x_stream_creation_timestamp = v.stream_creation_timestamp
     if x_stream_creation_timestamp is not None:
         if not isinstance(x_stream_creation_timestamp, datetime):
-            raise _type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
+            raise type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
         if x_stream_creation_timestamp.tzinfo is None:
             raise _naive('stream_creation_timestamp')
         d['StreamCreationTimestamp'] = x_stream_creation_timestamp.timestamp()
@@ -5007,7 +5007,7 @@ def _ser_ReceiveDeadLetterQueueRecordsInput(v: ReceiveDeadLetterQueueRecordsInpu
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5016,7 +5016,7 @@ def _ser_ReceiveDeadLetterQueueRecordsInput(v: ReceiveDeadLetterQueueRecordsInpu
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 10:
@@ -5025,7 +5025,7 @@ def _ser_ReceiveDeadLetterQueueRecordsInput(v: ReceiveDeadLetterQueueRecordsInpu
     x_wait_time_seconds = v.wait_time_seconds
     if x_wait_time_seconds is not None:
         if not isinstance(x_wait_time_seconds, int) or isinstance(x_wait_time_seconds, bool):
-            raise _type_error('wait_time_seconds', x_wait_time_seconds, 'an integer')
+            raise type_error('wait_time_seconds', x_wait_time_seconds, 'an integer')
         if x_wait_time_seconds < 1:
             raise _below('wait_time_seconds', x_wait_time_seconds, 1)
         if x_wait_time_seconds > 20:
@@ -5034,7 +5034,7 @@ def _ser_ReceiveDeadLetterQueueRecordsInput(v: ReceiveDeadLetterQueueRecordsInpu
     x_visibility_timeout_seconds = v.visibility_timeout_seconds
     if x_visibility_timeout_seconds is not None:
         if not isinstance(x_visibility_timeout_seconds, int) or isinstance(x_visibility_timeout_seconds, bool):
-            raise _type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
+            raise type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
         if x_visibility_timeout_seconds < 0:
             raise _below('visibility_timeout_seconds', x_visibility_timeout_seconds, 0)
         if x_visibility_timeout_seconds > 43200:
@@ -5047,7 +5047,7 @@ def _ser_ReceiveQueueRecordsInput(v: ReceiveQueueRecordsInput) -> dict[str, Any]
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5056,7 +5056,7 @@ def _ser_ReceiveQueueRecordsInput(v: ReceiveQueueRecordsInput) -> dict[str, Any]
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         if x_limit > 10:
@@ -5065,7 +5065,7 @@ def _ser_ReceiveQueueRecordsInput(v: ReceiveQueueRecordsInput) -> dict[str, Any]
     x_wait_time_seconds = v.wait_time_seconds
     if x_wait_time_seconds is not None:
         if not isinstance(x_wait_time_seconds, int) or isinstance(x_wait_time_seconds, bool):
-            raise _type_error('wait_time_seconds', x_wait_time_seconds, 'an integer')
+            raise type_error('wait_time_seconds', x_wait_time_seconds, 'an integer')
         if x_wait_time_seconds < 1:
             raise _below('wait_time_seconds', x_wait_time_seconds, 1)
         if x_wait_time_seconds > 20:
@@ -5074,7 +5074,7 @@ def _ser_ReceiveQueueRecordsInput(v: ReceiveQueueRecordsInput) -> dict[str, Any]
     x_visibility_timeout_seconds = v.visibility_timeout_seconds
     if x_visibility_timeout_seconds is not None:
         if not isinstance(x_visibility_timeout_seconds, int) or isinstance(x_visibility_timeout_seconds, bool):
-            raise _type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
+            raise type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
         if x_visibility_timeout_seconds < 0:
             raise _below('visibility_timeout_seconds', x_visibility_timeout_seconds, 0)
         if x_visibility_timeout_seconds > 43200:
@@ -5087,12 +5087,12 @@ def _ser_RecordConfiguration(v: RecordConfiguration) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_record_format_type = v.record_format_type
     if not isinstance(x_record_format_type, str):
-        raise _missing('record_format_type') if x_record_format_type is None else _type_error('record_format_type', x_record_format_type, 'a string')
+        raise _missing('record_format_type') if x_record_format_type is None else type_error('record_format_type', x_record_format_type, 'a string')
     d['RecordFormatType'] = x_record_format_type
     x_gsr_schema_arn = v.gsr_schema_arn
     if x_gsr_schema_arn is not None:
         if not isinstance(x_gsr_schema_arn, str):
-            raise _type_error('gsr_schema_arn', x_gsr_schema_arn, 'a string')
+            raise type_error('gsr_schema_arn', x_gsr_schema_arn, 'a string')
         if not 1 <= len(x_gsr_schema_arn) <= 512:
             raise _length('gsr_schema_arn', len(x_gsr_schema_arn), 1, 512, 'characters')
         if _P16.fullmatch(x_gsr_schema_arn) is None:
@@ -5105,7 +5105,7 @@ def _ser_RegisterStreamConsumerInput(v: RegisterStreamConsumerInput) -> dict[str
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -5113,7 +5113,7 @@ def _ser_RegisterStreamConsumerInput(v: RegisterStreamConsumerInput) -> dict[str
     d['StreamARN'] = x_stream_arn
     x_consumer_name = v.consumer_name
     if not isinstance(x_consumer_name, str):
-        raise _missing('consumer_name') if x_consumer_name is None else _type_error('consumer_name', x_consumer_name, 'a string')
+        raise _missing('consumer_name') if x_consumer_name is None else type_error('consumer_name', x_consumer_name, 'a string')
     if not 1 <= len(x_consumer_name) <= 128:
         raise _length('consumer_name', len(x_consumer_name), 1, 128, 'characters')
     if _P1.fullmatch(x_consumer_name) is None:
@@ -5122,7 +5122,7 @@ def _ser_RegisterStreamConsumerInput(v: RegisterStreamConsumerInput) -> dict[str
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5131,19 +5131,19 @@ def _ser_RegisterStreamConsumerInput(v: RegisterStreamConsumerInput) -> dict[str
     x_tags = v.tags
     if x_tags is not None:
         if not isinstance(x_tags, dict):
-            raise _type_error('tags', x_tags, 'a dict')
+            raise type_error('tags', x_tags, 'a dict')
         if not 1 <= len(x_tags) <= 200:
             raise _length('tags', len(x_tags), 1, 200, 'entries')
         _m0 = {}
         for _k0, _v0 in x_tags.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('tags', _k0), _k0, 'a string')
+                raise type_error(field_at('tags', _k0), _k0, 'a string')
             if not 1 <= len(_k0) <= 128:
-                raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+                raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
             if not isinstance(_v0, str):
-                raise _type_error(_at('tags', _k0), _v0, 'a string')
+                raise type_error(field_at('tags', _k0), _v0, 'a string')
             if len(_v0) > 256:
-                raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+                raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
             _m0[_k0] = _v0
         d['Tags'] = _m0
     return d
@@ -5154,7 +5154,7 @@ def _ser_RemoveTagsFromStreamInput(v: RemoveTagsFromStreamInput) -> dict[str, An
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -5162,21 +5162,21 @@ def _ser_RemoveTagsFromStreamInput(v: RemoveTagsFromStreamInput) -> dict[str, An
         d['StreamName'] = x_stream_name
     x_tag_keys = v.tag_keys
     if not isinstance(x_tag_keys, list):
-        raise _missing('tag_keys') if x_tag_keys is None else _type_error('tag_keys', x_tag_keys, 'a list')
+        raise _missing('tag_keys') if x_tag_keys is None else type_error('tag_keys', x_tag_keys, 'a list')
     if not 1 <= len(x_tag_keys) <= 50:
         raise _length('tag_keys', len(x_tag_keys), 1, 50, 'items')
     _l0 = []
     for _n0, _i0 in enumerate(x_tag_keys):
         if not isinstance(_i0, str):
-            raise _type_error(_at('tag_keys', _n0), _i0, 'a string')
+            raise type_error(field_at('tag_keys', _n0), _i0, 'a string')
         if not 1 <= len(_i0) <= 128:
-            raise _length(_at('tag_keys', _n0), len(_i0), 1, 128, 'characters')
+            raise _length(field_at('tag_keys', _n0), len(_i0), 1, 128, 'characters')
         _l0.append(_i0)
     d['TagKeys'] = _l0
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5185,7 +5185,7 @@ def _ser_RemoveTagsFromStreamInput(v: RemoveTagsFromStreamInput) -> dict[str, An
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5199,7 +5199,7 @@ def _ser_RestoreDeadLetterQueueRecordsInput(v: RestoreDeadLetterQueueRecordsInpu
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5207,7 +5207,7 @@ def _ser_RestoreDeadLetterQueueRecordsInput(v: RestoreDeadLetterQueueRecordsInpu
     d['QueueARN'] = x_queue_arn
     x_entries = v.entries
     if not isinstance(x_entries, list):
-        raise _missing('entries') if x_entries is None else _type_error('entries', x_entries, 'a list')
+        raise _missing('entries') if x_entries is None else type_error('entries', x_entries, 'a list')
     if not 1 <= len(x_entries) <= 10:
         raise _length('entries', len(x_entries), 1, 10, 'items')
     try:
@@ -5215,11 +5215,11 @@ def _ser_RestoreDeadLetterQueueRecordsInput(v: RestoreDeadLetterQueueRecordsInpu
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_entries):
             if not isinstance(_i0, RestoreDeadLetterQueueRecordsRequestEntry):
-                raise _type_error(_at('entries', _n0), _i0, 'RestoreDeadLetterQueueRecordsRequestEntry') from None
+                raise type_error(field_at('entries', _n0), _i0, 'RestoreDeadLetterQueueRecordsRequestEntry') from None
             try:
                 _ser_RestoreDeadLetterQueueRecordsRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('entries', _n0)) from None
+                raise exc.within(field_at('entries', _n0)) from None
         raise
     d['Entries'] = _l0
     return d
@@ -5229,7 +5229,7 @@ def _ser_RestoreDeadLetterQueueRecordsRequestEntry(v: RestoreDeadLetterQueueReco
     d: dict[str, Any] = {}
     x_receipt_handle = v.receipt_handle
     if not isinstance(x_receipt_handle, str):
-        raise _missing('receipt_handle') if x_receipt_handle is None else _type_error('receipt_handle', x_receipt_handle, 'a string')
+        raise _missing('receipt_handle') if x_receipt_handle is None else type_error('receipt_handle', x_receipt_handle, 'a string')
     if not 1 <= len(x_receipt_handle) <= 1024:
         raise _length('receipt_handle', len(x_receipt_handle), 1, 1024, 'characters')
     d['ReceiptHandle'] = x_receipt_handle
@@ -5241,12 +5241,12 @@ def _ser_S3DestinationConfiguration(v: S3DestinationConfiguration) -> dict[str, 
     x_data_freshness_in_seconds = v.data_freshness_in_seconds
     if x_data_freshness_in_seconds is not None:
         if not isinstance(x_data_freshness_in_seconds, int) or isinstance(x_data_freshness_in_seconds, bool):
-            raise _type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
+            raise type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
         d['DataFreshnessInSeconds'] = x_data_freshness_in_seconds
     x_dead_letter_queue_s3_configuration = v.dead_letter_queue_s3_configuration
     if x_dead_letter_queue_s3_configuration is not None:
         if not isinstance(x_dead_letter_queue_s3_configuration, DeadLetterQueueS3Configuration):
-            raise _type_error('dead_letter_queue_s3_configuration', x_dead_letter_queue_s3_configuration, 'DeadLetterQueueS3Configuration')
+            raise type_error('dead_letter_queue_s3_configuration', x_dead_letter_queue_s3_configuration, 'DeadLetterQueueS3Configuration')
         try:
             _s0 = _ser_DeadLetterQueueS3Configuration(x_dead_letter_queue_s3_configuration)
         except ParamValidationError as exc:
@@ -5254,7 +5254,7 @@ def _ser_S3DestinationConfiguration(v: S3DestinationConfiguration) -> dict[str, 
         d['DeadLetterQueueS3Configuration'] = _s0
     x_storage_configuration = v.storage_configuration
     if not isinstance(x_storage_configuration, S3StorageConfiguration):
-        raise _missing('storage_configuration') if x_storage_configuration is None else _type_error('storage_configuration', x_storage_configuration, 'S3StorageConfiguration')
+        raise _missing('storage_configuration') if x_storage_configuration is None else type_error('storage_configuration', x_storage_configuration, 'S3StorageConfiguration')
     try:
         _s0 = _ser_S3StorageConfiguration(x_storage_configuration)
     except ParamValidationError as exc:
@@ -5267,7 +5267,7 @@ def _ser_S3DestinationUpdateInput(v: S3DestinationUpdateInput) -> dict[str, Any]
     d: dict[str, Any] = {}
     x_data_freshness_in_seconds = v.data_freshness_in_seconds
     if not isinstance(x_data_freshness_in_seconds, int) or isinstance(x_data_freshness_in_seconds, bool):
-        raise _missing('data_freshness_in_seconds') if x_data_freshness_in_seconds is None else _type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
+        raise _missing('data_freshness_in_seconds') if x_data_freshness_in_seconds is None else type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
     d['DataFreshnessInSeconds'] = x_data_freshness_in_seconds
     return d
 
@@ -5276,7 +5276,7 @@ def _ser_S3StorageConfiguration(v: S3StorageConfiguration) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_bucket_arn = v.bucket_arn
     if not isinstance(x_bucket_arn, str):
-        raise _missing('bucket_arn') if x_bucket_arn is None else _type_error('bucket_arn', x_bucket_arn, 'a string')
+        raise _missing('bucket_arn') if x_bucket_arn is None else type_error('bucket_arn', x_bucket_arn, 'a string')
     if not 1 <= len(x_bucket_arn) <= 2048:
         raise _length('bucket_arn', len(x_bucket_arn), 1, 2048, 'characters')
     if _P7.fullmatch(x_bucket_arn) is None:
@@ -5284,7 +5284,7 @@ def _ser_S3StorageConfiguration(v: S3StorageConfiguration) -> dict[str, Any]:
     d['BucketARN'] = x_bucket_arn
     x_expected_bucket_owner = v.expected_bucket_owner
     if not isinstance(x_expected_bucket_owner, str):
-        raise _missing('expected_bucket_owner') if x_expected_bucket_owner is None else _type_error('expected_bucket_owner', x_expected_bucket_owner, 'a string')
+        raise _missing('expected_bucket_owner') if x_expected_bucket_owner is None else type_error('expected_bucket_owner', x_expected_bucket_owner, 'a string')
     if not 12 <= len(x_expected_bucket_owner) <= 12:
         raise _length('expected_bucket_owner', len(x_expected_bucket_owner), 12, 12, 'characters')
     if _P8.fullmatch(x_expected_bucket_owner) is None:
@@ -5293,7 +5293,7 @@ def _ser_S3StorageConfiguration(v: S3StorageConfiguration) -> dict[str, Any]:
     x_output_key_template = v.output_key_template
     if x_output_key_template is not None:
         if not isinstance(x_output_key_template, str):
-            raise _type_error('output_key_template', x_output_key_template, 'a string')
+            raise type_error('output_key_template', x_output_key_template, 'a string')
         if not 1 <= len(x_output_key_template) <= 1024:
             raise _length('output_key_template', len(x_output_key_template), 1, 1024, 'characters')
         if _P17.fullmatch(x_output_key_template) is None:
@@ -5302,11 +5302,11 @@ def _ser_S3StorageConfiguration(v: S3StorageConfiguration) -> dict[str, Any]:
     x_storage_class = v.storage_class
     if x_storage_class is not None:
         if not isinstance(x_storage_class, str):
-            raise _type_error('storage_class', x_storage_class, 'a string')
+            raise type_error('storage_class', x_storage_class, 'a string')
         d['StorageClass'] = x_storage_class
     x_compression_type = v.compression_type
     if not isinstance(x_compression_type, str):
-        raise _missing('compression_type') if x_compression_type is None else _type_error('compression_type', x_compression_type, 'a string')
+        raise _missing('compression_type') if x_compression_type is None else type_error('compression_type', x_compression_type, 'a string')
     d['CompressionType'] = x_compression_type
     return d
 
@@ -5315,7 +5315,7 @@ def _ser_S3TablesConfiguration(v: S3TablesConfiguration) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_bucket_arn = v.table_bucket_arn
     if not isinstance(x_table_bucket_arn, str):
-        raise _missing('table_bucket_arn') if x_table_bucket_arn is None else _type_error('table_bucket_arn', x_table_bucket_arn, 'a string')
+        raise _missing('table_bucket_arn') if x_table_bucket_arn is None else type_error('table_bucket_arn', x_table_bucket_arn, 'a string')
     if not 1 <= len(x_table_bucket_arn) <= 2048:
         raise _length('table_bucket_arn', len(x_table_bucket_arn), 1, 2048, 'characters')
     if _P18.fullmatch(x_table_bucket_arn) is None:
@@ -5323,7 +5323,7 @@ def _ser_S3TablesConfiguration(v: S3TablesConfiguration) -> dict[str, Any]:
     d['TableBucketARN'] = x_table_bucket_arn
     x_namespace = v.namespace
     if not isinstance(x_namespace, str):
-        raise _missing('namespace') if x_namespace is None else _type_error('namespace', x_namespace, 'a string')
+        raise _missing('namespace') if x_namespace is None else type_error('namespace', x_namespace, 'a string')
     if not 1 <= len(x_namespace) <= 255:
         raise _length('namespace', len(x_namespace), 1, 255, 'characters')
     if _P19.fullmatch(x_namespace) is None:
@@ -5331,7 +5331,7 @@ def _ser_S3TablesConfiguration(v: S3TablesConfiguration) -> dict[str, Any]:
     d['Namespace'] = x_namespace
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 255:
         raise _length('table_name', len(x_table_name), 1, 255, 'characters')
     if _P19.fullmatch(x_table_name) is None:
@@ -5339,12 +5339,12 @@ def _ser_S3TablesConfiguration(v: S3TablesConfiguration) -> dict[str, Any]:
     d['TableName'] = x_table_name
     x_compression_type = v.compression_type
     if not isinstance(x_compression_type, str):
-        raise _missing('compression_type') if x_compression_type is None else _type_error('compression_type', x_compression_type, 'a string')
+        raise _missing('compression_type') if x_compression_type is None else type_error('compression_type', x_compression_type, 'a string')
     d['CompressionType'] = x_compression_type
     x_partition_spec = v.partition_spec
     if x_partition_spec is not None:
         if not isinstance(x_partition_spec, PartitionSpec):
-            raise _type_error('partition_spec', x_partition_spec, 'PartitionSpec')
+            raise type_error('partition_spec', x_partition_spec, 'PartitionSpec')
         try:
             _s0 = _ser_PartitionSpec(x_partition_spec)
         except ParamValidationError as exc:
@@ -5358,11 +5358,11 @@ def _ser_S3TablesDestinationConfiguration(v: S3TablesDestinationConfiguration) -
     x_data_freshness_in_seconds = v.data_freshness_in_seconds
     if x_data_freshness_in_seconds is not None:
         if not isinstance(x_data_freshness_in_seconds, int) or isinstance(x_data_freshness_in_seconds, bool):
-            raise _type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
+            raise type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
         d['DataFreshnessInSeconds'] = x_data_freshness_in_seconds
     x_dead_letter_queue_s3_configuration = v.dead_letter_queue_s3_configuration
     if not isinstance(x_dead_letter_queue_s3_configuration, DeadLetterQueueS3Configuration):
-        raise _missing('dead_letter_queue_s3_configuration') if x_dead_letter_queue_s3_configuration is None else _type_error('dead_letter_queue_s3_configuration', x_dead_letter_queue_s3_configuration, 'DeadLetterQueueS3Configuration')
+        raise _missing('dead_letter_queue_s3_configuration') if x_dead_letter_queue_s3_configuration is None else type_error('dead_letter_queue_s3_configuration', x_dead_letter_queue_s3_configuration, 'DeadLetterQueueS3Configuration')
     try:
         _s0 = _ser_DeadLetterQueueS3Configuration(x_dead_letter_queue_s3_configuration)
     except ParamValidationError as exc:
@@ -5370,7 +5370,7 @@ def _ser_S3TablesDestinationConfiguration(v: S3TablesDestinationConfiguration) -
     d['DeadLetterQueueS3Configuration'] = _s0
     x_s3_tables_configuration_list = v.s3_tables_configuration_list
     if not isinstance(x_s3_tables_configuration_list, list):
-        raise _missing('s3_tables_configuration_list') if x_s3_tables_configuration_list is None else _type_error('s3_tables_configuration_list', x_s3_tables_configuration_list, 'a list')
+        raise _missing('s3_tables_configuration_list') if x_s3_tables_configuration_list is None else type_error('s3_tables_configuration_list', x_s3_tables_configuration_list, 'a list')
     if not 1 <= len(x_s3_tables_configuration_list) <= 10000:
         raise _length('s3_tables_configuration_list', len(x_s3_tables_configuration_list), 1, 10000, 'items')
     try:
@@ -5378,11 +5378,11 @@ def _ser_S3TablesDestinationConfiguration(v: S3TablesDestinationConfiguration) -
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_s3_tables_configuration_list):
             if not isinstance(_i0, S3TablesConfiguration):
-                raise _type_error(_at('s3_tables_configuration_list', _n0), _i0, 'S3TablesConfiguration') from None
+                raise type_error(field_at('s3_tables_configuration_list', _n0), _i0, 'S3TablesConfiguration') from None
             try:
                 _ser_S3TablesConfiguration(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('s3_tables_configuration_list', _n0)) from None
+                raise exc.within(field_at('s3_tables_configuration_list', _n0)) from None
         raise
     d['S3TablesConfigurationList'] = _l0
     return d
@@ -5392,7 +5392,7 @@ def _ser_S3TablesDestinationUpdateInput(v: S3TablesDestinationUpdateInput) -> di
     d: dict[str, Any] = {}
     x_data_freshness_in_seconds = v.data_freshness_in_seconds
     if not isinstance(x_data_freshness_in_seconds, int) or isinstance(x_data_freshness_in_seconds, bool):
-        raise _missing('data_freshness_in_seconds') if x_data_freshness_in_seconds is None else _type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
+        raise _missing('data_freshness_in_seconds') if x_data_freshness_in_seconds is None else type_error('data_freshness_in_seconds', x_data_freshness_in_seconds, 'an integer')
     d['DataFreshnessInSeconds'] = x_data_freshness_in_seconds
     return d
 
@@ -5401,12 +5401,12 @@ def _ser_ShardFilter(v: ShardFilter) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_type = v.type
     if not isinstance(x_type, str):
-        raise _missing('type') if x_type is None else _type_error('type', x_type, 'a string')
+        raise _missing('type') if x_type is None else type_error('type', x_type, 'a string')
     d['Type'] = x_type
     x_shard_id = v.shard_id
     if x_shard_id is not None:
         if not isinstance(x_shard_id, str):
-            raise _type_error('shard_id', x_shard_id, 'a string')
+            raise type_error('shard_id', x_shard_id, 'a string')
         if not 1 <= len(x_shard_id) <= 128:
             raise _length('shard_id', len(x_shard_id), 1, 128, 'characters')
         if _P1.fullmatch(x_shard_id) is None:
@@ -5415,7 +5415,7 @@ def _ser_ShardFilter(v: ShardFilter) -> dict[str, Any]:
     x_timestamp = v.timestamp
     if x_timestamp is not None:
         if not isinstance(x_timestamp, datetime):
-            raise _type_error('timestamp', x_timestamp, 'a datetime')
+            raise type_error('timestamp', x_timestamp, 'a datetime')
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
@@ -5428,7 +5428,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -5436,7 +5436,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_shard_to_split = v.shard_to_split
     if not isinstance(x_shard_to_split, str):
-        raise _missing('shard_to_split') if x_shard_to_split is None else _type_error('shard_to_split', x_shard_to_split, 'a string')
+        raise _missing('shard_to_split') if x_shard_to_split is None else type_error('shard_to_split', x_shard_to_split, 'a string')
     if not 1 <= len(x_shard_to_split) <= 128:
         raise _length('shard_to_split', len(x_shard_to_split), 1, 128, 'characters')
     if _P1.fullmatch(x_shard_to_split) is None:
@@ -5444,7 +5444,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
     d['ShardToSplit'] = x_shard_to_split
     x_new_starting_hash_key = v.new_starting_hash_key
     if not isinstance(x_new_starting_hash_key, str):
-        raise _missing('new_starting_hash_key') if x_new_starting_hash_key is None else _type_error('new_starting_hash_key', x_new_starting_hash_key, 'a string')
+        raise _missing('new_starting_hash_key') if x_new_starting_hash_key is None else type_error('new_starting_hash_key', x_new_starting_hash_key, 'a string')
     if _P15.fullmatch(x_new_starting_hash_key) is None:
         raise _mismatch('new_starting_hash_key', x_new_starting_hash_key, _P15.pattern)
     if len(x_new_starting_hash_key) == 39 and int(x_new_starting_hash_key) > _rules.MAX_HASH_KEY:
@@ -5453,7 +5453,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5462,7 +5462,7 @@ def _ser_SplitShardInput(v: SplitShardInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5477,7 +5477,7 @@ def _ser_StartStreamEncryptionInput(v: StartStreamEncryptionInput) -> dict[str, 
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -5485,18 +5485,18 @@ def _ser_StartStreamEncryptionInput(v: StartStreamEncryptionInput) -> dict[str, 
         d['StreamName'] = x_stream_name
     x_encryption_type = v.encryption_type
     if not isinstance(x_encryption_type, str):
-        raise _missing('encryption_type') if x_encryption_type is None else _type_error('encryption_type', x_encryption_type, 'a string')
+        raise _missing('encryption_type') if x_encryption_type is None else type_error('encryption_type', x_encryption_type, 'a string')
     d['EncryptionType'] = x_encryption_type
     x_key_id = v.key_id
     if not isinstance(x_key_id, str):
-        raise _missing('key_id') if x_key_id is None else _type_error('key_id', x_key_id, 'a string')
+        raise _missing('key_id') if x_key_id is None else type_error('key_id', x_key_id, 'a string')
     if not 1 <= len(x_key_id) <= 2048:
         raise _length('key_id', len(x_key_id), 1, 2048, 'characters')
     d['KeyId'] = x_key_id
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5505,7 +5505,7 @@ def _ser_StartStreamEncryptionInput(v: StartStreamEncryptionInput) -> dict[str, 
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5519,19 +5519,19 @@ def _ser_StartingPosition(v: StartingPosition) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_type = v.type
     if not isinstance(x_type, str):
-        raise _missing('type') if x_type is None else _type_error('type', x_type, 'a string')
+        raise _missing('type') if x_type is None else type_error('type', x_type, 'a string')
     d['Type'] = x_type
     x_sequence_number = v.sequence_number
     if x_sequence_number is not None:
         if not isinstance(x_sequence_number, str):
-            raise _type_error('sequence_number', x_sequence_number, 'a string')
+            raise type_error('sequence_number', x_sequence_number, 'a string')
         if _P13.fullmatch(x_sequence_number) is None:
             raise _mismatch('sequence_number', x_sequence_number, _P13.pattern)
         d['SequenceNumber'] = x_sequence_number
     x_timestamp = v.timestamp
     if x_timestamp is not None:
         if not isinstance(x_timestamp, datetime):
-            raise _type_error('timestamp', x_timestamp, 'a datetime')
+            raise type_error('timestamp', x_timestamp, 'a datetime')
         if x_timestamp.tzinfo is None:
             raise _naive('timestamp')
         d['Timestamp'] = x_timestamp.timestamp()
@@ -5544,7 +5544,7 @@ def _ser_StopStreamEncryptionInput(v: StopStreamEncryptionInput) -> dict[str, An
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -5552,18 +5552,18 @@ def _ser_StopStreamEncryptionInput(v: StopStreamEncryptionInput) -> dict[str, An
         d['StreamName'] = x_stream_name
     x_encryption_type = v.encryption_type
     if not isinstance(x_encryption_type, str):
-        raise _missing('encryption_type') if x_encryption_type is None else _type_error('encryption_type', x_encryption_type, 'a string')
+        raise _missing('encryption_type') if x_encryption_type is None else type_error('encryption_type', x_encryption_type, 'a string')
     d['EncryptionType'] = x_encryption_type
     x_key_id = v.key_id
     if not isinstance(x_key_id, str):
-        raise _missing('key_id') if x_key_id is None else _type_error('key_id', x_key_id, 'a string')
+        raise _missing('key_id') if x_key_id is None else type_error('key_id', x_key_id, 'a string')
     if not 1 <= len(x_key_id) <= 2048:
         raise _length('key_id', len(x_key_id), 1, 2048, 'characters')
     d['KeyId'] = x_key_id
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5572,7 +5572,7 @@ def _ser_StopStreamEncryptionInput(v: StopStreamEncryptionInput) -> dict[str, An
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5586,7 +5586,7 @@ def _ser_StreamFilter(v: StreamFilter) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -5595,7 +5595,7 @@ def _ser_StreamFilter(v: StreamFilter) -> dict[str, Any]:
     x_stream_creation_timestamp = v.stream_creation_timestamp
     if x_stream_creation_timestamp is not None:
         if not isinstance(x_stream_creation_timestamp, datetime):
-            raise _type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
+            raise type_error('stream_creation_timestamp', x_stream_creation_timestamp, 'a datetime')
         if x_stream_creation_timestamp.tzinfo is None:
             raise _naive('stream_creation_timestamp')
         d['StreamCreationTimestamp'] = x_stream_creation_timestamp.timestamp()
@@ -5606,16 +5606,16 @@ def _ser_StreamModeDetails(v: StreamModeDetails) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_mode = v.stream_mode
     if not isinstance(x_stream_mode, str):
-        raise _missing('stream_mode') if x_stream_mode is None else _type_error('stream_mode', x_stream_mode, 'a string')
+        raise _missing('stream_mode') if x_stream_mode is None else type_error('stream_mode', x_stream_mode, 'a string')
     d['StreamMode'] = x_stream_mode
     return d
 
 
-def _ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
+def ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_consumer_arn = v.consumer_arn
     if not isinstance(x_consumer_arn, str):
-        raise _missing('consumer_arn') if x_consumer_arn is None else _type_error('consumer_arn', x_consumer_arn, 'a string')
+        raise _missing('consumer_arn') if x_consumer_arn is None else type_error('consumer_arn', x_consumer_arn, 'a string')
     if not 1 <= len(x_consumer_arn) <= 2048:
         raise _length('consumer_arn', len(x_consumer_arn), 1, 2048, 'characters')
     if _P12.fullmatch(x_consumer_arn) is None:
@@ -5624,7 +5624,7 @@ def _ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5632,7 +5632,7 @@ def _ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
         d['StreamId'] = x_stream_id
     x_shard_id = v.shard_id
     if not isinstance(x_shard_id, str):
-        raise _missing('shard_id') if x_shard_id is None else _type_error('shard_id', x_shard_id, 'a string')
+        raise _missing('shard_id') if x_shard_id is None else type_error('shard_id', x_shard_id, 'a string')
     if not 1 <= len(x_shard_id) <= 128:
         raise _length('shard_id', len(x_shard_id), 1, 128, 'characters')
     if _P1.fullmatch(x_shard_id) is None:
@@ -5640,7 +5640,7 @@ def _ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
     d['ShardId'] = x_shard_id
     x_starting_position = v.starting_position
     if not isinstance(x_starting_position, StartingPosition):
-        raise _missing('starting_position') if x_starting_position is None else _type_error('starting_position', x_starting_position, 'StartingPosition')
+        raise _missing('starting_position') if x_starting_position is None else type_error('starting_position', x_starting_position, 'StartingPosition')
     try:
         _s0 = _ser_StartingPosition(x_starting_position)
     except ParamValidationError as exc:
@@ -5649,7 +5649,7 @@ def _ser_SubscribeToShardInput(v: SubscribeToShardInput) -> dict[str, Any]:
     x_dry_run = v.dry_run
     if x_dry_run is not None:
         if not isinstance(x_dry_run, bool):
-            raise _type_error('dry_run', x_dry_run, 'a bool')
+            raise type_error('dry_run', x_dry_run, 'a bool')
         d['DryRun'] = x_dry_run
     return d
 
@@ -5658,24 +5658,24 @@ def _ser_TagResourceInput(v: TagResourceInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_tags = v.tags
     if not isinstance(x_tags, dict):
-        raise _missing('tags') if x_tags is None else _type_error('tags', x_tags, 'a dict')
+        raise _missing('tags') if x_tags is None else type_error('tags', x_tags, 'a dict')
     if not 1 <= len(x_tags) <= 200:
         raise _length('tags', len(x_tags), 1, 200, 'entries')
     _m0 = {}
     for _k0, _v0 in x_tags.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('tags', _k0), _k0, 'a string')
+            raise type_error(field_at('tags', _k0), _k0, 'a string')
         if not 1 <= len(_k0) <= 128:
-            raise _length(_at('tags', _k0), len(_k0), 1, 128, 'characters')
+            raise _length(field_at('tags', _k0), len(_k0), 1, 128, 'characters')
         if not isinstance(_v0, str):
-            raise _type_error(_at('tags', _k0), _v0, 'a string')
+            raise type_error(field_at('tags', _k0), _v0, 'a string')
         if len(_v0) > 256:
-            raise _length(_at('tags', _k0), len(_v0), 0, 256, 'characters')
+            raise _length(field_at('tags', _k0), len(_v0), 0, 256, 'characters')
         _m0[_k0] = _v0
     d['Tags'] = _m0
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -5684,7 +5684,7 @@ def _ser_TagResourceInput(v: TagResourceInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5697,20 +5697,20 @@ def _ser_UntagResourceInput(v: UntagResourceInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_tag_keys = v.tag_keys
     if not isinstance(x_tag_keys, list):
-        raise _missing('tag_keys') if x_tag_keys is None else _type_error('tag_keys', x_tag_keys, 'a list')
+        raise _missing('tag_keys') if x_tag_keys is None else type_error('tag_keys', x_tag_keys, 'a list')
     if not 1 <= len(x_tag_keys) <= 50:
         raise _length('tag_keys', len(x_tag_keys), 1, 50, 'items')
     _l0 = []
     for _n0, _i0 in enumerate(x_tag_keys):
         if not isinstance(_i0, str):
-            raise _type_error(_at('tag_keys', _n0), _i0, 'a string')
+            raise type_error(field_at('tag_keys', _n0), _i0, 'a string')
         if not 1 <= len(_i0) <= 128:
-            raise _length(_at('tag_keys', _n0), len(_i0), 1, 128, 'characters')
+            raise _length(field_at('tag_keys', _n0), len(_i0), 1, 128, 'characters')
         _l0.append(_i0)
     d['TagKeys'] = _l0
     x_resource_arn = v.resource_arn
     if not isinstance(x_resource_arn, str):
-        raise _missing('resource_arn') if x_resource_arn is None else _type_error('resource_arn', x_resource_arn, 'a string')
+        raise _missing('resource_arn') if x_resource_arn is None else type_error('resource_arn', x_resource_arn, 'a string')
     if not 1 <= len(x_resource_arn) <= 2048:
         raise _length('resource_arn', len(x_resource_arn), 1, 2048, 'characters')
     if _P11.fullmatch(x_resource_arn) is None:
@@ -5719,7 +5719,7 @@ def _ser_UntagResourceInput(v: UntagResourceInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5732,7 +5732,7 @@ def _ser_UpdateAccountSettingsInput(v: UpdateAccountSettingsInput) -> dict[str, 
     d: dict[str, Any] = {}
     x_minimum_throughput_billing_commitment = v.minimum_throughput_billing_commitment
     if not isinstance(x_minimum_throughput_billing_commitment, MinimumThroughputBillingCommitmentInput):
-        raise _missing('minimum_throughput_billing_commitment') if x_minimum_throughput_billing_commitment is None else _type_error('minimum_throughput_billing_commitment', x_minimum_throughput_billing_commitment, 'MinimumThroughputBillingCommitmentInput')
+        raise _missing('minimum_throughput_billing_commitment') if x_minimum_throughput_billing_commitment is None else type_error('minimum_throughput_billing_commitment', x_minimum_throughput_billing_commitment, 'MinimumThroughputBillingCommitmentInput')
     try:
         _s0 = _ser_MinimumThroughputBillingCommitmentInput(x_minimum_throughput_billing_commitment)
     except ParamValidationError as exc:
@@ -5745,7 +5745,7 @@ def _ser_UpdateChannelInput(v: UpdateChannelInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_channel_arn = v.channel_arn
     if not isinstance(x_channel_arn, str):
-        raise _missing('channel_arn') if x_channel_arn is None else _type_error('channel_arn', x_channel_arn, 'a string')
+        raise _missing('channel_arn') if x_channel_arn is None else type_error('channel_arn', x_channel_arn, 'a string')
     if not 1 <= len(x_channel_arn) <= 2048:
         raise _length('channel_arn', len(x_channel_arn), 1, 2048, 'characters')
     if _P10.fullmatch(x_channel_arn) is None:
@@ -5754,7 +5754,7 @@ def _ser_UpdateChannelInput(v: UpdateChannelInput) -> dict[str, Any]:
     x_s3_destination_configuration = v.s3_destination_configuration
     if x_s3_destination_configuration is not None:
         if not isinstance(x_s3_destination_configuration, S3DestinationUpdateInput):
-            raise _type_error('s3_destination_configuration', x_s3_destination_configuration, 'S3DestinationUpdateInput')
+            raise type_error('s3_destination_configuration', x_s3_destination_configuration, 'S3DestinationUpdateInput')
         try:
             _s0 = _ser_S3DestinationUpdateInput(x_s3_destination_configuration)
         except ParamValidationError as exc:
@@ -5763,7 +5763,7 @@ def _ser_UpdateChannelInput(v: UpdateChannelInput) -> dict[str, Any]:
     x_s3_tables_destination_configuration = v.s3_tables_destination_configuration
     if x_s3_tables_destination_configuration is not None:
         if not isinstance(x_s3_tables_destination_configuration, S3TablesDestinationUpdateInput):
-            raise _type_error('s3_tables_destination_configuration', x_s3_tables_destination_configuration, 'S3TablesDestinationUpdateInput')
+            raise type_error('s3_tables_destination_configuration', x_s3_tables_destination_configuration, 'S3TablesDestinationUpdateInput')
         try:
             _s0 = _ser_S3TablesDestinationUpdateInput(x_s3_tables_destination_configuration)
         except ParamValidationError as exc:
@@ -5772,7 +5772,7 @@ def _ser_UpdateChannelInput(v: UpdateChannelInput) -> dict[str, Any]:
     x_logging_configuration = v.logging_configuration
     if x_logging_configuration is not None:
         if not isinstance(x_logging_configuration, ChannelLoggingUpdateInput):
-            raise _type_error('logging_configuration', x_logging_configuration, 'ChannelLoggingUpdateInput')
+            raise type_error('logging_configuration', x_logging_configuration, 'ChannelLoggingUpdateInput')
         try:
             _s0 = _ser_ChannelLoggingUpdateInput(x_logging_configuration)
         except ParamValidationError as exc:
@@ -5785,7 +5785,7 @@ def _ser_UpdateDeadLetterQueueRecordsVisibilityInput(v: UpdateDeadLetterQueueRec
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5793,7 +5793,7 @@ def _ser_UpdateDeadLetterQueueRecordsVisibilityInput(v: UpdateDeadLetterQueueRec
     d['QueueARN'] = x_queue_arn
     x_entries = v.entries
     if not isinstance(x_entries, list):
-        raise _missing('entries') if x_entries is None else _type_error('entries', x_entries, 'a list')
+        raise _missing('entries') if x_entries is None else type_error('entries', x_entries, 'a list')
     if not 1 <= len(x_entries) <= 10:
         raise _length('entries', len(x_entries), 1, 10, 'items')
     try:
@@ -5801,11 +5801,11 @@ def _ser_UpdateDeadLetterQueueRecordsVisibilityInput(v: UpdateDeadLetterQueueRec
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_entries):
             if not isinstance(_i0, UpdateDeadLetterQueueRecordsVisibilityRequestEntry):
-                raise _type_error(_at('entries', _n0), _i0, 'UpdateDeadLetterQueueRecordsVisibilityRequestEntry') from None
+                raise type_error(field_at('entries', _n0), _i0, 'UpdateDeadLetterQueueRecordsVisibilityRequestEntry') from None
             try:
                 _ser_UpdateDeadLetterQueueRecordsVisibilityRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('entries', _n0)) from None
+                raise exc.within(field_at('entries', _n0)) from None
         raise
     d['Entries'] = _l0
     return d
@@ -5815,13 +5815,13 @@ def _ser_UpdateDeadLetterQueueRecordsVisibilityRequestEntry(v: UpdateDeadLetterQ
     d: dict[str, Any] = {}
     x_receipt_handle = v.receipt_handle
     if not isinstance(x_receipt_handle, str):
-        raise _missing('receipt_handle') if x_receipt_handle is None else _type_error('receipt_handle', x_receipt_handle, 'a string')
+        raise _missing('receipt_handle') if x_receipt_handle is None else type_error('receipt_handle', x_receipt_handle, 'a string')
     if not 1 <= len(x_receipt_handle) <= 1024:
         raise _length('receipt_handle', len(x_receipt_handle), 1, 1024, 'characters')
     d['ReceiptHandle'] = x_receipt_handle
     x_visibility_timeout_seconds = v.visibility_timeout_seconds
     if not isinstance(x_visibility_timeout_seconds, int) or isinstance(x_visibility_timeout_seconds, bool):
-        raise _missing('visibility_timeout_seconds') if x_visibility_timeout_seconds is None else _type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
+        raise _missing('visibility_timeout_seconds') if x_visibility_timeout_seconds is None else type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
     if x_visibility_timeout_seconds < 0:
         raise _below('visibility_timeout_seconds', x_visibility_timeout_seconds, 0)
     if x_visibility_timeout_seconds > 43200:
@@ -5835,7 +5835,7 @@ def _ser_UpdateMaxRecordSizeInput(v: UpdateMaxRecordSizeInput) -> dict[str, Any]
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5844,7 +5844,7 @@ def _ser_UpdateMaxRecordSizeInput(v: UpdateMaxRecordSizeInput) -> dict[str, Any]
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5852,7 +5852,7 @@ def _ser_UpdateMaxRecordSizeInput(v: UpdateMaxRecordSizeInput) -> dict[str, Any]
         d['StreamId'] = x_stream_id
     x_max_record_size_in_ki_b = v.max_record_size_in_ki_b
     if not isinstance(x_max_record_size_in_ki_b, int) or isinstance(x_max_record_size_in_ki_b, bool):
-        raise _missing('max_record_size_in_ki_b') if x_max_record_size_in_ki_b is None else _type_error('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 'an integer')
+        raise _missing('max_record_size_in_ki_b') if x_max_record_size_in_ki_b is None else type_error('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 'an integer')
     if x_max_record_size_in_ki_b < 1024:
         raise _below('max_record_size_in_ki_b', x_max_record_size_in_ki_b, 1024)
     if x_max_record_size_in_ki_b > 10240:
@@ -5866,7 +5866,7 @@ def _ser_UpdateQueueInput(v: UpdateQueueInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5874,7 +5874,7 @@ def _ser_UpdateQueueInput(v: UpdateQueueInput) -> dict[str, Any]:
     d['QueueARN'] = x_queue_arn
     x_queue_attributes = v.queue_attributes
     if not isinstance(x_queue_attributes, QueueAttributes):
-        raise _missing('queue_attributes') if x_queue_attributes is None else _type_error('queue_attributes', x_queue_attributes, 'QueueAttributes')
+        raise _missing('queue_attributes') if x_queue_attributes is None else type_error('queue_attributes', x_queue_attributes, 'QueueAttributes')
     try:
         _s0 = _ser_QueueAttributes(x_queue_attributes)
     except ParamValidationError as exc:
@@ -5887,7 +5887,7 @@ def _ser_UpdateQueueRecordsVisibilityInput(v: UpdateQueueRecordsVisibilityInput)
     d: dict[str, Any] = {}
     x_queue_arn = v.queue_arn
     if not isinstance(x_queue_arn, str):
-        raise _missing('queue_arn') if x_queue_arn is None else _type_error('queue_arn', x_queue_arn, 'a string')
+        raise _missing('queue_arn') if x_queue_arn is None else type_error('queue_arn', x_queue_arn, 'a string')
     if not 1 <= len(x_queue_arn) <= 2048:
         raise _length('queue_arn', len(x_queue_arn), 1, 2048, 'characters')
     if _P0.fullmatch(x_queue_arn) is None:
@@ -5895,7 +5895,7 @@ def _ser_UpdateQueueRecordsVisibilityInput(v: UpdateQueueRecordsVisibilityInput)
     d['QueueARN'] = x_queue_arn
     x_entries = v.entries
     if not isinstance(x_entries, list):
-        raise _missing('entries') if x_entries is None else _type_error('entries', x_entries, 'a list')
+        raise _missing('entries') if x_entries is None else type_error('entries', x_entries, 'a list')
     if not 1 <= len(x_entries) <= 10:
         raise _length('entries', len(x_entries), 1, 10, 'items')
     try:
@@ -5903,11 +5903,11 @@ def _ser_UpdateQueueRecordsVisibilityInput(v: UpdateQueueRecordsVisibilityInput)
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_entries):
             if not isinstance(_i0, UpdateQueueRecordsVisibilityRequestEntry):
-                raise _type_error(_at('entries', _n0), _i0, 'UpdateQueueRecordsVisibilityRequestEntry') from None
+                raise type_error(field_at('entries', _n0), _i0, 'UpdateQueueRecordsVisibilityRequestEntry') from None
             try:
                 _ser_UpdateQueueRecordsVisibilityRequestEntry(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('entries', _n0)) from None
+                raise exc.within(field_at('entries', _n0)) from None
         raise
     d['Entries'] = _l0
     return d
@@ -5917,13 +5917,13 @@ def _ser_UpdateQueueRecordsVisibilityRequestEntry(v: UpdateQueueRecordsVisibilit
     d: dict[str, Any] = {}
     x_receipt_handle = v.receipt_handle
     if not isinstance(x_receipt_handle, str):
-        raise _missing('receipt_handle') if x_receipt_handle is None else _type_error('receipt_handle', x_receipt_handle, 'a string')
+        raise _missing('receipt_handle') if x_receipt_handle is None else type_error('receipt_handle', x_receipt_handle, 'a string')
     if not 1 <= len(x_receipt_handle) <= 1024:
         raise _length('receipt_handle', len(x_receipt_handle), 1, 1024, 'characters')
     d['ReceiptHandle'] = x_receipt_handle
     x_visibility_timeout_seconds = v.visibility_timeout_seconds
     if not isinstance(x_visibility_timeout_seconds, int) or isinstance(x_visibility_timeout_seconds, bool):
-        raise _missing('visibility_timeout_seconds') if x_visibility_timeout_seconds is None else _type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
+        raise _missing('visibility_timeout_seconds') if x_visibility_timeout_seconds is None else type_error('visibility_timeout_seconds', x_visibility_timeout_seconds, 'an integer')
     if x_visibility_timeout_seconds < 0:
         raise _below('visibility_timeout_seconds', x_visibility_timeout_seconds, 0)
     if x_visibility_timeout_seconds > 43200:
@@ -5937,7 +5937,7 @@ def _ser_UpdateShardCountInput(v: UpdateShardCountInput) -> dict[str, Any]:
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -5945,18 +5945,18 @@ def _ser_UpdateShardCountInput(v: UpdateShardCountInput) -> dict[str, Any]:
         d['StreamName'] = x_stream_name
     x_target_shard_count = v.target_shard_count
     if not isinstance(x_target_shard_count, int) or isinstance(x_target_shard_count, bool):
-        raise _missing('target_shard_count') if x_target_shard_count is None else _type_error('target_shard_count', x_target_shard_count, 'an integer')
+        raise _missing('target_shard_count') if x_target_shard_count is None else type_error('target_shard_count', x_target_shard_count, 'an integer')
     if x_target_shard_count < 1:
         raise _below('target_shard_count', x_target_shard_count, 1)
     d['TargetShardCount'] = x_target_shard_count
     x_scaling_type = v.scaling_type
     if not isinstance(x_scaling_type, str):
-        raise _missing('scaling_type') if x_scaling_type is None else _type_error('scaling_type', x_scaling_type, 'a string')
+        raise _missing('scaling_type') if x_scaling_type is None else type_error('scaling_type', x_scaling_type, 'a string')
     d['ScalingType'] = x_scaling_type
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -5965,7 +5965,7 @@ def _ser_UpdateShardCountInput(v: UpdateShardCountInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5979,7 +5979,7 @@ def _ser_UpdateStreamModeInput(v: UpdateStreamModeInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -5988,7 +5988,7 @@ def _ser_UpdateStreamModeInput(v: UpdateStreamModeInput) -> dict[str, Any]:
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -5996,7 +5996,7 @@ def _ser_UpdateStreamModeInput(v: UpdateStreamModeInput) -> dict[str, Any]:
         d['StreamId'] = x_stream_id
     x_stream_mode_details = v.stream_mode_details
     if not isinstance(x_stream_mode_details, StreamModeDetails):
-        raise _missing('stream_mode_details') if x_stream_mode_details is None else _type_error('stream_mode_details', x_stream_mode_details, 'StreamModeDetails')
+        raise _missing('stream_mode_details') if x_stream_mode_details is None else type_error('stream_mode_details', x_stream_mode_details, 'StreamModeDetails')
     try:
         _s0 = _ser_StreamModeDetails(x_stream_mode_details)
     except ParamValidationError as exc:
@@ -6005,7 +6005,7 @@ def _ser_UpdateStreamModeInput(v: UpdateStreamModeInput) -> dict[str, Any]:
     x_warm_throughput_mi_bps = v.warm_throughput_mi_bps
     if x_warm_throughput_mi_bps is not None:
         if not isinstance(x_warm_throughput_mi_bps, int) or isinstance(x_warm_throughput_mi_bps, bool):
-            raise _type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
+            raise type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
         if x_warm_throughput_mi_bps < 0:
             raise _below('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 0)
         d['WarmThroughputMiBps'] = x_warm_throughput_mi_bps
@@ -6016,7 +6016,7 @@ def _ser_UpdateStreamRecordDistributionStrategyInput(v: UpdateStreamRecordDistri
     d: dict[str, Any] = {}
     x_stream_arn = v.stream_arn
     if not isinstance(x_stream_arn, str):
-        raise _missing('stream_arn') if x_stream_arn is None else _type_error('stream_arn', x_stream_arn, 'a string')
+        raise _missing('stream_arn') if x_stream_arn is None else type_error('stream_arn', x_stream_arn, 'a string')
     if not 1 <= len(x_stream_arn) <= 2048:
         raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
     if _P2.fullmatch(x_stream_arn) is None:
@@ -6025,7 +6025,7 @@ def _ser_UpdateStreamRecordDistributionStrategyInput(v: UpdateStreamRecordDistri
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -6033,7 +6033,7 @@ def _ser_UpdateStreamRecordDistributionStrategyInput(v: UpdateStreamRecordDistri
         d['StreamId'] = x_stream_id
     x_record_distribution_strategy = v.record_distribution_strategy
     if not isinstance(x_record_distribution_strategy, str):
-        raise _missing('record_distribution_strategy') if x_record_distribution_strategy is None else _type_error('record_distribution_strategy', x_record_distribution_strategy, 'a string')
+        raise _missing('record_distribution_strategy') if x_record_distribution_strategy is None else type_error('record_distribution_strategy', x_record_distribution_strategy, 'a string')
     d['RecordDistributionStrategy'] = x_record_distribution_strategy
     return d
 
@@ -6043,7 +6043,7 @@ def _ser_UpdateStreamWarmThroughputInput(v: UpdateStreamWarmThroughputInput) -> 
     x_stream_arn = v.stream_arn
     if x_stream_arn is not None:
         if not isinstance(x_stream_arn, str):
-            raise _type_error('stream_arn', x_stream_arn, 'a string')
+            raise type_error('stream_arn', x_stream_arn, 'a string')
         if not 1 <= len(x_stream_arn) <= 2048:
             raise _length('stream_arn', len(x_stream_arn), 1, 2048, 'characters')
         if _P2.fullmatch(x_stream_arn) is None:
@@ -6052,7 +6052,7 @@ def _ser_UpdateStreamWarmThroughputInput(v: UpdateStreamWarmThroughputInput) -> 
     x_stream_name = v.stream_name
     if x_stream_name is not None:
         if not isinstance(x_stream_name, str):
-            raise _type_error('stream_name', x_stream_name, 'a string')
+            raise type_error('stream_name', x_stream_name, 'a string')
         if not 1 <= len(x_stream_name) <= 128:
             raise _length('stream_name', len(x_stream_name), 1, 128, 'characters')
         if _P1.fullmatch(x_stream_name) is None:
@@ -6061,7 +6061,7 @@ def _ser_UpdateStreamWarmThroughputInput(v: UpdateStreamWarmThroughputInput) -> 
     x_stream_id = v.stream_id
     if x_stream_id is not None:
         if not isinstance(x_stream_id, str):
-            raise _type_error('stream_id', x_stream_id, 'a string')
+            raise type_error('stream_id', x_stream_id, 'a string')
         if not 1 <= len(x_stream_id) <= 24:
             raise _length('stream_id', len(x_stream_id), 1, 24, 'characters')
         if _P3.fullmatch(x_stream_id) is None:
@@ -6069,7 +6069,7 @@ def _ser_UpdateStreamWarmThroughputInput(v: UpdateStreamWarmThroughputInput) -> 
         d['StreamId'] = x_stream_id
     x_warm_throughput_mi_bps = v.warm_throughput_mi_bps
     if not isinstance(x_warm_throughput_mi_bps, int) or isinstance(x_warm_throughput_mi_bps, bool):
-        raise _missing('warm_throughput_mi_bps') if x_warm_throughput_mi_bps is None else _type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
+        raise _missing('warm_throughput_mi_bps') if x_warm_throughput_mi_bps is None else type_error('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 'an integer')
     if x_warm_throughput_mi_bps < 0:
         raise _below('warm_throughput_mi_bps', x_warm_throughput_mi_bps, 0)
     d['WarmThroughputMiBps'] = x_warm_throughput_mi_bps
@@ -6126,7 +6126,7 @@ def _de_ChannelDescription(d: dict[str, Any]) -> ChannelDescription:
     o.channel_id = d['ChannelId']
     o.channel_status = _ChannelStatus.get(d['ChannelStatus'], d['ChannelStatus'])
     o.channel_status_reason = d.get('ChannelStatusReason')
-    o.channel_creation_timestamp = _ts(d['ChannelCreationTimestamp'])
+    o.channel_creation_timestamp = read_timestamp(d['ChannelCreationTimestamp'])
     o.service_execution_role_arn = d['ServiceExecutionRoleARN']
     o.stream_configuration_list = [_de_ChannelStreamDescription(_i0) for _i0 in d['StreamConfigurationList']]
     x = d.get('S3DestinationConfiguration')
@@ -6155,7 +6155,7 @@ def _de_ChannelLoggingConfiguration(d: dict[str, Any]) -> ChannelLoggingConfigur
 def _de_ChannelStreamDescription(d: dict[str, Any]) -> ChannelStreamDescription:
     o = _new(ChannelStreamDescription)
     o.stream_arn = d['StreamARN']
-    o.stream_creation_timestamp = _ts(d['StreamCreationTimestamp'])
+    o.stream_creation_timestamp = read_timestamp(d['StreamCreationTimestamp'])
     o.record_configuration = _de_RecordConfiguration(d['RecordConfiguration'])
     return o
 
@@ -6163,7 +6163,7 @@ def _de_ChannelStreamDescription(d: dict[str, Any]) -> ChannelStreamDescription:
 def _de_ChannelStreamIdentifier(d: dict[str, Any]) -> ChannelStreamIdentifier:
     o = _new(ChannelStreamIdentifier)
     o.stream_arn = d['StreamARN']
-    o.stream_creation_timestamp = _ts(d['StreamCreationTimestamp'])
+    o.stream_creation_timestamp = read_timestamp(d['StreamCreationTimestamp'])
     return o
 
 
@@ -6174,13 +6174,13 @@ def _de_ChannelSummary(d: dict[str, Any]) -> ChannelSummary:
     o.channel_id = d['ChannelId']
     o.channel_status = _ChannelStatus.get(d['ChannelStatus'], d['ChannelStatus'])
     o.channel_status_reason = d.get('ChannelStatusReason')
-    o.channel_creation_timestamp = _ts(d['ChannelCreationTimestamp'])
+    o.channel_creation_timestamp = read_timestamp(d['ChannelCreationTimestamp'])
     o.channel_destination_type = _ChannelDestinationType.get(d['ChannelDestinationType'], d['ChannelDestinationType'])
     o.streams = [_de_ChannelStreamIdentifier(_i0) for _i0 in d['Streams']]
     return o
 
 
-def _de_ChildShard(d: dict[str, Any]) -> ChildShard:
+def de_ChildShard(d: dict[str, Any]) -> ChildShard:
     o = _new(ChildShard)
     o.shard_id = d['ShardId']
     o.parent_shards = list(d['ParentShards'])
@@ -6201,7 +6201,7 @@ def _de_Consumer(d: dict[str, Any]) -> Consumer:
     o.consumer_name = d['ConsumerName']
     o.consumer_arn = d['ConsumerARN']
     o.consumer_status = _ConsumerStatus.get(d['ConsumerStatus'], d['ConsumerStatus'])
-    o.consumer_creation_timestamp = _ts(d['ConsumerCreationTimestamp'])
+    o.consumer_creation_timestamp = read_timestamp(d['ConsumerCreationTimestamp'])
     return o
 
 
@@ -6210,7 +6210,7 @@ def _de_ConsumerDescription(d: dict[str, Any]) -> ConsumerDescription:
     o.consumer_name = d['ConsumerName']
     o.consumer_arn = d['ConsumerARN']
     o.consumer_status = _ConsumerStatus.get(d['ConsumerStatus'], d['ConsumerStatus'])
-    o.consumer_creation_timestamp = _ts(d['ConsumerCreationTimestamp'])
+    o.consumer_creation_timestamp = read_timestamp(d['ConsumerCreationTimestamp'])
     o.stream_arn = d['StreamARN']
     return o
 
@@ -6314,7 +6314,7 @@ def _de_GetRecordsOutput(d: dict[str, Any]) -> GetRecordsOutput:
     o.next_shard_iterator = d.get('NextShardIterator')
     o.millis_behind_latest = d.get('MillisBehindLatest')
     x = d.get('ChildShards')
-    o.child_shards = None if x is None else [_de_ChildShard(_i0) for _i0 in x]
+    o.child_shards = None if x is None else [de_ChildShard(_i0) for _i0 in x]
     return o
 
 
@@ -6395,11 +6395,11 @@ def _de_MinimumThroughputBillingCommitmentOutput(d: dict[str, Any]) -> MinimumTh
     o = _new(MinimumThroughputBillingCommitmentOutput)
     o.status = _MinimumThroughputBillingCommitmentOutputStatus.get(d['Status'], d['Status'])
     x = d.get('StartedAt')
-    o.started_at = None if x is None else _ts(x)
+    o.started_at = None if x is None else read_timestamp(x)
     x = d.get('EndedAt')
-    o.ended_at = None if x is None else _ts(x)
+    o.ended_at = None if x is None else read_timestamp(x)
     x = d.get('EarliestAllowedEndAt')
-    o.earliest_allowed_end_at = None if x is None else _ts(x)
+    o.earliest_allowed_end_at = None if x is None else read_timestamp(x)
     return o
 
 
@@ -6425,16 +6425,16 @@ def _de_PutRecordOutput(d: dict[str, Any]) -> PutRecordOutput:
     return o
 
 
-def _de_PutRecordsOutput(d: dict[str, Any]) -> PutRecordsOutput:
+def de_PutRecordsOutput(d: dict[str, Any]) -> PutRecordsOutput:
     o = _new(PutRecordsOutput)
     o.failed_record_count = d.get('FailedRecordCount')
-    o.records = [_de_PutRecordsResultEntry(_i0) for _i0 in d['Records']]
+    o.records = [de_PutRecordsResultEntry(_i0) for _i0 in d['Records']]
     x = d.get('EncryptionType')
     o.encryption_type = None if x is None else _EncryptionType.get(x, x)
     return o
 
 
-def _de_PutRecordsResultEntry(d: dict[str, Any]) -> PutRecordsResultEntry:
+def de_PutRecordsResultEntry(d: dict[str, Any]) -> PutRecordsResultEntry:
     o = _new(PutRecordsResultEntry)
     o.sequence_number = d.get('SequenceNumber')
     o.shard_id = d.get('ShardId')
@@ -6456,7 +6456,7 @@ def _de_QueueDescription(d: dict[str, Any]) -> QueueDescription:
     o.queue_name = d['QueueName']
     o.queue_arn = d['QueueARN']
     o.queue_status = _QueueStatus.get(d['QueueStatus'], d['QueueStatus'])
-    o.queue_creation_timestamp = _ts(d['QueueCreationTimestamp'])
+    o.queue_creation_timestamp = read_timestamp(d['QueueCreationTimestamp'])
     o.stream_configuration_list = [_de_QueueStreamConfiguration(_i0) for _i0 in d['StreamConfigurationList']]
     x = d.get('QueueAttributes')
     o.queue_attributes = None if x is None else _de_QueueAttributes(x)
@@ -6469,8 +6469,8 @@ def _de_QueueRecord(d: dict[str, Any]) -> QueueRecord:
     o.record_id = d['RecordId']
     o.partition_key = d.get('PartitionKey')
     o.data = a2b_base64(d['Data'])
-    o.approximate_arrival_timestamp = _ts(d['ApproximateArrivalTimestamp'])
-    o.first_receive_timestamp = _ts(d['FirstReceiveTimestamp'])
+    o.approximate_arrival_timestamp = read_timestamp(d['ApproximateArrivalTimestamp'])
+    o.first_receive_timestamp = read_timestamp(d['FirstReceiveTimestamp'])
     o.receive_count = d['ReceiveCount']
     return o
 
@@ -6479,7 +6479,7 @@ def _de_QueueStartingPosition(d: dict[str, Any]) -> QueueStartingPosition:
     o = _new(QueueStartingPosition)
     o.type = _QueueStartingPositionType.get(d['Type'], d['Type'])
     x = d.get('Timestamp')
-    o.timestamp = None if x is None else _ts(x)
+    o.timestamp = None if x is None else read_timestamp(x)
     return o
 
 
@@ -6494,7 +6494,7 @@ def _de_QueueStreamConfiguration(d: dict[str, Any]) -> QueueStreamConfiguration:
 def _de_QueueStreamIdentifier(d: dict[str, Any]) -> QueueStreamIdentifier:
     o = _new(QueueStreamIdentifier)
     o.stream_arn = d['StreamARN']
-    o.stream_creation_timestamp = _ts(d['StreamCreationTimestamp'])
+    o.stream_creation_timestamp = read_timestamp(d['StreamCreationTimestamp'])
     return o
 
 
@@ -6503,7 +6503,7 @@ def _de_QueueSummary(d: dict[str, Any]) -> QueueSummary:
     o.queue_name = d['QueueName']
     o.queue_arn = d['QueueARN']
     o.queue_status = _QueueStatus.get(d['QueueStatus'], d['QueueStatus'])
-    o.queue_creation_timestamp = _ts(d['QueueCreationTimestamp'])
+    o.queue_creation_timestamp = read_timestamp(d['QueueCreationTimestamp'])
     o.streams = [_de_QueueStreamIdentifier(_i0) for _i0 in d['Streams']]
     return o
 
@@ -6524,7 +6524,7 @@ def _de_Record(d: dict[str, Any]) -> Record:
     o = _new(Record)
     o.sequence_number = d['SequenceNumber']
     x = d.get('ApproximateArrivalTimestamp')
-    o.approximate_arrival_timestamp = None if x is None else _ts(x)
+    o.approximate_arrival_timestamp = None if x is None else read_timestamp(x)
     o.data = a2b_base64(d['Data'])
     o.partition_key = d.get('PartitionKey')
     x = d.get('EncryptionType')
@@ -6631,7 +6631,7 @@ def _de_StreamDescription(d: dict[str, Any]) -> StreamDescription:
     o.shards = [_de_Shard(_i0) for _i0 in d['Shards']]
     o.has_more_shards = d['HasMoreShards']
     o.retention_period_hours = d['RetentionPeriodHours']
-    o.stream_creation_timestamp = _ts(d['StreamCreationTimestamp'])
+    o.stream_creation_timestamp = read_timestamp(d['StreamCreationTimestamp'])
     o.enhanced_monitoring = [_de_EnhancedMetrics(_i0) for _i0 in d['EnhancedMonitoring']]
     x = d.get('EncryptionType')
     o.encryption_type = None if x is None else _EncryptionType.get(x, x)
@@ -6648,7 +6648,7 @@ def _de_StreamDescriptionSummary(d: dict[str, Any]) -> StreamDescriptionSummary:
     x = d.get('StreamModeDetails')
     o.stream_mode_details = None if x is None else _de_StreamModeDetails(x)
     o.retention_period_hours = d['RetentionPeriodHours']
-    o.stream_creation_timestamp = _ts(d['StreamCreationTimestamp'])
+    o.stream_creation_timestamp = read_timestamp(d['StreamCreationTimestamp'])
     o.enhanced_monitoring = [_de_EnhancedMetrics(_i0) for _i0 in d['EnhancedMonitoring']]
     x = d.get('EncryptionType')
     o.encryption_type = None if x is None else _EncryptionType.get(x, x)
@@ -6679,17 +6679,17 @@ def _de_StreamSummary(d: dict[str, Any]) -> StreamSummary:
     x = d.get('StreamModeDetails')
     o.stream_mode_details = None if x is None else _de_StreamModeDetails(x)
     x = d.get('StreamCreationTimestamp')
-    o.stream_creation_timestamp = None if x is None else _ts(x)
+    o.stream_creation_timestamp = None if x is None else read_timestamp(x)
     return o
 
 
-def _de_SubscribeToShardEvent(d: dict[str, Any]) -> SubscribeToShardEvent:
+def de_SubscribeToShardEvent(d: dict[str, Any]) -> SubscribeToShardEvent:
     o = _new(SubscribeToShardEvent)
     o.records = [_de_Record(_i0) for _i0 in d['Records']]
     o.continuation_sequence_number = d['ContinuationSequenceNumber']
     o.millis_behind_latest = d['MillisBehindLatest']
     x = d.get('ChildShards')
-    o.child_shards = None if x is None else [_de_ChildShard(_i0) for _i0 in x]
+    o.child_shards = None if x is None else [de_ChildShard(_i0) for _i0 in x]
     return o
 
 

@@ -151,7 +151,6 @@ from .models import (
     _de_ListTagsForResourceOutput,
     _de_ListTagsForStreamOutput,
     _de_PutRecordOutput,
-    _de_PutRecordsOutput,
     _de_ReceiveDeadLetterQueueRecordsOutput,
     _de_ReceiveQueueRecordsOutput,
     _de_RegisterStreamConsumerOutput,
@@ -197,7 +196,6 @@ from .models import (
     _ser_ListTagsForStreamInput,
     _ser_MergeShardsInput,
     _ser_PutRecordInput,
-    _ser_PutRecordsInput,
     _ser_PutResourcePolicyInput,
     _ser_ReceiveDeadLetterQueueRecordsInput,
     _ser_ReceiveQueueRecordsInput,
@@ -219,6 +217,8 @@ from .models import (
     _ser_UpdateStreamModeInput,
     _ser_UpdateStreamRecordDistributionStrategyInput,
     _ser_UpdateStreamWarmThroughputInput,
+    de_PutRecordsOutput,
+    ser_PutRecordsInput,
 )
 
 if TYPE_CHECKING:
@@ -245,7 +245,7 @@ _DescribeStreamConsumer = OperationSpec(name='DescribeStreamConsumer', target='K
 _DescribeStreamSummary = OperationSpec(name='DescribeStreamSummary', target='Kinesis_20131202.DescribeStreamSummary', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _DisableEnhancedMonitoring = OperationSpec(name='DisableEnhancedMonitoring', target='Kinesis_20131202.DisableEnhancedMonitoring', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _EnableEnhancedMonitoring = OperationSpec(name='EnableEnhancedMonitoring', target='Kinesis_20131202.EnableEnhancedMonitoring', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
-_GetRecords = OperationSpec(name='GetRecords', target='Kinesis_20131202.GetRecords', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
+GetRecords = OperationSpec(name='GetRecords', target='Kinesis_20131202.GetRecords', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _GetResourcePolicy = OperationSpec(name='GetResourcePolicy', target='Kinesis_20131202.GetResourcePolicy', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _GetShardIterator = OperationSpec(name='GetShardIterator', target='Kinesis_20131202.GetShardIterator', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _IncreaseStreamRetentionPeriod = OperationSpec(name='IncreaseStreamRetentionPeriod', target='Kinesis_20131202.IncreaseStreamRetentionPeriod', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
@@ -258,7 +258,7 @@ _ListTagsForResource = OperationSpec(name='ListTagsForResource', target='Kinesis
 _ListTagsForStream = OperationSpec(name='ListTagsForStream', target='Kinesis_20131202.ListTagsForStream', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _MergeShards = OperationSpec(name='MergeShards', target='Kinesis_20131202.MergeShards', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _PutRecord = OperationSpec(name='PutRecord', target='Kinesis_20131202.PutRecord', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
-_PutRecords = OperationSpec(name='PutRecords', target='Kinesis_20131202.PutRecords', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
+PutRecords = OperationSpec(name='PutRecords', target='Kinesis_20131202.PutRecords', static_params={'OperationType': 'data'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _PutResourcePolicy = OperationSpec(name='PutResourcePolicy', target='Kinesis_20131202.PutResourcePolicy', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _ReceiveDeadLetterQueueRecords = OperationSpec(name='ReceiveDeadLetterQueueRecords', target='Kinesis_20131202.ReceiveDeadLetterQueueRecords', static_params={'OperationType': 'data', 'ResourceType': 'queue'}, context_params=(('QueueARN', 'QueueARN'),))
 _ReceiveQueueRecords = OperationSpec(name='ReceiveQueueRecords', target='Kinesis_20131202.ReceiveQueueRecords', static_params={'OperationType': 'data', 'ResourceType': 'queue'}, context_params=(('QueueARN', 'QueueARN'),))
@@ -268,7 +268,7 @@ _RestoreDeadLetterQueueRecords = OperationSpec(name='RestoreDeadLetterQueueRecor
 _SplitShard = OperationSpec(name='SplitShard', target='Kinesis_20131202.SplitShard', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _StartStreamEncryption = OperationSpec(name='StartStreamEncryption', target='Kinesis_20131202.StartStreamEncryption', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
 _StopStreamEncryption = OperationSpec(name='StopStreamEncryption', target='Kinesis_20131202.StopStreamEncryption', static_params={'OperationType': 'control'}, context_params=(('StreamARN', 'StreamARN'), ('StreamId', 'StreamId')))
-_SubscribeToShard = OperationSpec(name='SubscribeToShard', target='Kinesis_20131202.SubscribeToShard', static_params={'OperationType': 'data'}, context_params=(('ConsumerARN', 'ConsumerARN'), ('StreamId', 'StreamId')))
+SubscribeToShard = OperationSpec(name='SubscribeToShard', target='Kinesis_20131202.SubscribeToShard', static_params={'OperationType': 'data'}, context_params=(('ConsumerARN', 'ConsumerARN'), ('StreamId', 'StreamId')))
 _TagResource = OperationSpec(name='TagResource', target='Kinesis_20131202.TagResource', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _UntagResource = OperationSpec(name='UntagResource', target='Kinesis_20131202.UntagResource', static_params={'OperationType': 'control'}, context_params=(('ResourceARN', 'ResourceARN'), ('StreamId', 'StreamId')))
 _UpdateAccountSettings = OperationSpec(name='UpdateAccountSettings', target='Kinesis_20131202.UpdateAccountSettings', static_params={'OperationType': 'control'}, context_params=())
@@ -374,7 +374,7 @@ class Operations:
 
     async def get_records(self, *, shard_iterator: str, limit: int | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> GetRecordsOutput:
         """Gets data records from a Kinesis data stream's shard."""
-        return await self._session.invoke(_GetRecords, _ser_GetRecordsInput(GetRecordsInput(shard_iterator=shard_iterator, limit=limit, stream_arn=stream_arn, stream_id=stream_id, dry_run=dry_run)), _de_GetRecordsOutput)
+        return await self._session.invoke(GetRecords, _ser_GetRecordsInput(GetRecordsInput(shard_iterator=shard_iterator, limit=limit, stream_arn=stream_arn, stream_id=stream_id, dry_run=dry_run)), _de_GetRecordsOutput)
 
     async def get_resource_policy(self, *, resource_arn: str, stream_id: str | None = None) -> GetResourcePolicyOutput:
         """Returns a policy attached to the specified data stream, consumer, or queue."""
@@ -426,7 +426,7 @@ class Operations:
 
     async def put_records(self, *, records: list[PutRecordsRequestEntry], stream_name: str | None = None, stream_arn: str | None = None, stream_id: str | None = None, dry_run: bool | None = None) -> PutRecordsOutput:
         """Writes multiple data records into a Kinesis data stream in a single call (also referred to as a PutRecords request)."""
-        return await self._session.invoke(_PutRecords, _ser_PutRecordsInput(PutRecordsInput(records=records, stream_name=stream_name, stream_arn=stream_arn, stream_id=stream_id, dry_run=dry_run)), _de_PutRecordsOutput)
+        return await self._session.invoke(PutRecords, ser_PutRecordsInput(PutRecordsInput(records=records, stream_name=stream_name, stream_arn=stream_arn, stream_id=stream_id, dry_run=dry_run)), de_PutRecordsOutput)
 
     async def put_resource_policy(self, *, resource_arn: str, policy: str, stream_id: str | None = None) -> None:
         """Attaches a resource-based policy to a data stream, a queue, or an enhanced fan-out consumer."""

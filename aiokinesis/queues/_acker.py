@@ -23,8 +23,8 @@ from ..errors import THROTTLING_CODES, TRANSIENT_CODES, KinesisError, ServiceErr
 from ._message import QueueClosedError, QueueEntryError
 
 if TYPE_CHECKING:
+    from .._queue_config import QueueConfig
     from .._runtime import Runtime
-    from ..config import QueueConfig
 
 log = logging.getLogger("aiokinesis.queues")
 

@@ -26,8 +26,8 @@ from ._receiver import named
 if TYPE_CHECKING:
     from .._generated.models import QueueRecord
     from .._generated.operations import Operations
+    from .._queue_config import QueueConfig
     from .._runtime import Runtime
-    from ..config import QueueConfig
     from ._message import QueueStats
 
 # One entry's answer: (ErrorCode, ErrorMessage) if it failed, None if it was applied.

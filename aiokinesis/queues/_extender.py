@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from ._message import QueueEntryError, QueueMessage, State
 
 if TYPE_CHECKING:
+    from .._queue_config import QueueConfig
     from .._runtime import Runtime
-    from ..config import QueueConfig
     from ._acker import EntryBatcher
     from ._message import QueueStats
 

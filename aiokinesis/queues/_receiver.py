@@ -20,8 +20,8 @@ from ._acker import retryable
 if TYPE_CHECKING:
     from .._generated.models import QueueRecord
     from .._generated.operations import Operations
+    from .._queue_config import QueueConfig
     from .._runtime import Runtime
-    from ..config import QueueConfig
 
 log = logging.getLogger("aiokinesis.queues")
 

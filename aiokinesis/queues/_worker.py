@@ -35,8 +35,8 @@ from ._receiver import Capacity, receive
 if TYPE_CHECKING:
     from .._generated.models import QueueDescription, QueueRecord
     from .._generated.operations import Operations
+    from .._queue_config import QueueConfig
     from .._runtime import Runtime
-    from ..config import QueueConfig
 
 log = logging.getLogger("aiokinesis.queues")
 

@@ -53,9 +53,18 @@ class ServiceConfig:
     aiokinesis.testing checks requests against the model the client was made from, not against the
     installed botocore's (older at the declared floor: 1 MiB records, no MaxRecordSizeInKiB)."""
 
+    exported: frozenset[str] = frozenset()
+    """Generated names that hand-written modules import, written without their leading underscore
+    so that importing them reaches into no module's privates: codecs (`ser_<Shape>`, `de_<Shape>`)
+    and operation specs (`<Operation>`)."""
+
     @property
     def uses_rules(self) -> bool:
         return bool(self.rules or self.stream_rule or self.hash_key_shape)
+
+    def name(self, private: str) -> str:
+        """A generated name (`_ser_<Shape>`, `_de_<Shape>`, `_<Operation>`) as it is written: public if exported."""
+        return private[1:] if private[1:] in self.exported else private
 
 
 KINESIS_EXTRA_MEMBERS = {
@@ -127,6 +136,19 @@ KINESIS = ServiceConfig(
     stream_rule="_rules.stream(x_stream_name, x_stream_arn)",
     # The pattern allows 39 digits; only a 39-digit one can pass 2**128 - 1, so only it is converted.
     hash_key_shape="HashKey",
+    exported=frozenset(
+        {
+            "PutRecords",  # the client's and the producer's PutRecords (_put_records.py)
+            "ser_PutRecordsInput",
+            "de_PutRecordsOutput",
+            "de_PutRecordsResultEntry",
+            "GetRecords",  # the shard reader's
+            "de_ChildShard",  # the reader's and the enhanced fan-out source's ChildShards
+            "SubscribeToShard",  # subscriptions.py's
+            "ser_SubscribeToShardInput",
+            "de_SubscribeToShardEvent",
+        }
+    ),
 )
 
 DYNAMODB = ServiceConfig(

@@ -91,11 +91,11 @@ def de_expr(model: Model, name: str, var: str, depth: int = 0) -> str:
     if name in model.wire:
         return var
     if kind == "structure":
-        return f"_de_{name}({var})"
+        return f"{model.config.name('_de_' + name)}({var})"
     if kind == "blob":
         return f"a2b_base64({var})"
     if kind == "timestamp":
-        return f"_ts({var})"
+        return f"read_timestamp({var})"
     if kind == "list":
         item = f"_i{depth}"
         inner = de_expr(model, shape["member"]["shape"], item, depth + 1)
@@ -108,11 +108,11 @@ def de_expr(model: Model, name: str, var: str, depth: int = 0) -> str:
 
 
 def de_function(model: Model, name: str) -> list[str]:
-    """`_de_<Shape>(d)`: a bare instance with every slot assigned, faster than the keyword
-    constructor (which does nothing else)."""
+    """`_de_<Shape>(d)` (`de_<Shape>` where exported): a bare instance with every slot assigned,
+    faster than the keyword constructor (which does nothing else)."""
     shape = model.shape(name)
     required = set(shape.get("required", []))
-    out = ["", "", f"def _de_{name}(d: dict[str, Any]) -> {name}:", f"    o = _new({name})"]
+    out = ["", "", f"def {model.config.name('_de_' + name)}(d: dict[str, Any]) -> {name}:", f"    o = _new({name})"]
     for member, ref in shape["members"].items():
         attr = field_name(member)
         expr = de_expr(model, ref["shape"], "x")
@@ -152,14 +152,14 @@ def gen_models(model: Model, digest: str) -> str:
         "",
         f"from {root}_protocol import (",
         "    _above,",
-        "    _at,",
+        "    field_at,",
         "    _below,",
         "    _mismatch,",
         "    _missing,",
         "    _naive,",
         "    _length,",
-        "    _ts,",
-        "    _type_error,",
+        "    read_timestamp,",
+        "    type_error,",
         *(["    _token,"] if model.has_tokens() else []),
         *(["    _union,"] if model.wire else []),
         ")",
@@ -199,7 +199,7 @@ def _error_class(model: Model, name: str, imports: set[str]) -> list[str]:
         if member_doc:
             lines.append(f'    """{member_doc}"""')
         expr = de_expr(model, ref["shape"], "x")
-        imports.update(re.findall(r"_de_\w+", expr))
+        imports.update(re.findall(r"(?<!\w)_?de_\w+", expr))
         reads.append(f"        x = answer.get({member!r})")
         reads.append(f"        self.{attr} = None if x is None else {expr}")
     return lines + reads
@@ -311,8 +311,9 @@ def gen_operations(model: Model, digest: str) -> str:
         static = {k: v["value"] for k, v in op.get("staticContextParams", {}).items()}
         members = model.shape(in_name)["members"] if in_name else {}
         context = tuple((ref["contextParam"]["name"], m) for m, ref in members.items() if "contextParam" in ref)
+        spec = config.name(f"_{op_name}")
         specs.append(
-            f"_{op_name} = OperationSpec(name={op_name!r}, "
+            f"{spec} = OperationSpec(name={op_name!r}, "
             f"target={model.target_prefix + '.' + op_name!r}, "
             f"static_params={static!r}, context_params={context!r})"
         )
@@ -333,16 +334,18 @@ def gen_operations(model: Model, digest: str) -> str:
         methods += ["", f"    async def {snake}({signature}) -> {returns}:"]
         methods.append(f'        """{doc_line(op.get("documentation")) or op_name + "."}"""')
         if in_name:
-            imports.update({in_name, f"_ser_{in_name}"})
+            serializer = config.name(f"_ser_{in_name}")
+            imports.update({in_name, serializer})
             args = ", ".join(f"{field_name(m)}={field_name(m)}" for m in members)
-            body = f"_ser_{in_name}({in_name}({args}))"
+            body = f"{serializer}({in_name}({args}))"
         else:
             body = "{}"
         if out_name:
-            imports.update({out_name, f"_de_{out_name}"})
-            methods.append(f"        return await self._session.invoke(_{op_name}, {body}, _de_{out_name})")
+            parser = config.name(f"_de_{out_name}")
+            imports.update({out_name, parser})
+            methods.append(f"        return await self._session.invoke({spec}, {body}, {parser})")
         else:
-            methods.append(f"        await self._session.invoke(_{op_name}, {body}, _discard)")
+            methods.append(f"        await self._session.invoke({spec}, {body}, _discard)")
     lines = [
         header(model, f"One coroutine per operation of the {config.title} model.", digest),
         "from __future__ import annotations",

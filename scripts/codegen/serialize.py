@@ -1,4 +1,5 @@
-"""Straight-line request serializers, `_ser_<Shape>(value) -> dict`, with the model's constraints inline.
+"""Straight-line request serializers, `_ser_<Shape>(value) -> dict` (`ser_<Shape>` where exported),
+with the model's constraints inline.
 
 Wire shapes (DynamoDB's AttributeValue) get a checker instead, `_chk_<Shape>(value, label)`: the
 value is already in its wire form, so it is checked against the model and sent as it is.
@@ -73,10 +74,10 @@ class SerializerWriter:
         lines.append(f"{indent}if {cond}:")
         if required:
             lines.append(
-                f"{indent}    raise _missing({label}) if {var} is None else _type_error({label}, {var}, {what!r})"
+                f"{indent}    raise _missing({label}) if {var} is None else type_error({label}, {var}, {what!r})"
             )
         else:
-            lines.append(f"{indent}    raise _type_error({label}, {var}, {what!r})")
+            lines.append(f"{indent}    raise type_error({label}, {var}, {what!r})")
         if wire:
             lines.append(f"{indent}_chk_{name}({var}, {label})")
             return lines
@@ -133,7 +134,7 @@ class SerializerWriter:
         if kind == "structure":
             tmp = self.temp("_s", depth, "dict[str, Any]")  # a serialized structure
             lines.append(f"{indent}try:")
-            lines.append(f"{indent}    {tmp} = _ser_{name}({var})")
+            lines.append(f"{indent}    {tmp} = {self.model.config.name('_ser_' + name)}({var})")
             lines.append(f"{indent}except ParamValidationError as exc:")
             lines.append(f"{indent}    raise exc.within({label}) from None")
             return lines, tmp
@@ -148,15 +149,15 @@ class SerializerWriter:
             # to name the index (or re-raise, if no item is at fault).
             lines += [
                 f"{indent}try:",
-                f"{indent}    {target} = [_ser_{member}({item}) for {item} in {var}]",
+                f"{indent}    {target} = [{self.model.config.name('_ser_' + member)}({item}) for {item} in {var}]",
                 f"{indent}except (ParamValidationError, AttributeError):",
                 f"{indent}    for {idx}, {item} in enumerate({var}):",
                 f"{indent}        if not isinstance({item}, {member}):",
-                f"{indent}            raise _type_error(_at({label}, {idx}), {item}, {member!r}) from None",
+                f"{indent}            raise type_error(field_at({label}, {idx}), {item}, {member!r}) from None",
                 f"{indent}        try:",
-                f"{indent}            _ser_{member}({item})",
+                f"{indent}            {self.model.config.name('_ser_' + member)}({item})",
                 f"{indent}        except ParamValidationError as exc:",
-                f"{indent}            raise exc.within(_at({label}, {idx})) from None",
+                f"{indent}            raise exc.within(field_at({label}, {idx})) from None",
                 f"{indent}    raise",
             ]
             return lines, target
@@ -164,7 +165,7 @@ class SerializerWriter:
             item = self.temp("_i", depth, py_type(self.model, shape["member"]["shape"]))
             idx = f"_n{depth}"
             item_lines, expr = self.value(
-                item, shape["member"]["shape"], f"_at({label}, {idx})", indent + "    ", depth + 1
+                item, shape["member"]["shape"], f"field_at({label}, {idx})", indent + "    ", depth + 1
             )
             if not item_lines and expr == item:
                 return lines, f"list({var})"
@@ -180,10 +181,10 @@ class SerializerWriter:
             key = self.temp("_k", depth, py_type(self.model, shape["key"]["shape"]))
             val = self.temp("_v", depth, py_type(self.model, shape["value"]["shape"]))
             key_lines, key_expr = self.value(
-                key, shape["key"]["shape"], f"_at({label}, {key})", indent + "    ", depth + 1
+                key, shape["key"]["shape"], f"field_at({label}, {key})", indent + "    ", depth + 1
             )
             val_lines, val_expr = self.value(
-                val, shape["value"]["shape"], f"_at({label}, {key})", indent + "    ", depth + 1
+                val, shape["value"]["shape"], f"field_at({label}, {key})", indent + "    ", depth + 1
             )
             target = self.temp("_m", depth, py_type(self.model, name))
             lines.append(f"{indent}{target} = {{}}")
@@ -197,7 +198,8 @@ class SerializerWriter:
         shape = self.model.shape(name)
         required = set(shape.get("required", []))
         self._temps = {}
-        out = ["", "", f"def _ser_{name}(v: {name}) -> dict[str, Any]:", "    d: dict[str, Any] = {}"]
+        function = self.model.config.name(f"_ser_{name}")
+        out = ["", "", f"def {function}(v: {name}) -> dict[str, Any]:", "    d: dict[str, Any] = {}"]
         for member, ref in shape["members"].items():
             attr = field_name(member)
             var = f"x_{attr}"
@@ -250,7 +252,7 @@ class SerializerWriter:
         pytype, what = WIRE_CHECKS["structure" if wire else kind]
         lines = [
             f"{indent}if not isinstance({var}, {pytype}):",
-            f"{indent}    raise _type_error({label}, {var}, {what!r})",
+            f"{indent}    raise type_error({label}, {var}, {what!r})",
         ]
         if wire:
             return [*lines, f"{indent}_chk_{name}({var}, {label})"]
@@ -260,10 +262,10 @@ class SerializerWriter:
         if kind == "list":
             item, idx = f"_i{depth}", f"_n{depth}"
             lines.append(f"{indent}for {idx}, {item} in enumerate({var}):")
-            lines += self._wire_value(item, shape["member"]["shape"], f"_at({label}, {idx})", inner, depth + 1)
+            lines += self._wire_value(item, shape["member"]["shape"], f"field_at({label}, {idx})", inner, depth + 1)
         elif kind == "map":
             key, val = f"_k{depth}", f"_v{depth}"
             lines.append(f"{indent}for {key}, {val} in {var}.items():")
-            lines += self._wire_value(key, shape["key"]["shape"], f"_at({label}, {key})", inner, depth + 1)
-            lines += self._wire_value(val, shape["value"]["shape"], f"_at({label}, {key})", inner, depth + 1)
+            lines += self._wire_value(key, shape["key"]["shape"], f"field_at({label}, {key})", inner, depth + 1)
+            lines += self._wire_value(val, shape["value"]["shape"], f"field_at({label}, {key})", inner, depth + 1)
         return lines

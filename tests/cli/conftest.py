@@ -6,6 +6,7 @@ Each run costs a fresh interpreter (about half a second): tests group several ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -47,7 +48,12 @@ class Run:
     stderr: str
 
 
-async def run_cli(*args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None) -> Run:
+@contextlib.asynccontextmanager
+async def started(
+    *args: str, stderr: int | None = asyncio.subprocess.PIPE, env: Mapping[str, str] | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m aiokinesis *args`, stdin and stdout on pipes (stderr too unless told: None inherits
+    it), in `env` or cli_env(); stopped on the way out if it is still running."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -55,18 +61,37 @@ async def run_cli(*args: str, stdin: bytes = b"", env: Mapping[str, str] | None 
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
         env=dict(env) if env is not None else cli_env(),
     )
     try:
-        async with asyncio.timeout(BOUND):
-            out, err = await process.communicate(stdin)
+        yield process
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stop(process)
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """Kill the process unless it has exited, and reap it."""
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+async def run_cli(*args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None) -> Run:
+    async with started(*args, env=env) as process, asyncio.timeout(BOUND):
+        out, err = await process.communicate(stdin)
     assert process.returncode is not None
     return Run(process.returncode, out.decode(), err.decode())
+
+
+async def checkpoint_through(consumer: aiokinesis.StreamConsumer, count: int) -> None:
+    """Read `count` records from the consumer, checkpointing every batch (a lease table to show)."""
+    read = 0
+    async for batch in consumer:
+        await batch.checkpoint()
+        read += len(batch)
+        if read == count:
+            return
 
 
 @pytest.fixture

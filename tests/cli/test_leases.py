@@ -11,7 +11,7 @@ import pytest
 
 import aiokinesis
 from aiokinesis.testing import KinesisServer, Limits
-from tests.cli.conftest import run_cli
+from tests.cli.conftest import BOUND, checkpoint_through, run_cli
 from tests.conftest import LOCAL_KEYS
 
 pytestmark = pytest.mark.integration
@@ -55,16 +55,11 @@ async def test_leases_and_lag_show_the_table_a_consumer_keeps(
             await kinesis.put_record(stream_name="orders", data=b"%d" % i, partition_key="k", explicit_hash_key=key)
         leases = aiokinesis.DynamoDBLeases(table, endpoint_url=dynamodb_local_url)
         start = aiokinesis.StartingPosition.trim_horizon()
-        read = 0
         async with (
-            asyncio.timeout(60),
+            asyncio.timeout(BOUND),
             kinesis.consumer("orders", leases=leases, worker_id="worker-a", start=start, config=FAST) as consumer,
         ):
-            async for batch in consumer:
-                await batch.checkpoint()
-                read += len(batch)
-                if read == 10:
-                    break
+            await checkpoint_through(consumer, 10)
             held = await run_cli("leases", table, *endpoints, "--output", "json")
         assert held.code == 0, held.stderr
         document = json.loads(held.stdout)

@@ -10,13 +10,12 @@ import os
 import pty
 import re
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator
 
 import aiokinesis
 from aiokinesis.testing import Fault, FaultKind, KinesisServer
-from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.cli.conftest import BOUND, cli_env, run_cli, started, stop
 
 
 async def test_put_lines_then_tail_them_in_every_decoding(kinesis: aiokinesis.Client, endpoint: list[str]) -> None:
@@ -130,26 +129,16 @@ class Terminal:
 @contextlib.asynccontextmanager
 async def spawn(*args: str, terminal: Terminal | None = None) -> AsyncIterator[asyncio.subprocess.Process]:
     """The command with stdin and stdout on pipes, and stderr on `terminal` if given."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiokinesis",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=terminal.slave if terminal is not None else asyncio.subprocess.PIPE,
-        env=cli_env(TERM="xterm-256color", COLUMNS="160"),
-    )
-    if terminal is not None:
-        terminal.start()
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    stderr = terminal.slave if terminal is not None else asyncio.subprocess.PIPE
+    async with started(*args, stderr=stderr, env=cli_env(TERM="xterm-256color", COLUMNS="160")) as process:
         if terminal is not None:
-            terminal.close()
+            terminal.start()
+        try:
+            yield process
+        finally:
+            if terminal is not None:
+                await stop(process)  # first: the terminal's reader ends when the command has
+                terminal.close()
 
 
 async def test_put_shows_a_progress_bar_on_a_terminal_and_ctrl_c_sends_what_was_read(endpoint: list[str]) -> None:

@@ -6,14 +6,13 @@ import asyncio
 import json
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
 import aiokinesis
-from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.cli.conftest import BOUND, checkpoint_through, run_cli, started
 from tests.conftest import LOCAL_KEYS, create_active_stream
 
 TRIM = aiokinesis.StartingPosition.trim_horizon()
@@ -23,30 +22,13 @@ FAST = aiokinesis.ConsumerConfig(reader=aiokinesis.ReaderConfig(min_interval=0.0
 @asynccontextmanager
 async def local_server(*flags: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """`aiokinesis testing-server` on any free port of 127.0.0.1, and the URL of its ready line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiokinesis",
-        "testing-server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        *flags,
-        stdout=asyncio.subprocess.PIPE,
-        env=cli_env(),
-    )
-    assert process.stdout is not None
-    try:
+    async with started("testing-server", "--host", "127.0.0.1", "--port", "0", *flags, stderr=None) as process:
+        assert process.stdout is not None
         async with asyncio.timeout(BOUND):
             ready = (await process.stdout.readline()).decode()
         url = ready.removeprefix("aiokinesis.testing listening on ").removesuffix("\n")
         assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url), ready
         yield process, url
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def test_testing_server_serves_until_interrupted() -> None:
@@ -115,16 +97,11 @@ async def test_leases_and_lag_against_kinesis_mock_and_dynamodb_local(
         for i in range(10):
             await kinesis.put_record(stream_name=stream_name, data=b"%d" % i, partition_key=f"k{i}")
         leases = aiokinesis.DynamoDBLeases(table, endpoint_url=dynamodb_local_url)
-        read = 0
         async with (
             asyncio.timeout(BOUND),
             kinesis.consumer(stream_name, leases=leases, worker_id="w", start=TRIM, config=FAST) as consumer,
         ):
-            async for batch in consumer:
-                await batch.checkpoint()
-                read += len(batch)
-                if read == 10:
-                    break
+            await checkpoint_through(consumer, 10)
     held = await run_cli("leases", table, *endpoints, "--output", "json")
     assert held.code == 0, held.stderr
     rows = json.loads(held.stdout)["leases"]

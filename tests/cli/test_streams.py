@@ -12,7 +12,7 @@ import pytest
 import aiokinesis
 from aiokinesis.cli import INSTALL
 from aiokinesis.cli._parser import build
-from tests.cli.conftest import BOUND, cli_env, run_cli
+from tests.cli.conftest import BOUND, cli_env, run_cli, started
 
 COMMANDS = ["ls", "describe", "create", "delete", "put", "tail", "leases", "lag", "testing-server"]
 
@@ -149,25 +149,12 @@ async def test_ctrl_c_interrupts_a_command_waiting_for_an_answer() -> None:
 
     silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiokinesis",
-        "ls",
-        "--endpoint-url",
-        f"http://127.0.0.1:{port}",
-        stderr=asyncio.subprocess.PIPE,
-        env=cli_env(),
-    )
     try:
-        async with asyncio.timeout(BOUND):
+        async with started("ls", "--endpoint-url", f"http://127.0.0.1:{port}") as process, asyncio.timeout(BOUND):
             await connected.wait()
             process.send_signal(signal.SIGINT)
             _, err = await process.communicate()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
         for writer in held:
             writer.close()
         silent.close()

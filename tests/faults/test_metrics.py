@@ -252,27 +252,39 @@ def test_the_adapters_record_a_request_s_shortest_median_and_longest_latency() -
 # -- the consumer --------------------------------------------------------------------------------
 
 
+async def put_and_consume(kinesis: aiokinesis.Client, count: int) -> int:
+    """Put `count` records on stream s and consume them, checkpointing every batch; the checkpoints made."""
+    entries = [aiokinesis.PutRecordsRequestEntry(data=b"r%d" % i, partition_key=f"k{i}") for i in range(count)]
+    await kinesis.put_records(stream_name="s", records=entries)
+    seen = checkpoints = 0
+    async with kinesis.consumer("s", start=StartingPosition.trim_horizon()) as consumer:
+        async for batch in consumer:
+            seen += len(batch)
+            await batch.checkpoint()
+            checkpoints += 1
+            if seen == count:
+                break
+    return checkpoints
+
+
+def held_by_shard(server: KinesisServer) -> dict[str, int]:
+    """The records each shard of stream s holds, by shard; shards holding none are left out."""
+    held = {shard.shard_id: len(shard.records) for shard in server.backend.streams["s"].shards}
+    return {shard_id: count for shard_id, count in held.items() if count}
+
+
 async def test_consumer_records_lag_age_and_checkpoints_per_shard(server: KinesisServer, otel: Otel) -> None:
     async with client(server, otel.sink) as kinesis:
-        entries = [aiokinesis.PutRecordsRequestEntry(data=b"r%d" % i, partition_key=f"k{i}") for i in range(40)]
-        await kinesis.put_records(stream_name="s", records=entries)
-        seen = checkpoints = 0
-        async with kinesis.consumer("s", start=StartingPosition.trim_horizon()) as consumer:
-            async for batch in consumer:
-                seen += len(batch)
-                await batch.checkpoint()
-                checkpoints += 1
-                if seen == 40:
-                    break
-    per_shard = {shard.shard_id: len(shard.records) for shard in server.backend.streams["s"].shards}
+        checkpoints = await put_and_consume(kinesis, 40)
+    with_records = held_by_shard(server)
     read = otel.points("aiokinesis.consumer.records", stream="s")
-    assert {point.attributes["shard"]: point.value for point in read} == {k: v for k, v in per_shard.items() if v}
+    assert {point.attributes["shard"]: point.value for point in read} == with_records
     assert otel.total("aiokinesis.consumer.checkpoints", stream="s") == checkpoints
     behind = otel.points("aiokinesis.consumer.millis_behind_latest", stream="s")
-    assert {point.attributes["shard"] for point in behind} == {k for k, v in per_shard.items() if v}
+    assert {point.attributes["shard"] for point in behind} == set(with_records)
     assert all(point.value >= 0 for point in behind)
     ages = otel.points("aiokinesis.consumer.record.age", stream="s")
-    assert {point.attributes["shard"] for point in ages} == {k for k, v in per_shard.items() if v}
+    assert {point.attributes["shard"] for point in ages} == set(with_records)
     assert all(-1 < point.value < 60 for point in ages)  # arrival is stamped in milliseconds
 
 

@@ -9,13 +9,11 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from prometheus_client import CollectorRegistry
 
-import aiokinesis
-from aiokinesis import StartingPosition
 from aiokinesis.leases import InMemoryLeases
 from aiokinesis.metrics import PrometheusMetrics
 from aiokinesis.testing import Fault, FaultKind, KinesisServer
 from tests.fakes import VirtualTime
-from tests.faults.test_metrics import FAST, client, coordinator, put_and_flush
+from tests.faults.test_metrics import FAST, client, coordinator, held_by_shard, put_and_consume, put_and_flush
 from tests.leases.helpers import advance, settle, shard_id, shards
 
 
@@ -108,18 +106,8 @@ def test_prometheus_takes_a_namespace() -> None:
 async def test_prometheus_counts_the_same_consumer_figures(server: KinesisServer) -> None:
     registry = CollectorRegistry()
     async with client(server, PrometheusMetrics(registry)) as kinesis:
-        entries = [aiokinesis.PutRecordsRequestEntry(data=b"r%d" % i, partition_key=f"k{i}") for i in range(40)]
-        await kinesis.put_records(stream_name="s", records=entries)
-        seen = checkpoints = 0
-        async with kinesis.consumer("s", start=StartingPosition.trim_horizon()) as consumer:
-            async for batch in consumer:
-                seen += len(batch)
-                await batch.checkpoint()
-                checkpoints += 1
-                if seen == 40:
-                    break
-    held = {shard.shard_id: len(shard.records) for shard in server.backend.streams["s"].shards}
-    with_records = {shard: count for shard, count in held.items() if count}
+        checkpoints = await put_and_consume(kinesis, 40)
+    with_records = held_by_shard(server)
     assert by_shard(registry, "aiokinesis_consumer_records_total") == with_records
     assert sum(by_shard(registry, "aiokinesis_consumer_checkpoints_total").values()) == checkpoints
     behind = by_shard(registry, "aiokinesis_consumer_millis_behind_latest")

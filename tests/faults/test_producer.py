@@ -11,8 +11,8 @@ import aiokinesis
 from aiokinesis import ProducerConfig
 from aiokinesis._shardmap import hash_key_of
 from aiokinesis.testing import Fault, FaultKind, KinesisServer, Limits
-from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
+from tests.faults.local_kinesis import ONE_ATTEMPT, flush_on, local_kinesis
 
 FAST = ProducerConfig(linger=0.005, retry_base_delay=0.002, retry_max_delay=0.02)
 
@@ -207,28 +207,12 @@ async def test_the_producer_paces_a_hot_shard() -> None:
     # On the wall clock a busy machine delayed requests past their second and the server saw
     # them bunched (1 run in 8 failed); here the outcome does not depend on scheduling.
     virtual = VirtualTime()
-    async with (
-        KinesisServer(streams={"hot": 1}, clock=virtual.clock) as local,  # AWS's limits enforced
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url,
-            retry=aiokinesis.RetryConfig(max_attempts=1),
-            clock=virtual.clock,
-            sleep=virtual.sleep,
-            **KEYS,
-        ) as client,
-    ):
+    async with local_kinesis(streams={"hot": 1}, virtual=virtual, retry=ONE_ATTEMPT) as (local, client):  # AWS's limits
         started = virtual.now
         config = ProducerConfig(linger=0.01, rate_limit=1.0, ordering=False)
         async with client.producer("hot", config=config) as producer:
             receipts = [await producer.put(b"x" * 10, partition_key=str(i)) for i in range(1500)]
-            flushing = asyncio.create_task(producer.flush())
-            for _ in range(2000):  # 20 virtual seconds at most
-                if flushing.done():
-                    break
-                if producer.stats.in_flight == 0:
-                    virtual.advance(0.01)
-                await asyncio.sleep(0.001)  # let the requests in flight reach the server and return
-            await flushing
+            await flush_on(virtual, producer, steps=2000)  # 20 virtual seconds at most
         elapsed = virtual.now - started
     assert all(r.exception() is None for r in receipts)
     assert producer.stats.throttles == 0  # paced at the limit itself: never bounced off it
@@ -241,22 +225,12 @@ async def test_a_shard_held_at_its_rate_gets_a_linger_s_worth_of_records_a_reque
     # records a request (12 a request, 56-97 us of CPU a record on bench/stub_server.py), where a
     # linger's worth of the shard's rate can go in one.
     virtual = VirtualTime()
-    async with (
-        KinesisServer(streams={"hot": 1}, clock=virtual.clock) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, clock=virtual.clock, sleep=virtual.sleep, **KEYS) as client,
-    ):
+    async with local_kinesis(streams={"hot": 1}, virtual=virtual) as (_, client):
         started = virtual.now
         config = ProducerConfig(linger=0.05, rate_limit=1.0)
         async with client.producer("hot", config=config) as producer:
             receipts = [await producer.put(b"x" * 10, partition_key=str(i % 1000)) for i in range(4000)]
-            flushing = asyncio.create_task(producer.flush())
-            for _ in range(5000):  # 10 virtual seconds at most, in steps finer than a linger
-                if flushing.done():
-                    break
-                if producer.stats.in_flight == 0:
-                    virtual.advance(0.002)
-                await asyncio.sleep(0.001)
-            await flushing
+            await flush_on(virtual, producer, step=0.002, steps=5000)  # 10 virtual seconds, steps finer than a linger
         elapsed = virtual.now - started
     assert all(r.exception() is None for r in receipts)
     assert producer.stats.throttles == 0
@@ -266,12 +240,7 @@ async def test_a_shard_held_at_its_rate_gets_a_linger_s_worth_of_records_a_reque
 
 
 async def test_without_pacing_throttling_is_retried_until_everything_lands() -> None:
-    async with (
-        KinesisServer(streams={"hot": 1}) as local,
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
-        ) as client,
-    ):
+    async with local_kinesis(streams={"hot": 1}, retry=ONE_ATTEMPT) as (_, client):
         config = ProducerConfig(linger=0.01, rate_limit=0, ordering=False, retry_base_delay=0.05, retry_max_delay=0.3)
         async with client.producer("hot", config=config) as producer:
             receipts = [await producer.put(b"x" * 10, partition_key=str(i)) for i in range(1500)]
@@ -356,12 +325,7 @@ async def test_aggregates_keep_every_key_in_order_across_a_split() -> None:
     assert {hash_key_of(k) < 2**127 for k in keys} == {True, False}  # both halves
     # Small aggregates: many of them in each PutRecords, some in flight when the split comes.
     config = ProducerConfig(linger=0.002, aggregate=True, aggregation_max_bytes=400, max_batch_records=20)
-    async with (
-        KinesisServer(streams={"one": 1}, limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
-        ) as client,
-    ):
+    async with local_kinesis(streams={"one": 1}, limits=Limits(enabled=False), retry=ONE_ATTEMPT) as (local, client):
         stream = local.backend.streams["one"]
         async with client.producer("one", config=config) as producer:
             receipts = []
@@ -405,10 +369,7 @@ async def test_records_for_unpaced_shards_go_while_another_shard_is_held_at_its_
     # "a linger of its own" (pending_since reset to now), though they had waited their linger:
     # the large records landed one request a linger, 2-3 lingers (0.15 s) instead of at once.
     virtual = VirtualTime()
-    async with (
-        KinesisServer(streams={"s": 4}, clock=virtual.clock) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, clock=virtual.clock, sleep=virtual.sleep, **KEYS) as client,
-    ):
+    async with local_kinesis(streams={"s": 4}, virtual=virtual) as (local, client):
         shards = local.backend.streams["s"].shards
         config = ProducerConfig(linger=0.05, rate_limit=1.0, max_batch_bytes=1024 * 1024)
         async with client.producer("s", config=config) as producer:

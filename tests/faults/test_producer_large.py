@@ -12,9 +12,9 @@ import pytest
 import aiokinesis
 from aiokinesis import ProducerConfig
 from aiokinesis.testing import ApiError, Fault, FaultKind, KinesisServer, Limits
-from tests.conftest import LOCAL_KEYS as KEYS
 from tests.fakes import VirtualTime
 from tests.faults.backend_calls import call
+from tests.faults.local_kinesis import ONE_ATTEMPT, advance_until, flush_on, local_kinesis
 
 MIB = 1024 * 1024
 ON_DEMAND = aiokinesis.StreamModeDetails(stream_mode=aiokinesis.StreamMode.ON_DEMAND)
@@ -25,29 +25,13 @@ async def test_large_records_mixed_with_small_ones_are_paced_within_the_shards_b
     # go without a throttle, and the shard never takes more than its rate, its bucket and one record.
     virtual = VirtualTime()
     sizes = [100, MIB + 1, 50, 2 * MIB, 5 * MIB, 10, 10 * MIB - 1, 300, 200, MIB + 1, 20]
-    async with (
-        KinesisServer(clock=virtual.clock) as local,
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url,
-            retry=aiokinesis.RetryConfig(max_attempts=1),
-            clock=virtual.clock,
-            sleep=virtual.sleep,
-            **KEYS,
-        ) as client,
-    ):
+    async with local_kinesis(virtual=virtual, retry=ONE_ATTEMPT) as (local, client):  # AWS's limits enforced
         local.backend.create_stream("big", 1, max_record_size_kib=10240)
         started = virtual.now
         config = ProducerConfig(linger=0.01, rate_limit=1.0)
         async with client.producer("big", config=config) as producer:
             receipts = [await producer.put(bytes([i % 256]) * size, partition_key="k") for i, size in enumerate(sizes)]
-            flushing = asyncio.create_task(producer.flush())
-            for _ in range(4000):  # 40 virtual seconds at most
-                if flushing.done():
-                    break
-                if producer.stats.in_flight == 0:
-                    virtual.advance(0.01)
-                await asyncio.sleep(0.001)
-            await flushing
+            await flush_on(virtual, producer, steps=4000)  # 40 virtual seconds at most
         elapsed = virtual.now - started
         records = local.backend.streams["big"].shards[0].records
     assert all(r.exception() is None for r in receipts)
@@ -63,34 +47,16 @@ async def test_receipts_of_large_records_say_whether_they_were_ever_sent() -> No
     # the second waits out its debt (about 9 s) and its 5 s to live run out first: never sent.
     # Then every PutRecords is throttled: the third is sent and refused until its time runs out.
     virtual = VirtualTime()
-    async with (
-        KinesisServer(clock=virtual.clock) as local,
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url,
-            retry=aiokinesis.RetryConfig(max_attempts=1),
-            clock=virtual.clock,
-            sleep=virtual.sleep,
-            **KEYS,
-        ) as client,
-    ):
+    async with local_kinesis(virtual=virtual, retry=ONE_ATTEMPT) as (local, client):  # AWS's limits enforced
         local.backend.create_stream("big", 1, max_record_size_kib=10240)
         config = ProducerConfig(linger=0.01, rate_limit=1.0, record_ttl=5, retry_base_delay=0.1, retry_max_delay=0.5)
-
-        async def resolve(receipt: aiokinesis.Receipt) -> None:
-            for _ in range(2000):  # 20 virtual seconds at most
-                if receipt.done():
-                    return
-                if producer.stats.in_flight == 0:
-                    virtual.advance(0.01)
-                await asyncio.sleep(0.001)
-
         async with client.producer("big", config=config) as producer:
             first = await producer.put(b"1" * (10 * MIB - 1), partition_key="a")
             second = await producer.put(b"2" * (10 * MIB - 1), partition_key="b")
-            await resolve(second)
+            await advance_until(virtual, producer, second.done, step=0.01, steps=2000)  # 20 virtual seconds at most
             local.inject(Fault(kind=FaultKind.THROTTLE, operation="PutRecords", times=None))
             third = await producer.put(b"3", partition_key="c")
-            await resolve(third)
+            await advance_until(virtual, producer, third.done, step=0.01, steps=2000)
     assert first.result().attempts == 1
     never = second.exception()
     assert isinstance(never, aiokinesis.RecordFailedError)
@@ -123,13 +89,12 @@ def spy_on_requests(server: KinesisServer, monkeypatch: pytest.MonkeyPatch) -> l
 async def test_requests_fill_to_10_mib_on_large_record_streams_and_5_mib_on_others(
     record_kib: int, request_limit: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with KinesisServer(limits=Limits(enabled=False)) as local:
+    async with local_kinesis(limits=Limits(enabled=False)) as (local, client):
         local.backend.create_stream("s", 1, max_record_size_kib=record_kib)
         sizes = spy_on_requests(local, monkeypatch)
-        async with (
-            aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-            client.producer("s", config=ProducerConfig(linger=0.05, rate_limit=0, max_batch_bytes=None)) as producer,
-        ):
+        async with client.producer(
+            "s", config=ProducerConfig(linger=0.05, rate_limit=0, max_batch_bytes=None)
+        ) as producer:
             receipts = [await producer.put(b"x" * (900 * 1024), partition_key=f"k{i}") for i in range(24)]
             await producer.flush()
     assert all(r.exception() is None for r in receipts)
@@ -138,10 +103,7 @@ async def test_requests_fill_to_10_mib_on_large_record_streams_and_5_mib_on_othe
 
 
 async def test_the_limit_raised_and_lowered_while_the_producer_runs() -> None:
-    async with (
-        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-    ):
+    async with local_kinesis(streams={"s": 1}, limits=Limits(enabled=False)) as (local, client):
         arn = local.backend.streams["s"].arn
         async with client.producer("s", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
             assert producer.max_record_bytes == MIB
@@ -161,12 +123,7 @@ async def test_the_limit_raised_and_lowered_while_the_producer_runs() -> None:
 async def test_without_describe_stream_summary_the_producer_does_not_open(monkeypatch: pytest.MonkeyPatch) -> None:
     # The stream's limits are read at open (docs/producer.md, IAM permissions): a policy without
     # kinesis:DescribeStreamSummary is told so at once, not by records refused later.
-    async with (
-        KinesisServer(streams={"s": 1}, limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(
-            endpoint_url=local.endpoint_url, retry=aiokinesis.RetryConfig(max_attempts=1), **KEYS
-        ) as client,
-    ):
+    async with local_kinesis(streams={"s": 1}, limits=Limits(enabled=False), retry=ONE_ATTEMPT) as (local, client):
 
         def denied(request: dict[str, Any]) -> dict[str, Any]:
             raise ApiError("AccessDeniedException", "not authorized to perform: kinesis:DescribeStreamSummary")
@@ -178,10 +135,7 @@ async def test_without_describe_stream_summary_the_producer_does_not_open(monkey
 
 
 async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_stream() -> None:
-    async with (
-        KinesisServer(limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-    ):
+    async with local_kinesis(limits=Limits(enabled=False)) as (local, client):
         local.backend.create_stream("keyed", 2)
         local.backend.create_stream("auto", 4, mode="ON_DEMAND", distribution="AUTO")
         one = await client.put_record(stream_name="auto", data=b"one")
@@ -206,10 +160,7 @@ async def test_keyless_records_through_the_producer_and_the_client_on_an_auto_st
 
 async def test_a_stream_switched_from_auto_while_the_producer_runs_fails_only_its_keyless_records() -> None:
     # The service refuses a request with a keyless record whole; the keyed records in it go again.
-    async with (
-        KinesisServer(limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-    ):
+    async with local_kinesis(limits=Limits(enabled=False)) as (local, client):
         local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
         arn = local.backend.streams["auto"].arn
         async with client.producer("auto", config=ProducerConfig(linger=0.3, rate_limit=0)) as producer:
@@ -234,10 +185,7 @@ async def test_a_stream_switched_from_auto_while_the_producer_runs_fails_only_it
 async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer() -> None:
     # AUTO ignores keys: an aggregate lands on any shard, whatever its user records' keys hash to;
     # the reader's filter of user records outside a shard's hash range must not drop them.
-    async with (
-        KinesisServer(limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-    ):
+    async with local_kinesis(limits=Limits(enabled=False)) as (local, client):
         local.backend.create_stream("auto", 4, mode="ON_DEMAND", distribution="AUTO")
         config = ProducerConfig(linger=0.02, rate_limit=0, aggregate=True)
         async with client.producer("auto", config=config) as producer:
@@ -263,10 +211,7 @@ async def test_aggregated_keyed_records_on_an_auto_stream_all_reach_the_consumer
 @pytest.mark.parametrize("fan_out", [None, "app"], ids=["polling", "enhanced-fan-out"])
 async def test_keyless_records_read_back_have_no_partition_key(fan_out: str | None) -> None:
     # ShardRecord.partition_key is None for a record written without one (it was "" before #15).
-    async with (
-        KinesisServer(limits=Limits(enabled=False)) as local,
-        aiokinesis.Client(endpoint_url=local.endpoint_url, **KEYS) as client,
-    ):
+    async with local_kinesis(limits=Limits(enabled=False)) as (local, client):
         local.backend.create_stream("auto", 2, mode="ON_DEMAND", distribution="AUTO")
         async with client.producer("auto", config=ProducerConfig(linger=0.01, rate_limit=0)) as producer:
             receipts = [await producer.put(f"r{i}".encode()) for i in range(6)]

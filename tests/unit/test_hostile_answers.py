@@ -16,7 +16,7 @@ from botocore import xform_name
 import aiokinesis
 from aiokinesis._diagnose import response_misfit
 from aiokinesis._eventstream import encode
-from aiokinesis._protocol import _ts
+from aiokinesis._protocol import read_timestamp
 
 from .conftest import ANY_URL
 from .samples import operation_sample, sample, to_wire
@@ -164,7 +164,7 @@ async def test_an_event_that_is_not_an_object_is_a_protocol_error(
 def test_timestamps_json_cannot_carry_are_refused_and_named(value: Any) -> None:
     """NaN, infinities and huge integers never come out of orjson, but the parser refuses them anyway."""
     with pytest.raises((TypeError, ValueError, OverflowError)) as raised:
-        _ts(value)
+        read_timestamp(value)
     answer = {"Records": [{"SequenceNumber": "1", "Data": "", "ApproximateArrivalTimestamp": value}]}
     error = response_misfit("GetRecords", answer, raised.value)
     assert error.member == "Records[0].ApproximateArrivalTimestamp"
@@ -181,7 +181,7 @@ def test_timestamps_json_cannot_carry_are_refused_and_named(value: Any) -> None:
     ],
 )
 def test_timestamps_still_parse(value: Any, expected: datetime) -> None:
-    assert _ts(value) == expected
+    assert read_timestamp(value) == expected
 
 
 def test_a_misfit_the_model_cannot_place_keeps_the_cause() -> None:

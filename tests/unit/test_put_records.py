@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry as Entry
 from aiokinesis import _put_records
-from aiokinesis._generated.models import PutRecordsInput, _ser_PutRecordsInput
+from aiokinesis._generated.models import PutRecordsInput, ser_PutRecordsInput
 from aiokinesis._generated.shapes import REQUEST_SHAPES
 from aiokinesis._put_records import PutRecordsResults, request_body
 from aiokinesis._rules import MAX_HASH_KEY, MAX_REQUEST_BYTES
@@ -100,7 +100,7 @@ def test_tuples_and_objects_send_the_same_bytes_and_raise_the_same_errors(
     assert from_tuples == from_objects
     if all(isinstance(item, Entry) for item in objects):  # the generated serializer's own verdict
         generated = outcome(
-            lambda: _ser_PutRecordsInput(PutRecordsInput(records=objects, stream_name=stream_name))  # type: ignore[arg-type]
+            lambda: ser_PutRecordsInput(PutRecordsInput(records=objects, stream_name=stream_name))  # type: ignore[arg-type]
         )
         assert from_objects == generated
 
@@ -122,7 +122,7 @@ def test_valid_requests_take_the_fast_path_to_the_generated_bytes(
     entries: list[tuple[bytes, str, str | None]], dry_run: bool | None
 ) -> None:
     objects = [Entry(data=d, partition_key=k, explicit_hash_key=h) for d, k, h in entries]
-    generated = orjson.dumps(_ser_PutRecordsInput(PutRecordsInput(records=objects, stream_arn=ARN, dry_run=dry_run)))
+    generated = orjson.dumps(ser_PutRecordsInput(PutRecordsInput(records=objects, stream_arn=ARN, dry_run=dry_run)))
     pairs = [(d, k) if h is None else (d, k, h) for d, k, h in entries]
     for uniform in (_put_records._uniform, lambda records: None):  # the comprehension, and the loop alone
         with pytest.MonkeyPatch.context() as patch:  # no detour through the generated serializer

@@ -13,14 +13,14 @@ from typing import Any, TypeAlias
 
 from ..._protocol import (
     _above,
-    _at,
+    field_at,
     _below,
     _mismatch,
     _missing,
     _naive,
     _length,
-    _ts,
-    _type_error,
+    read_timestamp,
+    type_error,
     _token,
     _union,
 )
@@ -1795,55 +1795,55 @@ def _chk_AttributeValue(v: dict[str, Any], label: str) -> None:
     for tag, x in v.items():
         if tag == 'S':
             if not isinstance(x, str):
-                raise _type_error(label + ".S", x, 'a string')
+                raise type_error(label + ".S", x, 'a string')
         elif tag == 'N':
             if not isinstance(x, str):
-                raise _type_error(label + ".N", x, 'a string')
+                raise type_error(label + ".N", x, 'a string')
         elif tag == 'B':
             if not isinstance(x, str):
-                raise _type_error(label + ".B", x, 'base64 text')
+                raise type_error(label + ".B", x, 'base64 text')
         elif tag == 'SS':
             if not isinstance(x, list):
-                raise _type_error(label + ".SS", x, 'a list')
+                raise type_error(label + ".SS", x, 'a list')
             for _n0, _i0 in enumerate(x):
                 if not isinstance(_i0, str):
-                    raise _type_error(_at(label + ".SS", _n0), _i0, 'a string')
+                    raise type_error(field_at(label + ".SS", _n0), _i0, 'a string')
         elif tag == 'NS':
             if not isinstance(x, list):
-                raise _type_error(label + ".NS", x, 'a list')
+                raise type_error(label + ".NS", x, 'a list')
             for _n0, _i0 in enumerate(x):
                 if not isinstance(_i0, str):
-                    raise _type_error(_at(label + ".NS", _n0), _i0, 'a string')
+                    raise type_error(field_at(label + ".NS", _n0), _i0, 'a string')
         elif tag == 'BS':
             if not isinstance(x, list):
-                raise _type_error(label + ".BS", x, 'a list')
+                raise type_error(label + ".BS", x, 'a list')
             for _n0, _i0 in enumerate(x):
                 if not isinstance(_i0, str):
-                    raise _type_error(_at(label + ".BS", _n0), _i0, 'base64 text')
+                    raise type_error(field_at(label + ".BS", _n0), _i0, 'base64 text')
         elif tag == 'M':
             if not isinstance(x, dict):
-                raise _type_error(label + ".M", x, 'a dict')
+                raise type_error(label + ".M", x, 'a dict')
             for _k0, _v0 in x.items():
                 if not isinstance(_k0, str):
-                    raise _type_error(_at(label + ".M", _k0), _k0, 'a string')
+                    raise type_error(field_at(label + ".M", _k0), _k0, 'a string')
                 if len(_k0) > 65535:
-                    raise _length(_at(label + ".M", _k0), len(_k0), 0, 65535, 'characters')
+                    raise _length(field_at(label + ".M", _k0), len(_k0), 0, 65535, 'characters')
                 if not isinstance(_v0, dict):
-                    raise _type_error(_at(label + ".M", _k0), _v0, 'a dict')
-                _chk_AttributeValue(_v0, _at(label + ".M", _k0))
+                    raise type_error(field_at(label + ".M", _k0), _v0, 'a dict')
+                _chk_AttributeValue(_v0, field_at(label + ".M", _k0))
         elif tag == 'L':
             if not isinstance(x, list):
-                raise _type_error(label + ".L", x, 'a list')
+                raise type_error(label + ".L", x, 'a list')
             for _n0, _i0 in enumerate(x):
                 if not isinstance(_i0, dict):
-                    raise _type_error(_at(label + ".L", _n0), _i0, 'a dict')
-                _chk_AttributeValue(_i0, _at(label + ".L", _n0))
+                    raise type_error(field_at(label + ".L", _n0), _i0, 'a dict')
+                _chk_AttributeValue(_i0, field_at(label + ".L", _n0))
         elif tag == 'NULL':
             if not isinstance(x, bool):
-                raise _type_error(label + ".NULL", x, 'a bool')
+                raise type_error(label + ".NULL", x, 'a bool')
         elif tag == 'BOOL':
             if not isinstance(x, bool):
-                raise _type_error(label + ".BOOL", x, 'a bool')
+                raise type_error(label + ".BOOL", x, 'a bool')
         else:
             raise _union(label, [str(tag)], 'S, N, B, SS, NS, BS, M, L, NULL, BOOL')
 
@@ -1852,13 +1852,13 @@ def _ser_AttributeDefinition(v: AttributeDefinition) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_attribute_name = v.attribute_name
     if not isinstance(x_attribute_name, str):
-        raise _missing('attribute_name') if x_attribute_name is None else _type_error('attribute_name', x_attribute_name, 'a string')
+        raise _missing('attribute_name') if x_attribute_name is None else type_error('attribute_name', x_attribute_name, 'a string')
     if not 1 <= len(x_attribute_name) <= 255:
         raise _length('attribute_name', len(x_attribute_name), 1, 255, 'characters')
     d['AttributeName'] = x_attribute_name
     x_attribute_type = v.attribute_type
     if not isinstance(x_attribute_type, str):
-        raise _missing('attribute_type') if x_attribute_type is None else _type_error('attribute_type', x_attribute_type, 'a string')
+        raise _missing('attribute_type') if x_attribute_type is None else type_error('attribute_type', x_attribute_type, 'a string')
     d['AttributeType'] = x_attribute_type
     return d
 
@@ -1868,13 +1868,13 @@ def _ser_AttributeValueUpdate(v: AttributeValueUpdate) -> dict[str, Any]:
     x_value = v.value
     if x_value is not None:
         if not isinstance(x_value, dict):
-            raise _type_error('value', x_value, 'a dict')
+            raise type_error('value', x_value, 'a dict')
         _chk_AttributeValue(x_value, 'value')
         d['Value'] = x_value
     x_action = v.action
     if x_action is not None:
         if not isinstance(x_action, str):
-            raise _type_error('action', x_action, 'a string')
+            raise type_error('action', x_action, 'a string')
         d['Action'] = x_action
     return d
 
@@ -1884,17 +1884,17 @@ def _ser_Condition(v: Condition) -> dict[str, Any]:
     x_attribute_value_list = v.attribute_value_list
     if x_attribute_value_list is not None:
         if not isinstance(x_attribute_value_list, list):
-            raise _type_error('attribute_value_list', x_attribute_value_list, 'a list')
+            raise type_error('attribute_value_list', x_attribute_value_list, 'a list')
         _l0 = []
         for _n0, _i0 in enumerate(x_attribute_value_list):
             if not isinstance(_i0, dict):
-                raise _type_error(_at('attribute_value_list', _n0), _i0, 'a dict')
-            _chk_AttributeValue(_i0, _at('attribute_value_list', _n0))
+                raise type_error(field_at('attribute_value_list', _n0), _i0, 'a dict')
+            _chk_AttributeValue(_i0, field_at('attribute_value_list', _n0))
             _l0.append(_i0)
         d['AttributeValueList'] = _l0
     x_comparison_operator = v.comparison_operator
     if not isinstance(x_comparison_operator, str):
-        raise _missing('comparison_operator') if x_comparison_operator is None else _type_error('comparison_operator', x_comparison_operator, 'a string')
+        raise _missing('comparison_operator') if x_comparison_operator is None else type_error('comparison_operator', x_comparison_operator, 'a string')
     d['ComparisonOperator'] = x_comparison_operator
     return d
 
@@ -1903,59 +1903,59 @@ def _ser_ConditionCheck(v: ConditionCheck) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_condition_expression = v.condition_expression
     if not isinstance(x_condition_expression, str):
-        raise _missing('condition_expression') if x_condition_expression is None else _type_error('condition_expression', x_condition_expression, 'a string')
+        raise _missing('condition_expression') if x_condition_expression is None else type_error('condition_expression', x_condition_expression, 'a string')
     d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_1, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_1, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_1, 'a string')
             if len(_v0_1) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeNames'] = _m0_1
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -1965,29 +1965,29 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_attribute_definitions = v.attribute_definitions
     if x_attribute_definitions is not None:
         if not isinstance(x_attribute_definitions, list):
-            raise _type_error('attribute_definitions', x_attribute_definitions, 'a list')
+            raise type_error('attribute_definitions', x_attribute_definitions, 'a list')
         try:
             _l0 = [_ser_AttributeDefinition(_i0) for _i0 in x_attribute_definitions]
         except (ParamValidationError, AttributeError):
             for _n0, _i0 in enumerate(x_attribute_definitions):
                 if not isinstance(_i0, AttributeDefinition):
-                    raise _type_error(_at('attribute_definitions', _n0), _i0, 'AttributeDefinition') from None
+                    raise type_error(field_at('attribute_definitions', _n0), _i0, 'AttributeDefinition') from None
                 try:
                     _ser_AttributeDefinition(_i0)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('attribute_definitions', _n0)) from None
+                    raise exc.within(field_at('attribute_definitions', _n0)) from None
             raise
         d['AttributeDefinitions'] = _l0
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_key_schema = v.key_schema
     if x_key_schema is not None:
         if not isinstance(x_key_schema, list):
-            raise _type_error('key_schema', x_key_schema, 'a list')
+            raise type_error('key_schema', x_key_schema, 'a list')
         if len(x_key_schema) < 1:
             raise _length('key_schema', len(x_key_schema), 1, None, 'items')
         try:
@@ -1995,54 +1995,54 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
         except (ParamValidationError, AttributeError):
             for _n0, _i0_1 in enumerate(x_key_schema):
                 if not isinstance(_i0_1, KeySchemaElement):
-                    raise _type_error(_at('key_schema', _n0), _i0_1, 'KeySchemaElement') from None
+                    raise type_error(field_at('key_schema', _n0), _i0_1, 'KeySchemaElement') from None
                 try:
                     _ser_KeySchemaElement(_i0_1)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('key_schema', _n0)) from None
+                    raise exc.within(field_at('key_schema', _n0)) from None
             raise
         d['KeySchema'] = _l0
     x_local_secondary_indexes = v.local_secondary_indexes
     if x_local_secondary_indexes is not None:
         if not isinstance(x_local_secondary_indexes, list):
-            raise _type_error('local_secondary_indexes', x_local_secondary_indexes, 'a list')
+            raise type_error('local_secondary_indexes', x_local_secondary_indexes, 'a list')
         try:
             _l0 = [_ser_LocalSecondaryIndex(_i0_2) for _i0_2 in x_local_secondary_indexes]
         except (ParamValidationError, AttributeError):
             for _n0, _i0_2 in enumerate(x_local_secondary_indexes):
                 if not isinstance(_i0_2, LocalSecondaryIndex):
-                    raise _type_error(_at('local_secondary_indexes', _n0), _i0_2, 'LocalSecondaryIndex') from None
+                    raise type_error(field_at('local_secondary_indexes', _n0), _i0_2, 'LocalSecondaryIndex') from None
                 try:
                     _ser_LocalSecondaryIndex(_i0_2)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('local_secondary_indexes', _n0)) from None
+                    raise exc.within(field_at('local_secondary_indexes', _n0)) from None
             raise
         d['LocalSecondaryIndexes'] = _l0
     x_global_secondary_indexes = v.global_secondary_indexes
     if x_global_secondary_indexes is not None:
         if not isinstance(x_global_secondary_indexes, list):
-            raise _type_error('global_secondary_indexes', x_global_secondary_indexes, 'a list')
+            raise type_error('global_secondary_indexes', x_global_secondary_indexes, 'a list')
         try:
             _l0 = [_ser_GlobalSecondaryIndex(_i0_3) for _i0_3 in x_global_secondary_indexes]
         except (ParamValidationError, AttributeError):
             for _n0, _i0_3 in enumerate(x_global_secondary_indexes):
                 if not isinstance(_i0_3, GlobalSecondaryIndex):
-                    raise _type_error(_at('global_secondary_indexes', _n0), _i0_3, 'GlobalSecondaryIndex') from None
+                    raise type_error(field_at('global_secondary_indexes', _n0), _i0_3, 'GlobalSecondaryIndex') from None
                 try:
                     _ser_GlobalSecondaryIndex(_i0_3)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('global_secondary_indexes', _n0)) from None
+                    raise exc.within(field_at('global_secondary_indexes', _n0)) from None
             raise
         d['GlobalSecondaryIndexes'] = _l0
     x_billing_mode = v.billing_mode
     if x_billing_mode is not None:
         if not isinstance(x_billing_mode, str):
-            raise _type_error('billing_mode', x_billing_mode, 'a string')
+            raise type_error('billing_mode', x_billing_mode, 'a string')
         d['BillingMode'] = x_billing_mode
     x_provisioned_throughput = v.provisioned_throughput
     if x_provisioned_throughput is not None:
         if not isinstance(x_provisioned_throughput, ProvisionedThroughput):
-            raise _type_error('provisioned_throughput', x_provisioned_throughput, 'ProvisionedThroughput')
+            raise type_error('provisioned_throughput', x_provisioned_throughput, 'ProvisionedThroughput')
         try:
             _s0 = _ser_ProvisionedThroughput(x_provisioned_throughput)
         except ParamValidationError as exc:
@@ -2051,7 +2051,7 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_stream_specification = v.stream_specification
     if x_stream_specification is not None:
         if not isinstance(x_stream_specification, StreamSpecification):
-            raise _type_error('stream_specification', x_stream_specification, 'StreamSpecification')
+            raise type_error('stream_specification', x_stream_specification, 'StreamSpecification')
         try:
             _s0 = _ser_StreamSpecification(x_stream_specification)
         except ParamValidationError as exc:
@@ -2060,7 +2060,7 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_sse_specification = v.sse_specification
     if x_sse_specification is not None:
         if not isinstance(x_sse_specification, SSESpecification):
-            raise _type_error('sse_specification', x_sse_specification, 'SSESpecification')
+            raise type_error('sse_specification', x_sse_specification, 'SSESpecification')
         try:
             _s0 = _ser_SSESpecification(x_sse_specification)
         except ParamValidationError as exc:
@@ -2069,33 +2069,33 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_tags = v.tags
     if x_tags is not None:
         if not isinstance(x_tags, list):
-            raise _type_error('tags', x_tags, 'a list')
+            raise type_error('tags', x_tags, 'a list')
         try:
             _l0 = [_ser_Tag(_i0_4) for _i0_4 in x_tags]
         except (ParamValidationError, AttributeError):
             for _n0, _i0_4 in enumerate(x_tags):
                 if not isinstance(_i0_4, Tag):
-                    raise _type_error(_at('tags', _n0), _i0_4, 'Tag') from None
+                    raise type_error(field_at('tags', _n0), _i0_4, 'Tag') from None
                 try:
                     _ser_Tag(_i0_4)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('tags', _n0)) from None
+                    raise exc.within(field_at('tags', _n0)) from None
             raise
         d['Tags'] = _l0
     x_table_class = v.table_class
     if x_table_class is not None:
         if not isinstance(x_table_class, str):
-            raise _type_error('table_class', x_table_class, 'a string')
+            raise type_error('table_class', x_table_class, 'a string')
         d['TableClass'] = x_table_class
     x_deletion_protection_enabled = v.deletion_protection_enabled
     if x_deletion_protection_enabled is not None:
         if not isinstance(x_deletion_protection_enabled, bool):
-            raise _type_error('deletion_protection_enabled', x_deletion_protection_enabled, 'a bool')
+            raise type_error('deletion_protection_enabled', x_deletion_protection_enabled, 'a bool')
         d['DeletionProtectionEnabled'] = x_deletion_protection_enabled
     x_warm_throughput = v.warm_throughput
     if x_warm_throughput is not None:
         if not isinstance(x_warm_throughput, WarmThroughput):
-            raise _type_error('warm_throughput', x_warm_throughput, 'WarmThroughput')
+            raise type_error('warm_throughput', x_warm_throughput, 'WarmThroughput')
         try:
             _s0 = _ser_WarmThroughput(x_warm_throughput)
         except ParamValidationError as exc:
@@ -2104,12 +2104,12 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_resource_policy = v.resource_policy
     if x_resource_policy is not None:
         if not isinstance(x_resource_policy, str):
-            raise _type_error('resource_policy', x_resource_policy, 'a string')
+            raise type_error('resource_policy', x_resource_policy, 'a string')
         d['ResourcePolicy'] = x_resource_policy
     x_on_demand_throughput = v.on_demand_throughput
     if x_on_demand_throughput is not None:
         if not isinstance(x_on_demand_throughput, OnDemandThroughput):
-            raise _type_error('on_demand_throughput', x_on_demand_throughput, 'OnDemandThroughput')
+            raise type_error('on_demand_throughput', x_on_demand_throughput, 'OnDemandThroughput')
         try:
             _s0 = _ser_OnDemandThroughput(x_on_demand_throughput)
         except ParamValidationError as exc:
@@ -2118,29 +2118,29 @@ def _ser_CreateTableInput(v: CreateTableInput) -> dict[str, Any]:
     x_global_table_source_arn = v.global_table_source_arn
     if x_global_table_source_arn is not None:
         if not isinstance(x_global_table_source_arn, str):
-            raise _type_error('global_table_source_arn', x_global_table_source_arn, 'a string')
+            raise type_error('global_table_source_arn', x_global_table_source_arn, 'a string')
         if not 1 <= len(x_global_table_source_arn) <= 1024:
             raise _length('global_table_source_arn', len(x_global_table_source_arn), 1, 1024, 'characters')
         d['GlobalTableSourceArn'] = x_global_table_source_arn
     x_global_table_settings_replication_mode = v.global_table_settings_replication_mode
     if x_global_table_settings_replication_mode is not None:
         if not isinstance(x_global_table_settings_replication_mode, str):
-            raise _type_error('global_table_settings_replication_mode', x_global_table_settings_replication_mode, 'a string')
+            raise type_error('global_table_settings_replication_mode', x_global_table_settings_replication_mode, 'a string')
         d['GlobalTableSettingsReplicationMode'] = x_global_table_settings_replication_mode
     x_vector_indexes = v.vector_indexes
     if x_vector_indexes is not None:
         if not isinstance(x_vector_indexes, list):
-            raise _type_error('vector_indexes', x_vector_indexes, 'a list')
+            raise type_error('vector_indexes', x_vector_indexes, 'a list')
         try:
             _l0 = [_ser_VectorIndex(_i0_5) for _i0_5 in x_vector_indexes]
         except (ParamValidationError, AttributeError):
             for _n0, _i0_5 in enumerate(x_vector_indexes):
                 if not isinstance(_i0_5, VectorIndex):
-                    raise _type_error(_at('vector_indexes', _n0), _i0_5, 'VectorIndex') from None
+                    raise type_error(field_at('vector_indexes', _n0), _i0_5, 'VectorIndex') from None
                 try:
                     _ser_VectorIndex(_i0_5)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('vector_indexes', _n0)) from None
+                    raise exc.within(field_at('vector_indexes', _n0)) from None
             raise
         d['VectorIndexes'] = _l0
     return d
@@ -2150,60 +2150,60 @@ def _ser_Delete(v: Delete) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_1, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_1, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_1, 'a string')
             if len(_v0_1) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeNames'] = _m0_1
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -2212,98 +2212,98 @@ def _ser_DeleteItemInput(v: DeleteItemInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_expected = v.expected
     if x_expected is not None:
         if not isinstance(x_expected, dict):
-            raise _type_error('expected', x_expected, 'a dict')
+            raise type_error('expected', x_expected, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expected.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expected', _k0), _k0, 'a string')
+                raise type_error(field_at('expected', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('expected', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('expected', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0_1, ExpectedAttributeValue):
-                raise _type_error(_at('expected', _k0), _v0_1, 'ExpectedAttributeValue')
+                raise type_error(field_at('expected', _k0), _v0_1, 'ExpectedAttributeValue')
             try:
                 _s1 = _ser_ExpectedAttributeValue(_v0_1)
             except ParamValidationError as exc:
-                raise exc.within(_at('expected', _k0)) from None
+                raise exc.within(field_at('expected', _k0)) from None
             _m0_1[_k0] = _s1
         d['Expected'] = _m0_1
     x_conditional_operator = v.conditional_operator
     if x_conditional_operator is not None:
         if not isinstance(x_conditional_operator, str):
-            raise _type_error('conditional_operator', x_conditional_operator, 'a string')
+            raise type_error('conditional_operator', x_conditional_operator, 'a string')
         d['ConditionalOperator'] = x_conditional_operator
     x_return_values = v.return_values
     if x_return_values is not None:
         if not isinstance(x_return_values, str):
-            raise _type_error('return_values', x_return_values, 'a string')
+            raise type_error('return_values', x_return_values, 'a string')
         d['ReturnValues'] = x_return_values
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_return_item_collection_metrics = v.return_item_collection_metrics
     if x_return_item_collection_metrics is not None:
         if not isinstance(x_return_item_collection_metrics, str):
-            raise _type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
+            raise type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
         d['ReturnItemCollectionMetrics'] = x_return_item_collection_metrics
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_2 = {}
         for _k0, _v0_2 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_2, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_2, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_2, 'a string')
             if len(_v0_2) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
             _m0_2[_k0] = _v0_2
         d['ExpressionAttributeNames'] = _m0_2
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -2312,7 +2312,7 @@ def _ser_DescribeTableInput(v: DescribeTableInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
@@ -2324,28 +2324,28 @@ def _ser_ExpectedAttributeValue(v: ExpectedAttributeValue) -> dict[str, Any]:
     x_value = v.value
     if x_value is not None:
         if not isinstance(x_value, dict):
-            raise _type_error('value', x_value, 'a dict')
+            raise type_error('value', x_value, 'a dict')
         _chk_AttributeValue(x_value, 'value')
         d['Value'] = x_value
     x_exists = v.exists
     if x_exists is not None:
         if not isinstance(x_exists, bool):
-            raise _type_error('exists', x_exists, 'a bool')
+            raise type_error('exists', x_exists, 'a bool')
         d['Exists'] = x_exists
     x_comparison_operator = v.comparison_operator
     if x_comparison_operator is not None:
         if not isinstance(x_comparison_operator, str):
-            raise _type_error('comparison_operator', x_comparison_operator, 'a string')
+            raise type_error('comparison_operator', x_comparison_operator, 'a string')
         d['ComparisonOperator'] = x_comparison_operator
     x_attribute_value_list = v.attribute_value_list
     if x_attribute_value_list is not None:
         if not isinstance(x_attribute_value_list, list):
-            raise _type_error('attribute_value_list', x_attribute_value_list, 'a list')
+            raise type_error('attribute_value_list', x_attribute_value_list, 'a list')
         _l0 = []
         for _n0, _i0 in enumerate(x_attribute_value_list):
             if not isinstance(_i0, dict):
-                raise _type_error(_at('attribute_value_list', _n0), _i0, 'a dict')
-            _chk_AttributeValue(_i0, _at('attribute_value_list', _n0))
+                raise type_error(field_at('attribute_value_list', _n0), _i0, 'a dict')
+            _chk_AttributeValue(_i0, field_at('attribute_value_list', _n0))
             _l0.append(_i0)
         d['AttributeValueList'] = _l0
     return d
@@ -2355,65 +2355,65 @@ def _ser_GetItemInput(v: GetItemInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_attributes_to_get = v.attributes_to_get
     if x_attributes_to_get is not None:
         if not isinstance(x_attributes_to_get, list):
-            raise _type_error('attributes_to_get', x_attributes_to_get, 'a list')
+            raise type_error('attributes_to_get', x_attributes_to_get, 'a list')
         if len(x_attributes_to_get) < 1:
             raise _length('attributes_to_get', len(x_attributes_to_get), 1, None, 'items')
         _l0 = []
         for _n0, _i0 in enumerate(x_attributes_to_get):
             if not isinstance(_i0, str):
-                raise _type_error(_at('attributes_to_get', _n0), _i0, 'a string')
+                raise type_error(field_at('attributes_to_get', _n0), _i0, 'a string')
             if len(_i0) > 65535:
-                raise _length(_at('attributes_to_get', _n0), len(_i0), 0, 65535, 'characters')
+                raise _length(field_at('attributes_to_get', _n0), len(_i0), 0, 65535, 'characters')
             _l0.append(_i0)
         d['AttributesToGet'] = _l0
     x_consistent_read = v.consistent_read
     if x_consistent_read is not None:
         if not isinstance(x_consistent_read, bool):
-            raise _type_error('consistent_read', x_consistent_read, 'a bool')
+            raise type_error('consistent_read', x_consistent_read, 'a bool')
         d['ConsistentRead'] = x_consistent_read
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_projection_expression = v.projection_expression
     if x_projection_expression is not None:
         if not isinstance(x_projection_expression, str):
-            raise _type_error('projection_expression', x_projection_expression, 'a string')
+            raise type_error('projection_expression', x_projection_expression, 'a string')
         d['ProjectionExpression'] = x_projection_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_1, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_1, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_1, 'a string')
             if len(_v0_1) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeNames'] = _m0_1
     return d
@@ -2423,7 +2423,7 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_index_name = v.index_name
     if not isinstance(x_index_name, str):
-        raise _missing('index_name') if x_index_name is None else _type_error('index_name', x_index_name, 'a string')
+        raise _missing('index_name') if x_index_name is None else type_error('index_name', x_index_name, 'a string')
     if not 3 <= len(x_index_name) <= 255:
         raise _length('index_name', len(x_index_name), 3, 255, 'characters')
     if _P0.fullmatch(x_index_name) is None:
@@ -2431,7 +2431,7 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     d['IndexName'] = x_index_name
     x_key_schema = v.key_schema
     if not isinstance(x_key_schema, list):
-        raise _missing('key_schema') if x_key_schema is None else _type_error('key_schema', x_key_schema, 'a list')
+        raise _missing('key_schema') if x_key_schema is None else type_error('key_schema', x_key_schema, 'a list')
     if len(x_key_schema) < 1:
         raise _length('key_schema', len(x_key_schema), 1, None, 'items')
     try:
@@ -2439,16 +2439,16 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_key_schema):
             if not isinstance(_i0, KeySchemaElement):
-                raise _type_error(_at('key_schema', _n0), _i0, 'KeySchemaElement') from None
+                raise type_error(field_at('key_schema', _n0), _i0, 'KeySchemaElement') from None
             try:
                 _ser_KeySchemaElement(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('key_schema', _n0)) from None
+                raise exc.within(field_at('key_schema', _n0)) from None
         raise
     d['KeySchema'] = _l0
     x_projection = v.projection
     if not isinstance(x_projection, Projection):
-        raise _missing('projection') if x_projection is None else _type_error('projection', x_projection, 'Projection')
+        raise _missing('projection') if x_projection is None else type_error('projection', x_projection, 'Projection')
     try:
         _s0 = _ser_Projection(x_projection)
     except ParamValidationError as exc:
@@ -2457,7 +2457,7 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     x_provisioned_throughput = v.provisioned_throughput
     if x_provisioned_throughput is not None:
         if not isinstance(x_provisioned_throughput, ProvisionedThroughput):
-            raise _type_error('provisioned_throughput', x_provisioned_throughput, 'ProvisionedThroughput')
+            raise type_error('provisioned_throughput', x_provisioned_throughput, 'ProvisionedThroughput')
         try:
             _s0 = _ser_ProvisionedThroughput(x_provisioned_throughput)
         except ParamValidationError as exc:
@@ -2466,7 +2466,7 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     x_on_demand_throughput = v.on_demand_throughput
     if x_on_demand_throughput is not None:
         if not isinstance(x_on_demand_throughput, OnDemandThroughput):
-            raise _type_error('on_demand_throughput', x_on_demand_throughput, 'OnDemandThroughput')
+            raise type_error('on_demand_throughput', x_on_demand_throughput, 'OnDemandThroughput')
         try:
             _s0 = _ser_OnDemandThroughput(x_on_demand_throughput)
         except ParamValidationError as exc:
@@ -2475,7 +2475,7 @@ def _ser_GlobalSecondaryIndex(v: GlobalSecondaryIndex) -> dict[str, Any]:
     x_warm_throughput = v.warm_throughput
     if x_warm_throughput is not None:
         if not isinstance(x_warm_throughput, WarmThroughput):
-            raise _type_error('warm_throughput', x_warm_throughput, 'WarmThroughput')
+            raise type_error('warm_throughput', x_warm_throughput, 'WarmThroughput')
         try:
             _s0 = _ser_WarmThroughput(x_warm_throughput)
         except ParamValidationError as exc:
@@ -2488,13 +2488,13 @@ def _ser_KeySchemaElement(v: KeySchemaElement) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_attribute_name = v.attribute_name
     if not isinstance(x_attribute_name, str):
-        raise _missing('attribute_name') if x_attribute_name is None else _type_error('attribute_name', x_attribute_name, 'a string')
+        raise _missing('attribute_name') if x_attribute_name is None else type_error('attribute_name', x_attribute_name, 'a string')
     if not 1 <= len(x_attribute_name) <= 255:
         raise _length('attribute_name', len(x_attribute_name), 1, 255, 'characters')
     d['AttributeName'] = x_attribute_name
     x_key_type = v.key_type
     if not isinstance(x_key_type, str):
-        raise _missing('key_type') if x_key_type is None else _type_error('key_type', x_key_type, 'a string')
+        raise _missing('key_type') if x_key_type is None else type_error('key_type', x_key_type, 'a string')
     d['KeyType'] = x_key_type
     return d
 
@@ -2503,7 +2503,7 @@ def _ser_LocalSecondaryIndex(v: LocalSecondaryIndex) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_index_name = v.index_name
     if not isinstance(x_index_name, str):
-        raise _missing('index_name') if x_index_name is None else _type_error('index_name', x_index_name, 'a string')
+        raise _missing('index_name') if x_index_name is None else type_error('index_name', x_index_name, 'a string')
     if not 3 <= len(x_index_name) <= 255:
         raise _length('index_name', len(x_index_name), 3, 255, 'characters')
     if _P0.fullmatch(x_index_name) is None:
@@ -2511,7 +2511,7 @@ def _ser_LocalSecondaryIndex(v: LocalSecondaryIndex) -> dict[str, Any]:
     d['IndexName'] = x_index_name
     x_key_schema = v.key_schema
     if not isinstance(x_key_schema, list):
-        raise _missing('key_schema') if x_key_schema is None else _type_error('key_schema', x_key_schema, 'a list')
+        raise _missing('key_schema') if x_key_schema is None else type_error('key_schema', x_key_schema, 'a list')
     if len(x_key_schema) < 1:
         raise _length('key_schema', len(x_key_schema), 1, None, 'items')
     try:
@@ -2519,16 +2519,16 @@ def _ser_LocalSecondaryIndex(v: LocalSecondaryIndex) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_key_schema):
             if not isinstance(_i0, KeySchemaElement):
-                raise _type_error(_at('key_schema', _n0), _i0, 'KeySchemaElement') from None
+                raise type_error(field_at('key_schema', _n0), _i0, 'KeySchemaElement') from None
             try:
                 _ser_KeySchemaElement(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('key_schema', _n0)) from None
+                raise exc.within(field_at('key_schema', _n0)) from None
         raise
     d['KeySchema'] = _l0
     x_projection = v.projection
     if not isinstance(x_projection, Projection):
-        raise _missing('projection') if x_projection is None else _type_error('projection', x_projection, 'Projection')
+        raise _missing('projection') if x_projection is None else type_error('projection', x_projection, 'Projection')
     try:
         _s0 = _ser_Projection(x_projection)
     except ParamValidationError as exc:
@@ -2542,12 +2542,12 @@ def _ser_OnDemandThroughput(v: OnDemandThroughput) -> dict[str, Any]:
     x_max_read_request_units = v.max_read_request_units
     if x_max_read_request_units is not None:
         if not isinstance(x_max_read_request_units, int) or isinstance(x_max_read_request_units, bool):
-            raise _type_error('max_read_request_units', x_max_read_request_units, 'an integer')
+            raise type_error('max_read_request_units', x_max_read_request_units, 'an integer')
         d['MaxReadRequestUnits'] = x_max_read_request_units
     x_max_write_request_units = v.max_write_request_units
     if x_max_write_request_units is not None:
         if not isinstance(x_max_write_request_units, int) or isinstance(x_max_write_request_units, bool):
-            raise _type_error('max_write_request_units', x_max_write_request_units, 'an integer')
+            raise type_error('max_write_request_units', x_max_write_request_units, 'an integer')
         d['MaxWriteRequestUnits'] = x_max_write_request_units
     return d
 
@@ -2557,20 +2557,20 @@ def _ser_Projection(v: Projection) -> dict[str, Any]:
     x_projection_type = v.projection_type
     if x_projection_type is not None:
         if not isinstance(x_projection_type, str):
-            raise _type_error('projection_type', x_projection_type, 'a string')
+            raise type_error('projection_type', x_projection_type, 'a string')
         d['ProjectionType'] = x_projection_type
     x_non_key_attributes = v.non_key_attributes
     if x_non_key_attributes is not None:
         if not isinstance(x_non_key_attributes, list):
-            raise _type_error('non_key_attributes', x_non_key_attributes, 'a list')
+            raise type_error('non_key_attributes', x_non_key_attributes, 'a list')
         if not 1 <= len(x_non_key_attributes) <= 20:
             raise _length('non_key_attributes', len(x_non_key_attributes), 1, 20, 'items')
         _l0 = []
         for _n0, _i0 in enumerate(x_non_key_attributes):
             if not isinstance(_i0, str):
-                raise _type_error(_at('non_key_attributes', _n0), _i0, 'a string')
+                raise type_error(field_at('non_key_attributes', _n0), _i0, 'a string')
             if not 1 <= len(_i0) <= 255:
-                raise _length(_at('non_key_attributes', _n0), len(_i0), 1, 255, 'characters')
+                raise _length(field_at('non_key_attributes', _n0), len(_i0), 1, 255, 'characters')
             _l0.append(_i0)
         d['NonKeyAttributes'] = _l0
     return d
@@ -2580,13 +2580,13 @@ def _ser_ProvisionedThroughput(v: ProvisionedThroughput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_read_capacity_units = v.read_capacity_units
     if not isinstance(x_read_capacity_units, int) or isinstance(x_read_capacity_units, bool):
-        raise _missing('read_capacity_units') if x_read_capacity_units is None else _type_error('read_capacity_units', x_read_capacity_units, 'an integer')
+        raise _missing('read_capacity_units') if x_read_capacity_units is None else type_error('read_capacity_units', x_read_capacity_units, 'an integer')
     if x_read_capacity_units < 1:
         raise _below('read_capacity_units', x_read_capacity_units, 1)
     d['ReadCapacityUnits'] = x_read_capacity_units
     x_write_capacity_units = v.write_capacity_units
     if not isinstance(x_write_capacity_units, int) or isinstance(x_write_capacity_units, bool):
-        raise _missing('write_capacity_units') if x_write_capacity_units is None else _type_error('write_capacity_units', x_write_capacity_units, 'an integer')
+        raise _missing('write_capacity_units') if x_write_capacity_units is None else type_error('write_capacity_units', x_write_capacity_units, 'an integer')
     if x_write_capacity_units < 1:
         raise _below('write_capacity_units', x_write_capacity_units, 1)
     d['WriteCapacityUnits'] = x_write_capacity_units
@@ -2597,60 +2597,60 @@ def _ser_Put(v: Put) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_item = v.item
     if not isinstance(x_item, dict):
-        raise _missing('item') if x_item is None else _type_error('item', x_item, 'a dict')
+        raise _missing('item') if x_item is None else type_error('item', x_item, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_item.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('item', _k0), _k0, 'a string')
+            raise type_error(field_at('item', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('item', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('item', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('item', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('item', _k0))
+            raise type_error(field_at('item', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('item', _k0))
         _m0[_k0] = _v0
     d['Item'] = _m0
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_1, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_1, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_1, 'a string')
             if len(_v0_1) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeNames'] = _m0_1
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -2659,98 +2659,98 @@ def _ser_PutItemInput(v: PutItemInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_item = v.item
     if not isinstance(x_item, dict):
-        raise _missing('item') if x_item is None else _type_error('item', x_item, 'a dict')
+        raise _missing('item') if x_item is None else type_error('item', x_item, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_item.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('item', _k0), _k0, 'a string')
+            raise type_error(field_at('item', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('item', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('item', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('item', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('item', _k0))
+            raise type_error(field_at('item', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('item', _k0))
         _m0[_k0] = _v0
     d['Item'] = _m0
     x_expected = v.expected
     if x_expected is not None:
         if not isinstance(x_expected, dict):
-            raise _type_error('expected', x_expected, 'a dict')
+            raise type_error('expected', x_expected, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expected.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expected', _k0), _k0, 'a string')
+                raise type_error(field_at('expected', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('expected', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('expected', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0_1, ExpectedAttributeValue):
-                raise _type_error(_at('expected', _k0), _v0_1, 'ExpectedAttributeValue')
+                raise type_error(field_at('expected', _k0), _v0_1, 'ExpectedAttributeValue')
             try:
                 _s1 = _ser_ExpectedAttributeValue(_v0_1)
             except ParamValidationError as exc:
-                raise exc.within(_at('expected', _k0)) from None
+                raise exc.within(field_at('expected', _k0)) from None
             _m0_1[_k0] = _s1
         d['Expected'] = _m0_1
     x_return_values = v.return_values
     if x_return_values is not None:
         if not isinstance(x_return_values, str):
-            raise _type_error('return_values', x_return_values, 'a string')
+            raise type_error('return_values', x_return_values, 'a string')
         d['ReturnValues'] = x_return_values
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_return_item_collection_metrics = v.return_item_collection_metrics
     if x_return_item_collection_metrics is not None:
         if not isinstance(x_return_item_collection_metrics, str):
-            raise _type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
+            raise type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
         d['ReturnItemCollectionMetrics'] = x_return_item_collection_metrics
     x_conditional_operator = v.conditional_operator
     if x_conditional_operator is not None:
         if not isinstance(x_conditional_operator, str):
-            raise _type_error('conditional_operator', x_conditional_operator, 'a string')
+            raise type_error('conditional_operator', x_conditional_operator, 'a string')
         d['ConditionalOperator'] = x_conditional_operator
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_2 = {}
         for _k0, _v0_2 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_2, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_2, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_2, 'a string')
             if len(_v0_2) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
             _m0_2[_k0] = _v0_2
         d['ExpressionAttributeNames'] = _m0_2
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -2760,17 +2760,17 @@ def _ser_SSESpecification(v: SSESpecification) -> dict[str, Any]:
     x_enabled = v.enabled
     if x_enabled is not None:
         if not isinstance(x_enabled, bool):
-            raise _type_error('enabled', x_enabled, 'a bool')
+            raise type_error('enabled', x_enabled, 'a bool')
         d['Enabled'] = x_enabled
     x_sse_type = v.sse_type
     if x_sse_type is not None:
         if not isinstance(x_sse_type, str):
-            raise _type_error('sse_type', x_sse_type, 'a string')
+            raise type_error('sse_type', x_sse_type, 'a string')
         d['SSEType'] = x_sse_type
     x_kms_master_key_id = v.kms_master_key_id
     if x_kms_master_key_id is not None:
         if not isinstance(x_kms_master_key_id, str):
-            raise _type_error('kms_master_key_id', x_kms_master_key_id, 'a string')
+            raise type_error('kms_master_key_id', x_kms_master_key_id, 'a string')
         d['KMSMasterKeyId'] = x_kms_master_key_id
     return d
 
@@ -2779,14 +2779,14 @@ def _ser_ScanInput(v: ScanInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_index_name = v.index_name
     if x_index_name is not None:
         if not isinstance(x_index_name, str):
-            raise _type_error('index_name', x_index_name, 'a string')
+            raise type_error('index_name', x_index_name, 'a string')
         if not 3 <= len(x_index_name) <= 255:
             raise _length('index_name', len(x_index_name), 3, 255, 'characters')
         if _P0.fullmatch(x_index_name) is None:
@@ -2795,76 +2795,76 @@ def _ser_ScanInput(v: ScanInput) -> dict[str, Any]:
     x_attributes_to_get = v.attributes_to_get
     if x_attributes_to_get is not None:
         if not isinstance(x_attributes_to_get, list):
-            raise _type_error('attributes_to_get', x_attributes_to_get, 'a list')
+            raise type_error('attributes_to_get', x_attributes_to_get, 'a list')
         if len(x_attributes_to_get) < 1:
             raise _length('attributes_to_get', len(x_attributes_to_get), 1, None, 'items')
         _l0 = []
         for _n0, _i0 in enumerate(x_attributes_to_get):
             if not isinstance(_i0, str):
-                raise _type_error(_at('attributes_to_get', _n0), _i0, 'a string')
+                raise type_error(field_at('attributes_to_get', _n0), _i0, 'a string')
             if len(_i0) > 65535:
-                raise _length(_at('attributes_to_get', _n0), len(_i0), 0, 65535, 'characters')
+                raise _length(field_at('attributes_to_get', _n0), len(_i0), 0, 65535, 'characters')
             _l0.append(_i0)
         d['AttributesToGet'] = _l0
     x_limit = v.limit
     if x_limit is not None:
         if not isinstance(x_limit, int) or isinstance(x_limit, bool):
-            raise _type_error('limit', x_limit, 'an integer')
+            raise type_error('limit', x_limit, 'an integer')
         if x_limit < 1:
             raise _below('limit', x_limit, 1)
         d['Limit'] = x_limit
     x_select = v.select
     if x_select is not None:
         if not isinstance(x_select, str):
-            raise _type_error('select', x_select, 'a string')
+            raise type_error('select', x_select, 'a string')
         d['Select'] = x_select
     x_scan_filter = v.scan_filter
     if x_scan_filter is not None:
         if not isinstance(x_scan_filter, dict):
-            raise _type_error('scan_filter', x_scan_filter, 'a dict')
+            raise type_error('scan_filter', x_scan_filter, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_scan_filter.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('scan_filter', _k0), _k0, 'a string')
+                raise type_error(field_at('scan_filter', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('scan_filter', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('scan_filter', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0, Condition):
-                raise _type_error(_at('scan_filter', _k0), _v0, 'Condition')
+                raise type_error(field_at('scan_filter', _k0), _v0, 'Condition')
             try:
                 _s1 = _ser_Condition(_v0)
             except ParamValidationError as exc:
-                raise exc.within(_at('scan_filter', _k0)) from None
+                raise exc.within(field_at('scan_filter', _k0)) from None
             _m0[_k0] = _s1
         d['ScanFilter'] = _m0
     x_conditional_operator = v.conditional_operator
     if x_conditional_operator is not None:
         if not isinstance(x_conditional_operator, str):
-            raise _type_error('conditional_operator', x_conditional_operator, 'a string')
+            raise type_error('conditional_operator', x_conditional_operator, 'a string')
         d['ConditionalOperator'] = x_conditional_operator
     x_exclusive_start_key = v.exclusive_start_key
     if x_exclusive_start_key is not None:
         if not isinstance(x_exclusive_start_key, dict):
-            raise _type_error('exclusive_start_key', x_exclusive_start_key, 'a dict')
+            raise type_error('exclusive_start_key', x_exclusive_start_key, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_exclusive_start_key.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('exclusive_start_key', _k0), _k0, 'a string')
+                raise type_error(field_at('exclusive_start_key', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('exclusive_start_key', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('exclusive_start_key', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0_1, dict):
-                raise _type_error(_at('exclusive_start_key', _k0), _v0_1, 'a dict')
-            _chk_AttributeValue(_v0_1, _at('exclusive_start_key', _k0))
+                raise type_error(field_at('exclusive_start_key', _k0), _v0_1, 'a dict')
+            _chk_AttributeValue(_v0_1, field_at('exclusive_start_key', _k0))
             _m0_1[_k0] = _v0_1
         d['ExclusiveStartKey'] = _m0_1
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_total_segments = v.total_segments
     if x_total_segments is not None:
         if not isinstance(x_total_segments, int) or isinstance(x_total_segments, bool):
-            raise _type_error('total_segments', x_total_segments, 'an integer')
+            raise type_error('total_segments', x_total_segments, 'an integer')
         if x_total_segments < 1:
             raise _below('total_segments', x_total_segments, 1)
         if x_total_segments > 1000000:
@@ -2873,7 +2873,7 @@ def _ser_ScanInput(v: ScanInput) -> dict[str, Any]:
     x_segment = v.segment
     if x_segment is not None:
         if not isinstance(x_segment, int) or isinstance(x_segment, bool):
-            raise _type_error('segment', x_segment, 'an integer')
+            raise type_error('segment', x_segment, 'an integer')
         if x_segment < 0:
             raise _below('segment', x_segment, 0)
         if x_segment > 999999:
@@ -2882,44 +2882,44 @@ def _ser_ScanInput(v: ScanInput) -> dict[str, Any]:
     x_projection_expression = v.projection_expression
     if x_projection_expression is not None:
         if not isinstance(x_projection_expression, str):
-            raise _type_error('projection_expression', x_projection_expression, 'a string')
+            raise type_error('projection_expression', x_projection_expression, 'a string')
         d['ProjectionExpression'] = x_projection_expression
     x_filter_expression = v.filter_expression
     if x_filter_expression is not None:
         if not isinstance(x_filter_expression, str):
-            raise _type_error('filter_expression', x_filter_expression, 'a string')
+            raise type_error('filter_expression', x_filter_expression, 'a string')
         d['FilterExpression'] = x_filter_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_2 = {}
         for _k0, _v0_2 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_2, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_2, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_2, 'a string')
             if len(_v0_2) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_2), 0, 65535, 'characters')
             _m0_2[_k0] = _v0_2
         d['ExpressionAttributeNames'] = _m0_2
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0_1, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0_1, 'a dict')
-            _chk_AttributeValue(_v0_1, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0_1, 'a dict')
+            _chk_AttributeValue(_v0_1, field_at('expression_attribute_values', _k0))
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeValues'] = _m0_1
     x_consistent_read = v.consistent_read
     if x_consistent_read is not None:
         if not isinstance(x_consistent_read, bool):
-            raise _type_error('consistent_read', x_consistent_read, 'a bool')
+            raise type_error('consistent_read', x_consistent_read, 'a bool')
         d['ConsistentRead'] = x_consistent_read
     return d
 
@@ -2928,13 +2928,13 @@ def _ser_SearchSchemaElement(v: SearchSchemaElement) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_attribute_name = v.attribute_name
     if not isinstance(x_attribute_name, str):
-        raise _missing('attribute_name') if x_attribute_name is None else _type_error('attribute_name', x_attribute_name, 'a string')
+        raise _missing('attribute_name') if x_attribute_name is None else type_error('attribute_name', x_attribute_name, 'a string')
     if len(x_attribute_name) > 65535:
         raise _length('attribute_name', len(x_attribute_name), 0, 65535, 'characters')
     d['AttributeName'] = x_attribute_name
     x_search_schema_element_type = v.search_schema_element_type
     if not isinstance(x_search_schema_element_type, str):
-        raise _missing('search_schema_element_type') if x_search_schema_element_type is None else _type_error('search_schema_element_type', x_search_schema_element_type, 'a string')
+        raise _missing('search_schema_element_type') if x_search_schema_element_type is None else type_error('search_schema_element_type', x_search_schema_element_type, 'a string')
     d['SearchSchemaElementType'] = x_search_schema_element_type
     return d
 
@@ -2943,12 +2943,12 @@ def _ser_StreamSpecification(v: StreamSpecification) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_stream_enabled = v.stream_enabled
     if not isinstance(x_stream_enabled, bool):
-        raise _missing('stream_enabled') if x_stream_enabled is None else _type_error('stream_enabled', x_stream_enabled, 'a bool')
+        raise _missing('stream_enabled') if x_stream_enabled is None else type_error('stream_enabled', x_stream_enabled, 'a bool')
     d['StreamEnabled'] = x_stream_enabled
     x_stream_view_type = v.stream_view_type
     if x_stream_view_type is not None:
         if not isinstance(x_stream_view_type, str):
-            raise _type_error('stream_view_type', x_stream_view_type, 'a string')
+            raise type_error('stream_view_type', x_stream_view_type, 'a string')
         d['StreamViewType'] = x_stream_view_type
     return d
 
@@ -2957,13 +2957,13 @@ def _ser_Tag(v: Tag) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_key = v.key
     if not isinstance(x_key, str):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a string')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a string')
     if not 1 <= len(x_key) <= 128:
         raise _length('key', len(x_key), 1, 128, 'characters')
     d['Key'] = x_key
     x_value = v.value
     if not isinstance(x_value, str):
-        raise _missing('value') if x_value is None else _type_error('value', x_value, 'a string')
+        raise _missing('value') if x_value is None else type_error('value', x_value, 'a string')
     if len(x_value) > 256:
         raise _length('value', len(x_value), 0, 256, 'characters')
     d['Value'] = x_value
@@ -2975,7 +2975,7 @@ def _ser_TransactWriteItem(v: TransactWriteItem) -> dict[str, Any]:
     x_condition_check = v.condition_check
     if x_condition_check is not None:
         if not isinstance(x_condition_check, ConditionCheck):
-            raise _type_error('condition_check', x_condition_check, 'ConditionCheck')
+            raise type_error('condition_check', x_condition_check, 'ConditionCheck')
         try:
             _s0 = _ser_ConditionCheck(x_condition_check)
         except ParamValidationError as exc:
@@ -2984,7 +2984,7 @@ def _ser_TransactWriteItem(v: TransactWriteItem) -> dict[str, Any]:
     x_put = v.put
     if x_put is not None:
         if not isinstance(x_put, Put):
-            raise _type_error('put', x_put, 'Put')
+            raise type_error('put', x_put, 'Put')
         try:
             _s0 = _ser_Put(x_put)
         except ParamValidationError as exc:
@@ -2993,7 +2993,7 @@ def _ser_TransactWriteItem(v: TransactWriteItem) -> dict[str, Any]:
     x_delete = v.delete
     if x_delete is not None:
         if not isinstance(x_delete, Delete):
-            raise _type_error('delete', x_delete, 'Delete')
+            raise type_error('delete', x_delete, 'Delete')
         try:
             _s0 = _ser_Delete(x_delete)
         except ParamValidationError as exc:
@@ -3002,7 +3002,7 @@ def _ser_TransactWriteItem(v: TransactWriteItem) -> dict[str, Any]:
     x_update = v.update
     if x_update is not None:
         if not isinstance(x_update, Update):
-            raise _type_error('update', x_update, 'Update')
+            raise type_error('update', x_update, 'Update')
         try:
             _s0 = _ser_Update(x_update)
         except ParamValidationError as exc:
@@ -3015,7 +3015,7 @@ def _ser_TransactWriteItemsInput(v: TransactWriteItemsInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_transact_items = v.transact_items
     if not isinstance(x_transact_items, list):
-        raise _missing('transact_items') if x_transact_items is None else _type_error('transact_items', x_transact_items, 'a list')
+        raise _missing('transact_items') if x_transact_items is None else type_error('transact_items', x_transact_items, 'a list')
     if not 1 <= len(x_transact_items) <= 100:
         raise _length('transact_items', len(x_transact_items), 1, 100, 'items')
     try:
@@ -3023,29 +3023,29 @@ def _ser_TransactWriteItemsInput(v: TransactWriteItemsInput) -> dict[str, Any]:
     except (ParamValidationError, AttributeError):
         for _n0, _i0 in enumerate(x_transact_items):
             if not isinstance(_i0, TransactWriteItem):
-                raise _type_error(_at('transact_items', _n0), _i0, 'TransactWriteItem') from None
+                raise type_error(field_at('transact_items', _n0), _i0, 'TransactWriteItem') from None
             try:
                 _ser_TransactWriteItem(_i0)
             except ParamValidationError as exc:
-                raise exc.within(_at('transact_items', _n0)) from None
+                raise exc.within(field_at('transact_items', _n0)) from None
         raise
     d['TransactItems'] = _l0
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_return_item_collection_metrics = v.return_item_collection_metrics
     if x_return_item_collection_metrics is not None:
         if not isinstance(x_return_item_collection_metrics, str):
-            raise _type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
+            raise type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
         d['ReturnItemCollectionMetrics'] = x_return_item_collection_metrics
     x_client_request_token = v.client_request_token
     if x_client_request_token is None:
         x_client_request_token = _token()
     if x_client_request_token is not None:
         if not isinstance(x_client_request_token, str):
-            raise _type_error('client_request_token', x_client_request_token, 'a string')
+            raise type_error('client_request_token', x_client_request_token, 'a string')
         if not 1 <= len(x_client_request_token) <= 36:
             raise _length('client_request_token', len(x_client_request_token), 1, 36, 'characters')
         d['ClientRequestToken'] = x_client_request_token
@@ -3056,64 +3056,64 @@ def _ser_Update(v: Update) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_update_expression = v.update_expression
     if not isinstance(x_update_expression, str):
-        raise _missing('update_expression') if x_update_expression is None else _type_error('update_expression', x_update_expression, 'a string')
+        raise _missing('update_expression') if x_update_expression is None else type_error('update_expression', x_update_expression, 'a string')
     d['UpdateExpression'] = x_update_expression
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_1, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_1, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_1, 'a string')
             if len(_v0_1) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_1), 0, 65535, 'characters')
             _m0_1[_k0] = _v0_1
         d['ExpressionAttributeNames'] = _m0_1
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -3122,121 +3122,121 @@ def _ser_UpdateItemInput(v: UpdateItemInput) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_table_name = v.table_name
     if not isinstance(x_table_name, str):
-        raise _missing('table_name') if x_table_name is None else _type_error('table_name', x_table_name, 'a string')
+        raise _missing('table_name') if x_table_name is None else type_error('table_name', x_table_name, 'a string')
     if not 1 <= len(x_table_name) <= 1024:
         raise _length('table_name', len(x_table_name), 1, 1024, 'characters')
     d['TableName'] = x_table_name
     x_key = v.key
     if not isinstance(x_key, dict):
-        raise _missing('key') if x_key is None else _type_error('key', x_key, 'a dict')
+        raise _missing('key') if x_key is None else type_error('key', x_key, 'a dict')
     _m0 = {}
     for _k0, _v0 in x_key.items():
         if not isinstance(_k0, str):
-            raise _type_error(_at('key', _k0), _k0, 'a string')
+            raise type_error(field_at('key', _k0), _k0, 'a string')
         if len(_k0) > 65535:
-            raise _length(_at('key', _k0), len(_k0), 0, 65535, 'characters')
+            raise _length(field_at('key', _k0), len(_k0), 0, 65535, 'characters')
         if not isinstance(_v0, dict):
-            raise _type_error(_at('key', _k0), _v0, 'a dict')
-        _chk_AttributeValue(_v0, _at('key', _k0))
+            raise type_error(field_at('key', _k0), _v0, 'a dict')
+        _chk_AttributeValue(_v0, field_at('key', _k0))
         _m0[_k0] = _v0
     d['Key'] = _m0
     x_attribute_updates = v.attribute_updates
     if x_attribute_updates is not None:
         if not isinstance(x_attribute_updates, dict):
-            raise _type_error('attribute_updates', x_attribute_updates, 'a dict')
+            raise type_error('attribute_updates', x_attribute_updates, 'a dict')
         _m0_1 = {}
         for _k0, _v0_1 in x_attribute_updates.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('attribute_updates', _k0), _k0, 'a string')
+                raise type_error(field_at('attribute_updates', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('attribute_updates', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('attribute_updates', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0_1, AttributeValueUpdate):
-                raise _type_error(_at('attribute_updates', _k0), _v0_1, 'AttributeValueUpdate')
+                raise type_error(field_at('attribute_updates', _k0), _v0_1, 'AttributeValueUpdate')
             try:
                 _s1 = _ser_AttributeValueUpdate(_v0_1)
             except ParamValidationError as exc:
-                raise exc.within(_at('attribute_updates', _k0)) from None
+                raise exc.within(field_at('attribute_updates', _k0)) from None
             _m0_1[_k0] = _s1
         d['AttributeUpdates'] = _m0_1
     x_expected = v.expected
     if x_expected is not None:
         if not isinstance(x_expected, dict):
-            raise _type_error('expected', x_expected, 'a dict')
+            raise type_error('expected', x_expected, 'a dict')
         _m0_2 = {}
         for _k0, _v0_2 in x_expected.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expected', _k0), _k0, 'a string')
+                raise type_error(field_at('expected', _k0), _k0, 'a string')
             if len(_k0) > 65535:
-                raise _length(_at('expected', _k0), len(_k0), 0, 65535, 'characters')
+                raise _length(field_at('expected', _k0), len(_k0), 0, 65535, 'characters')
             if not isinstance(_v0_2, ExpectedAttributeValue):
-                raise _type_error(_at('expected', _k0), _v0_2, 'ExpectedAttributeValue')
+                raise type_error(field_at('expected', _k0), _v0_2, 'ExpectedAttributeValue')
             try:
                 _s1 = _ser_ExpectedAttributeValue(_v0_2)
             except ParamValidationError as exc:
-                raise exc.within(_at('expected', _k0)) from None
+                raise exc.within(field_at('expected', _k0)) from None
             _m0_2[_k0] = _s1
         d['Expected'] = _m0_2
     x_conditional_operator = v.conditional_operator
     if x_conditional_operator is not None:
         if not isinstance(x_conditional_operator, str):
-            raise _type_error('conditional_operator', x_conditional_operator, 'a string')
+            raise type_error('conditional_operator', x_conditional_operator, 'a string')
         d['ConditionalOperator'] = x_conditional_operator
     x_return_values = v.return_values
     if x_return_values is not None:
         if not isinstance(x_return_values, str):
-            raise _type_error('return_values', x_return_values, 'a string')
+            raise type_error('return_values', x_return_values, 'a string')
         d['ReturnValues'] = x_return_values
     x_return_consumed_capacity = v.return_consumed_capacity
     if x_return_consumed_capacity is not None:
         if not isinstance(x_return_consumed_capacity, str):
-            raise _type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
+            raise type_error('return_consumed_capacity', x_return_consumed_capacity, 'a string')
         d['ReturnConsumedCapacity'] = x_return_consumed_capacity
     x_return_item_collection_metrics = v.return_item_collection_metrics
     if x_return_item_collection_metrics is not None:
         if not isinstance(x_return_item_collection_metrics, str):
-            raise _type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
+            raise type_error('return_item_collection_metrics', x_return_item_collection_metrics, 'a string')
         d['ReturnItemCollectionMetrics'] = x_return_item_collection_metrics
     x_update_expression = v.update_expression
     if x_update_expression is not None:
         if not isinstance(x_update_expression, str):
-            raise _type_error('update_expression', x_update_expression, 'a string')
+            raise type_error('update_expression', x_update_expression, 'a string')
         d['UpdateExpression'] = x_update_expression
     x_condition_expression = v.condition_expression
     if x_condition_expression is not None:
         if not isinstance(x_condition_expression, str):
-            raise _type_error('condition_expression', x_condition_expression, 'a string')
+            raise type_error('condition_expression', x_condition_expression, 'a string')
         d['ConditionExpression'] = x_condition_expression
     x_expression_attribute_names = v.expression_attribute_names
     if x_expression_attribute_names is not None:
         if not isinstance(x_expression_attribute_names, dict):
-            raise _type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
+            raise type_error('expression_attribute_names', x_expression_attribute_names, 'a dict')
         _m0_3 = {}
         for _k0, _v0_3 in x_expression_attribute_names.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _k0, 'a string')
             if not isinstance(_v0_3, str):
-                raise _type_error(_at('expression_attribute_names', _k0), _v0_3, 'a string')
+                raise type_error(field_at('expression_attribute_names', _k0), _v0_3, 'a string')
             if len(_v0_3) > 65535:
-                raise _length(_at('expression_attribute_names', _k0), len(_v0_3), 0, 65535, 'characters')
+                raise _length(field_at('expression_attribute_names', _k0), len(_v0_3), 0, 65535, 'characters')
             _m0_3[_k0] = _v0_3
         d['ExpressionAttributeNames'] = _m0_3
     x_expression_attribute_values = v.expression_attribute_values
     if x_expression_attribute_values is not None:
         if not isinstance(x_expression_attribute_values, dict):
-            raise _type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
+            raise type_error('expression_attribute_values', x_expression_attribute_values, 'a dict')
         _m0 = {}
         for _k0, _v0 in x_expression_attribute_values.items():
             if not isinstance(_k0, str):
-                raise _type_error(_at('expression_attribute_values', _k0), _k0, 'a string')
+                raise type_error(field_at('expression_attribute_values', _k0), _k0, 'a string')
             if not isinstance(_v0, dict):
-                raise _type_error(_at('expression_attribute_values', _k0), _v0, 'a dict')
-            _chk_AttributeValue(_v0, _at('expression_attribute_values', _k0))
+                raise type_error(field_at('expression_attribute_values', _k0), _v0, 'a dict')
+            _chk_AttributeValue(_v0, field_at('expression_attribute_values', _k0))
             _m0[_k0] = _v0
         d['ExpressionAttributeValues'] = _m0
     x_return_values_on_condition_check_failure = v.return_values_on_condition_check_failure
     if x_return_values_on_condition_check_failure is not None:
         if not isinstance(x_return_values_on_condition_check_failure, str):
-            raise _type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
+            raise type_error('return_values_on_condition_check_failure', x_return_values_on_condition_check_failure, 'a string')
         d['ReturnValuesOnConditionCheckFailure'] = x_return_values_on_condition_check_failure
     return d
 
@@ -3245,7 +3245,7 @@ def _ser_VectorAttributeDefinition(v: VectorAttributeDefinition) -> dict[str, An
     d: dict[str, Any] = {}
     x_attribute_name = v.attribute_name
     if not isinstance(x_attribute_name, str):
-        raise _missing('attribute_name') if x_attribute_name is None else _type_error('attribute_name', x_attribute_name, 'a string')
+        raise _missing('attribute_name') if x_attribute_name is None else type_error('attribute_name', x_attribute_name, 'a string')
     if not 1 <= len(x_attribute_name) <= 255:
         raise _length('attribute_name', len(x_attribute_name), 1, 255, 'characters')
     d['AttributeName'] = x_attribute_name
@@ -3256,7 +3256,7 @@ def _ser_VectorIndex(v: VectorIndex) -> dict[str, Any]:
     d: dict[str, Any] = {}
     x_index_name = v.index_name
     if not isinstance(x_index_name, str):
-        raise _missing('index_name') if x_index_name is None else _type_error('index_name', x_index_name, 'a string')
+        raise _missing('index_name') if x_index_name is None else type_error('index_name', x_index_name, 'a string')
     if not 3 <= len(x_index_name) <= 255:
         raise _length('index_name', len(x_index_name), 3, 255, 'characters')
     if _P0.fullmatch(x_index_name) is None:
@@ -3264,7 +3264,7 @@ def _ser_VectorIndex(v: VectorIndex) -> dict[str, Any]:
     d['IndexName'] = x_index_name
     x_vector_attribute = v.vector_attribute
     if not isinstance(x_vector_attribute, VectorAttributeDefinition):
-        raise _missing('vector_attribute') if x_vector_attribute is None else _type_error('vector_attribute', x_vector_attribute, 'VectorAttributeDefinition')
+        raise _missing('vector_attribute') if x_vector_attribute is None else type_error('vector_attribute', x_vector_attribute, 'VectorAttributeDefinition')
     try:
         _s0 = _ser_VectorAttributeDefinition(x_vector_attribute)
     except ParamValidationError as exc:
@@ -3273,7 +3273,7 @@ def _ser_VectorIndex(v: VectorIndex) -> dict[str, Any]:
     x_search_schema = v.search_schema
     if x_search_schema is not None:
         if not isinstance(x_search_schema, list):
-            raise _type_error('search_schema', x_search_schema, 'a list')
+            raise type_error('search_schema', x_search_schema, 'a list')
         if len(x_search_schema) < 1:
             raise _length('search_schema', len(x_search_schema), 1, None, 'items')
         try:
@@ -3281,16 +3281,16 @@ def _ser_VectorIndex(v: VectorIndex) -> dict[str, Any]:
         except (ParamValidationError, AttributeError):
             for _n0, _i0 in enumerate(x_search_schema):
                 if not isinstance(_i0, SearchSchemaElement):
-                    raise _type_error(_at('search_schema', _n0), _i0, 'SearchSchemaElement') from None
+                    raise type_error(field_at('search_schema', _n0), _i0, 'SearchSchemaElement') from None
                 try:
                     _ser_SearchSchemaElement(_i0)
                 except ParamValidationError as exc:
-                    raise exc.within(_at('search_schema', _n0)) from None
+                    raise exc.within(field_at('search_schema', _n0)) from None
             raise
         d['SearchSchema'] = _l0
     x_projection = v.projection
     if not isinstance(x_projection, Projection):
-        raise _missing('projection') if x_projection is None else _type_error('projection', x_projection, 'Projection')
+        raise _missing('projection') if x_projection is None else type_error('projection', x_projection, 'Projection')
     try:
         _s0 = _ser_Projection(x_projection)
     except ParamValidationError as exc:
@@ -3298,13 +3298,13 @@ def _ser_VectorIndex(v: VectorIndex) -> dict[str, Any]:
     d['Projection'] = _s0
     x_dimensions = v.dimensions
     if not isinstance(x_dimensions, int) or isinstance(x_dimensions, bool):
-        raise _missing('dimensions') if x_dimensions is None else _type_error('dimensions', x_dimensions, 'an integer')
+        raise _missing('dimensions') if x_dimensions is None else type_error('dimensions', x_dimensions, 'an integer')
     if x_dimensions < 1:
         raise _below('dimensions', x_dimensions, 1)
     d['Dimensions'] = x_dimensions
     x_distance_function = v.distance_function
     if not isinstance(x_distance_function, str):
-        raise _missing('distance_function') if x_distance_function is None else _type_error('distance_function', x_distance_function, 'a string')
+        raise _missing('distance_function') if x_distance_function is None else type_error('distance_function', x_distance_function, 'a string')
     d['DistanceFunction'] = x_distance_function
     return d
 
@@ -3314,12 +3314,12 @@ def _ser_WarmThroughput(v: WarmThroughput) -> dict[str, Any]:
     x_read_units_per_second = v.read_units_per_second
     if x_read_units_per_second is not None:
         if not isinstance(x_read_units_per_second, int) or isinstance(x_read_units_per_second, bool):
-            raise _type_error('read_units_per_second', x_read_units_per_second, 'an integer')
+            raise type_error('read_units_per_second', x_read_units_per_second, 'an integer')
         d['ReadUnitsPerSecond'] = x_read_units_per_second
     x_write_units_per_second = v.write_units_per_second
     if x_write_units_per_second is not None:
         if not isinstance(x_write_units_per_second, int) or isinstance(x_write_units_per_second, bool):
-            raise _type_error('write_units_per_second', x_write_units_per_second, 'an integer')
+            raise type_error('write_units_per_second', x_write_units_per_second, 'an integer')
         d['WriteUnitsPerSecond'] = x_write_units_per_second
     return d
 
@@ -3327,7 +3327,7 @@ def _ser_WarmThroughput(v: WarmThroughput) -> dict[str, Any]:
 def _de_ArchivalSummary(d: dict[str, Any]) -> ArchivalSummary:
     o = _new(ArchivalSummary)
     x = d.get('ArchivalDateTime')
-    o.archival_date_time = None if x is None else _ts(x)
+    o.archival_date_time = None if x is None else read_timestamp(x)
     o.archival_reason = d.get('ArchivalReason')
     o.archival_backup_arn = d.get('ArchivalBackupArn')
     return o
@@ -3345,7 +3345,7 @@ def _de_BillingModeSummary(d: dict[str, Any]) -> BillingModeSummary:
     x = d.get('BillingMode')
     o.billing_mode = None if x is None else _BillingMode.get(x, x)
     x = d.get('LastUpdateToPayPerRequestDateTime')
-    o.last_update_to_pay_per_request_date_time = None if x is None else _ts(x)
+    o.last_update_to_pay_per_request_date_time = None if x is None else read_timestamp(x)
     return o
 
 
@@ -3510,9 +3510,9 @@ def _de_Projection(d: dict[str, Any]) -> Projection:
 def _de_ProvisionedThroughputDescription(d: dict[str, Any]) -> ProvisionedThroughputDescription:
     o = _new(ProvisionedThroughputDescription)
     x = d.get('LastIncreaseDateTime')
-    o.last_increase_date_time = None if x is None else _ts(x)
+    o.last_increase_date_time = None if x is None else read_timestamp(x)
     x = d.get('LastDecreaseDateTime')
-    o.last_decrease_date_time = None if x is None else _ts(x)
+    o.last_decrease_date_time = None if x is None else read_timestamp(x)
     o.number_of_decreases_today = d.get('NumberOfDecreasesToday')
     o.read_capacity_units = d.get('ReadCapacityUnits')
     o.write_capacity_units = d.get('WriteCapacityUnits')
@@ -3554,7 +3554,7 @@ def _de_ReplicaDescription(d: dict[str, Any]) -> ReplicaDescription:
     x = d.get('GlobalSecondaryIndexes')
     o.global_secondary_indexes = None if x is None else [_de_ReplicaGlobalSecondaryIndexDescription(_i0) for _i0 in x]
     x = d.get('ReplicaInaccessibleDateTime')
-    o.replica_inaccessible_date_time = None if x is None else _ts(x)
+    o.replica_inaccessible_date_time = None if x is None else read_timestamp(x)
     x = d.get('ReplicaTableClassSummary')
     o.replica_table_class_summary = None if x is None else _de_TableClassSummary(x)
     x = d.get('GlobalTableSettingsReplicationMode')
@@ -3578,7 +3578,7 @@ def _de_RestoreSummary(d: dict[str, Any]) -> RestoreSummary:
     o = _new(RestoreSummary)
     o.source_backup_arn = d.get('SourceBackupArn')
     o.source_table_arn = d.get('SourceTableArn')
-    o.restore_date_time = _ts(d['RestoreDateTime'])
+    o.restore_date_time = read_timestamp(d['RestoreDateTime'])
     o.restore_in_progress = d['RestoreInProgress']
     return o
 
@@ -3591,7 +3591,7 @@ def _de_SSEDescription(d: dict[str, Any]) -> SSEDescription:
     o.sse_type = None if x is None else _SSEType.get(x, x)
     o.kms_master_key_arn = d.get('KMSMasterKeyArn')
     x = d.get('InaccessibleEncryptionDateTime')
-    o.inaccessible_encryption_date_time = None if x is None else _ts(x)
+    o.inaccessible_encryption_date_time = None if x is None else read_timestamp(x)
     return o
 
 
@@ -3628,7 +3628,7 @@ def _de_TableClassSummary(d: dict[str, Any]) -> TableClassSummary:
     x = d.get('TableClass')
     o.table_class = None if x is None else _TableClass.get(x, x)
     x = d.get('LastUpdateDateTime')
-    o.last_update_date_time = None if x is None else _ts(x)
+    o.last_update_date_time = None if x is None else read_timestamp(x)
     return o
 
 
@@ -3642,7 +3642,7 @@ def _de_TableDescription(d: dict[str, Any]) -> TableDescription:
     x = d.get('TableStatus')
     o.table_status = None if x is None else _TableStatus.get(x, x)
     x = d.get('CreationDateTime')
-    o.creation_date_time = None if x is None else _ts(x)
+    o.creation_date_time = None if x is None else read_timestamp(x)
     x = d.get('ProvisionedThroughput')
     o.provisioned_throughput = None if x is None else _de_ProvisionedThroughputDescription(x)
     o.table_size_bytes = d.get('TableSizeBytes')
