@@ -51,10 +51,20 @@ class CredentialSource:
     def __repr__(self) -> str:
         return f"CredentialSource(profile={self._profile!r})"
 
-    async def get(self) -> FrozenCredentials:
+    def current(self) -> FrozenCredentials | None:
+        """The credentials at hand if they need no refresh, without an await (the hot path's); else
+        None: then `refreshed()` fetches them."""
         frozen = self._frozen
-        if frozen is not None and not self._refresh_due():
+        if frozen is not None and (self._source is None or not self._refresh_due()):
             return frozen
+        return None
+
+    async def get(self) -> FrozenCredentials:
+        return self.current() or await self.refreshed()
+
+    async def refreshed(self) -> FrozenCredentials:
+        """The credentials resolved or refreshed now (in a thread), unless another task just did."""
+        frozen = self._frozen
         async with self._lock:
             if self._frozen is frozen:  # no other task refreshed while this one waited
                 self._frozen = await asyncio.to_thread(self._load)

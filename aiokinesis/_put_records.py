@@ -100,7 +100,7 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             wire = [
                 {"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": key}
                 for data, key in records
-                if type(data) is bytes and type(key) is str and 0 < len(key) <= _MAX_KEY
+                if type(data) is bytes and type(key) is str and key and len(key) <= _MAX_KEY  # a str's truth: not empty
             ]
         except ValueError:  # a tuple of another length than two
             return None
@@ -112,7 +112,8 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             if type(entry.data) is bytes
             and entry.explicit_hash_key is None
             and type(entry.partition_key) is str
-            and 0 < len(entry.partition_key) <= _MAX_KEY
+            and entry.partition_key
+            and len(entry.partition_key) <= _MAX_KEY
         ]
         data_of, key_of = _DATA, _KEY
     else:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 from ._generated.errors import ExpiredIteratorException
 from ._generated.models import ChildShard, StartingPosition, de_ChildShard
 from ._generated.operations import GetRecords
-from ._shardrecords import WHOLE_RANGE, decode_records, in_range
+from ._shardrecords import WHOLE_RANGE, Decoded, decode_records, in_range
 from .config import ReaderConfig
 from .errors import ClientError, ProtocolError, ServiceError, TransportError
 from .paginators import Paginators
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
 
 log = logging.getLogger("aiokinesis.reader")
+_NOTHING = Decoded([], 0, None, 0, False)
+"""What an answer with no records decodes to, without the decoder's set-up (most answers of a caught-up shard)."""
 
 
 @dataclass(slots=True)
@@ -147,9 +149,11 @@ class ShardReader:
                 self._back_off(exc)
                 continue
             self._failures = 0
-            batch = self._accept(page)
-            if batch.records:
-                return batch
+            self._accept(page)
+            if page.records:  # a caught-up shard's empty answers, most of a fan-in's, make no batch
+                return ReadBatch(
+                    shard_id=self.shard_id, records=page.records, millis_behind_latest=page.millis_behind_latest
+                )
         return None
 
     def close(self) -> None:
@@ -186,12 +190,16 @@ class ShardReader:
     def _decode(self, answer: dict[str, Any]) -> _Page:
         """A GetRecords answer as ShardRecords (KPL aggregates split, filtered by hash range); runs
         inside the session's parse guard, so a malformed answer becomes a ProtocolError."""
-        decoded = decode_records(answer["Records"], self.shard_id, self.hash_range)
-        if decoded.dropped:
-            self._count_dropped(decoded.dropped)
+        wires = answer["Records"]
+        if wires.__class__ is list and not wires:  # nothing to decode: a caught-up shard's every answer
+            decoded = _NOTHING
+        else:
+            decoded = decode_records(wires, self.shard_id, self.hash_range)
+            if decoded.dropped:
+                self._count_dropped(decoded.dropped)
         children = answer.get("ChildShards")
         return _Page(
-            decoded.records,
+            decoded.records or [],  # a list of its own, never the shared empty one
             decoded.size,
             decoded.last_sequence_number,
             answer.get("NextShardIterator"),
@@ -236,7 +244,7 @@ class ShardReader:
                 log.warning("shard %s is not listed: aggregates are not filtered by hash range", self.shard_id)
         self.hash_range = found or WHOLE_RANGE
 
-    def _accept(self, page: _Page) -> ReadBatch:
+    def _accept(self, page: _Page) -> None:
         config = self._config
         self._iterator = page.next_iterator
         self.millis_behind_latest = page.millis_behind_latest
@@ -249,4 +257,3 @@ class ShardReader:
         if page.last_sequence_number is None and not page.millis_behind_latest:
             wait = max(wait, config.idle_interval)
         self._next_call = self._clock() + wait
-        return ReadBatch(shard_id=self.shard_id, records=page.records, millis_behind_latest=page.millis_behind_latest)

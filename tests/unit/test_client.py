@@ -226,3 +226,30 @@ async def test_refreshable_credentials_are_refreshed_off_the_loop(fake_time: Fak
     assert (await source.get()).access_key == "AKIDROTATED1"
     assert (await source.get()).access_key == "AKIDROTATED1"
     assert refreshes == ["refresh"]
+
+
+async def test_credentials_at_hand_are_handed_out_without_an_await_until_a_refresh_is_due(
+    fake_time: FakeTime,
+) -> None:
+    """The session's hot path asks `current()` first: it must say None (not the old keys) once a
+    refresh is due, and `refreshed()` then refreshes (the once-a-second check spent by current())."""
+    expiry = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=60)
+    old = {"access_key": "AKIDOLD", "secret_key": "s", "token": "t", "expiry_time": expiry.isoformat()}
+    rotated = {**old, "access_key": "AKIDROTATED"}
+    source = CredentialSource(
+        access_key_id=None, secret_access_key=None, session_token=None, profile=None, clock=fake_time.clock
+    )
+    assert source.current() is None  # nothing resolved yet
+    source._source = RefreshableCredentials.create_from_metadata(old, lambda: rotated, "test")
+    assert (await source.refreshed()).access_key == "AKIDOLD"
+    held = source.current()
+    assert held is not None
+    assert held.access_key == "AKIDOLD"
+    source._source._expiry_time = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # inside the refresh window
+    fake_time.now += 1.5
+    assert source.current() is None
+    assert (await source.refreshed()).access_key == "AKIDROTATED"
+    static = CredentialSource(
+        access_key_id="AKID", secret_access_key="s", session_token=None, profile=None, clock=fake_time.clock
+    )
+    assert static.current() is not None

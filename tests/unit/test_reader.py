@@ -31,6 +31,7 @@ T = TypeVar("T")
     "answer",
     [
         {"NextShardIterator": "it"},  # no Records
+        {"Records": None, "NextShardIterator": "it"},  # empty, but not a list: not taken for an empty page
         {"Records": [{"Data": base64.b64encode(b"x").decode()}], "NextShardIterator": "it"},  # no SequenceNumber
         {"Records": [{"SequenceNumber": "1", "Data": "***not base64***"}], "NextShardIterator": "it"},
     ],

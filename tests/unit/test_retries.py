@@ -52,6 +52,33 @@ async def test_gives_up_after_max_attempts_with_the_last_error(
     assert len(fake_time.sleeps) == 2
 
 
+async def test_the_last_error_raised_is_the_last_attempts_own_unchained(
+    kinesis: aiokinesis.Client, http: aioresponses, fake_time: FakeTime
+) -> None:
+    """The first attempt is made inline and the others in a loop: the error raised carries the
+    attempts made and no earlier attempt's error as its context."""
+    http.post(ANY_URL, status=500, body=INTERNAL)
+    http.post(ANY_URL, status=400, body=THROTTLED)
+    last = orjson.dumps({"__type": "ProvisionedThroughputExceededException", "message": "3"})
+    http.post(ANY_URL, status=400, body=last)
+    with pytest.raises(aiokinesis.ProvisionedThroughputExceededException, match="3") as caught:
+        await put(kinesis)
+    assert caught.value.attempts == 3
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
+    assert fake_time.sleeps == [0.05, 2.0]
+
+
+async def test_a_retry_that_succeeds_refunds_what_it_spent(fake_time: FakeTime, http: aioresponses) -> None:
+    config = aiokinesis.RetryConfig(max_attempts=3, quota=28, retry_cost=14)
+    async with make_client(fake_time, retry=config) as kinesis:
+        policy = kinesis._session.retry
+        http.post(ANY_URL, status=500, body=INTERNAL)
+        http.post(ANY_URL, body=OK)
+        await put(kinesis)
+        assert policy.quota.available == 28  # 14 spent on the retry, paid back by its success
+
+
 @pytest.mark.parametrize(
     "code", ["ExpiredIteratorException", "InvalidArgumentException", "ValidationException", "KMSThrottlingException"]
 )
