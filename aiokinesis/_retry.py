@@ -6,9 +6,14 @@ fast failures instead of a retry storm; randomness is injected for tests.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from ._runtime import Runtime
 from .config import RetryConfig
-from .errors import ServiceError, TransportError
+from .errors import ClientClosedError, ServiceError, TransportError
+
+T = TypeVar("T")
 
 
 class RetryQuota:
@@ -29,7 +34,7 @@ class RetryQuota:
 
 
 class RetryPolicy:
-    """Decides, after a failed attempt, whether and when to try again."""
+    """Decides, after a failed attempt, whether and when to try again, and makes the attempts."""
 
     def __init__(self, config: RetryConfig, runtime: Runtime) -> None:
         self.config = config
@@ -53,3 +58,41 @@ class RetryPolicy:
     def succeeded(self, spent: int) -> None:
         """Pay back the last retry's cost, or the small refund of a call that needed none."""
         self.quota.release(spent or self.config.success_refund)
+
+    async def attempts(self, attempt_once: Callable[[], Awaitable[T]], closed: Callable[[], bool]) -> T:
+        """`attempt_once`'s result, retried as the policy allows; `closed` ends the waiting between tries."""
+        try:
+            result = await attempt_once()
+        except (ServiceError, TransportError) as exc:
+            failure = exc
+        else:
+            self.succeeded(0)
+            return result
+        return await self.retried(failure, attempt_once, closed)
+
+    async def retried(
+        self,
+        failure: ServiceError | TransportError,
+        attempt_once: Callable[[], Awaitable[T]],
+        closed: Callable[[], bool],
+    ) -> T:
+        """The attempts after a first one failed with `failure`, as many as the policy allows."""
+        attempt = 1
+        while True:
+            decision = self.backoff(failure, attempt)
+            if decision is None:
+                if isinstance(failure, ServiceError):
+                    failure.attempts = attempt
+                raise failure
+            delay, spent = decision
+            attempt += 1
+            await self._runtime.sleep(delay)
+            if closed():
+                raise ClientClosedError(f"the client was closed while a retry waited (after {failure})") from failure
+            try:
+                result = await attempt_once()
+            except (ServiceError, TransportError) as exc:
+                failure = exc
+                continue
+            self.succeeded(spent)
+            return result

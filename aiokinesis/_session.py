@@ -84,7 +84,6 @@ class Session:
         self._owns_http = http_session is None
         self._runtime = runtime
         self._clock = runtime.clock
-        self._sleep = runtime.sleep
         self.retry = RetryPolicy(retry, runtime)
         self._siblings: list[Session] = []
         self._state = _State.UNOPENED
@@ -220,40 +219,15 @@ class Session:
         assert self._endpoints is not None
         return self._endpoints
 
-    async def _with_retries(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        try:
-            result = await attempt_once()
-        except (ServiceError, TransportError) as exc:
-            failure = exc
-        else:
-            self.retry.succeeded(0)
-            return result
-        return await self._retried(failure, attempt_once)
+    def _closed(self) -> bool:
+        """What the retry policy asks between attempts: a closed client makes no more."""
+        return self._state is _State.CLOSED
 
-    async def _retried(self, failure: ServiceError | TransportError, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        """The attempts after a first one failed with `failure`, as many as the retry policy allows."""
-        attempt = 1
-        while True:
-            decision = self.retry.backoff(failure, attempt)
-            if decision is None:
-                if isinstance(failure, ServiceError):
-                    failure.attempts = attempt
-                raise failure
-            delay, spent = decision
-            attempt += 1
-            await self._sleep(delay)
-            if self._state is _State.CLOSED:
-                raise ClientClosedError(f"the client was closed while a retry waited (after {failure})") from failure
-            try:
-                result = await attempt_once()
-            except (ServiceError, TransportError) as exc:
-                failure = exc
-                continue
-            self.retry.succeeded(spent)
-            return result
+    async def _with_retries(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        return await self.retry.attempts(attempt_once, self._closed)
 
     async def _attempts(self, attempt_once: Callable[[], Awaitable[T]], retries: bool) -> T:
-        return await (self._with_retries(attempt_once) if retries else attempt_once())
+        return await (self.retry.attempts(attempt_once, self._closed) if retries else attempt_once())
 
     async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
         """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
@@ -265,7 +239,7 @@ class Session:
         except orjson.JSONEncodeError as exc:  # a lone surrogate, a 65-bit integer: named by field
             raise request_misfit(spec.name, body, exc, self._service.shapes) from None
         digest = payload_hash(payload)  # once, whatever the attempts
-        if self.metrics is None:  # _with_retries, its first attempt inline: two frames fewer on every resume
+        if self.metrics is None:  # RetryPolicy.attempts, its first attempt inline: two frames fewer on every resume
             failure: ServiceError | TransportError | None = None
             try:
                 answer = await self._send(spec, endpoint.url, endpoint.host, payload, digest)
@@ -274,8 +248,8 @@ class Session:
             else:
                 self.retry.succeeded(0)
             if failure is not None:
-                answer = await self._retried(
-                    failure, lambda: self._send(spec, endpoint.url, endpoint.host, payload, digest)
+                answer = await self.retry.retried(
+                    failure, lambda: self._send(spec, endpoint.url, endpoint.host, payload, digest), self._closed
                 )
         else:  # the same, each attempt's failure and the call's outcome reported
             attempt = lambda: self._send(spec, endpoint.url, endpoint.host, payload, digest)  # noqa: E731
