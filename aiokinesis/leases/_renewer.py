@@ -41,7 +41,7 @@ class _Held:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     renewing: bool = False
     unsure: bool = False
-    """A write from `lease.counter` raised or was cancelled: it may have landed, one counter on."""
+    """A write from `lease.counter` is under way, raised or was cancelled: it may have landed, one counter on."""
 
     def moved_on(self, seen: Lease, me: str) -> bool:
         """A scan shows the lease written since by another (or past any counter this worker wrote)."""
@@ -175,14 +175,14 @@ class Renewer:
 
     async def _written(self, held: _Held, write: Awaitable[Lease | Lost]) -> Lease | Lost:
         """The answer of a write of `held`, whose lease it updates, also if it was given up
-        meanwhile (a release needs the counter); one that raised or was cancelled leaves it unsure."""
-        try:
-            result = await write
-        except BaseException:
-            held.unsure = True
-            raise
+        meanwhile (a release needs the counter). Unsure while under way, and after it if it
+        raised or was cancelled; a refusal leaves it as it was (that write did not land)."""
+        before, held.unsure = held.unsure, True
+        result = await write
         if isinstance(result, Lease):
             held.lease, held.unsure = result, False
+        else:
+            held.unsure = before
         return result
 
     async def checkpoint(self, key: str, checkpoint: str, sub_sequence_number: int) -> Lease:
