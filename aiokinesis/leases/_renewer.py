@@ -227,8 +227,10 @@ class Renewer:
 
     async def _hand_back(self, held: _Held, *, given_up: bool) -> Lease | None:
         """Release at the counter this worker last wrote, then, if its last write's outcome is
-        unknown, at the one above (that write landed): never an owner not this worker, or a
-        counter another wrote. A refusal means another worker took it."""
+        unknown, at the one above (that write landed), each conditioned on this worker as owner:
+        never another worker's lease. A refusal means another worker took it. (At the one above,
+        a restart under the same fixed worker_id that took it from that counter loses it, as to
+        a steal: its renewals and checkpoints are refused from then on.)"""
         key = held.lease.key
         async with held.lock:
             tries = [held.lease]
