@@ -117,8 +117,8 @@ class Taker:
         self._clock = clock
         self._rand = rand
         self._metrics = metrics
-        self._writing: dict[asyncio.Future[Lease | Lost], float] = {}
-        """Takes being written, with when each was sent: see settle()."""
+        self._writing: dict[asyncio.Future[Lease | Lost], tuple[Lease, float]] = {}
+        """Takes being written, with the lease taken and when each was sent: see settle()."""
         self._stream = stream
 
     async def round(self, *, may_steal: bool) -> int:
@@ -146,11 +146,12 @@ class Taker:
         """Wait for takes still being written (their round was cancelled: the worker is closing) and
         hold what they won, so that closing releases those leases too instead of leaving them to
         expire: a take cancelled while its answer was on the way may well have been written."""
-        for write, sent in list(self._writing.items()):
+        for write, (lease, sent) in list(self._writing.items()):
             try:
                 result = await write
-            except Exception:  # its round logs failures; a closing worker has no use for it
-                result = None
+            except Exception:  # no answer: if it landed, the close releases it all the same
+                self._renewer.unsure(lease)
+                continue
             finally:
                 self._writing.pop(write, None)
             if isinstance(result, Lease):
@@ -161,13 +162,14 @@ class Taker:
         sent = self._clock()
         # The write goes on if the round is cancelled: settle() then holds what it won.
         write = asyncio.ensure_future(self._store.take(lease, self._me))
-        self._writing[write] = sent
+        self._writing[write] = lease, sent
         try:
             result = await asyncio.shield(write)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._writing.pop(write, None)
+            self._renewer.unsure(lease)  # it may have landed: a clean close releases it then
             log.warning("worker %s: taking the lease of %s failed: %r", self._me, lease.key, exc)
             return False
         self._writing.pop(write, None)

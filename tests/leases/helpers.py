@@ -44,6 +44,8 @@ class HeldTable:
         self._held: dict[str, asyncio.Event] = {}
         self.late_answers: dict[str, asyncio.Event] = {}
         """Operations whose answers wait for their event (the write itself lands at once)."""
+        self.lost_answers: set[str] = set()
+        """Operations whose next answer is lost: the write lands, and the call raises TimeoutError."""
 
     def hold(self, *operations: str) -> None:
         for operation in operations or ("*",):
@@ -75,21 +77,22 @@ class HeldTable:
         await self._pass("get")
         return await self.table.get(key)
 
-    async def renew(self, lease: Lease) -> Lease | Lost:
-        await self._pass("renew")
-        result = await self.table.renew(lease)
-        late = self.late_answers.pop("renew", None)
+    async def _answer(self, operation: str, result: Lease | Lost) -> Lease | Lost:
+        late = self.late_answers.pop(operation, None)
         if late is not None:
             await late.wait()
+        if operation in self.lost_answers:
+            self.lost_answers.discard(operation)
+            raise TimeoutError(f"{operation}: no answer (the write landed)")
         return result
+
+    async def renew(self, lease: Lease) -> Lease | Lost:
+        await self._pass("renew")
+        return await self._answer("renew", await self.table.renew(lease))
 
     async def take(self, lease: Lease, owner: str) -> Lease | Lost:
         await self._pass("take")
-        result = await self.table.take(lease, owner)
-        late = self.late_answers.pop("take", None)
-        if late is not None:
-            await late.wait()
-        return result
+        return await self._answer("take", await self.table.take(lease, owner))
 
     async def release(self, lease: Lease) -> Lease | Lost:
         await self._pass("release")

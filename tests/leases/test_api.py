@@ -43,6 +43,10 @@ def test_a_consumer_on_leases_starts_at_a_position_a_lease_can_hold(kinesis: aio
         kinesis.consumer("s", leases=InMemoryLeases(), start=aiokinesis.StartingPosition.at_sequence_number("1"))
 
 
+def owners(consumer: aiokinesis.StreamConsumer) -> set[str | None]:
+    return {p.owner for p in consumer.progress() if p.owner}
+
+
 async def test_the_default_worker_ids_name_host_and_process_and_differ_per_consumer(
     kinesis: aiokinesis.Client, time: VirtualTime
 ) -> None:
@@ -51,11 +55,11 @@ async def test_the_default_worker_ids_name_host_and_process_and_differ_per_consu
         kinesis.consumer("s", leases=table, start=TRIM) as first,
         kinesis.consumer("s", leases=table, start=TRIM) as second,
     ):
-        await drive(time, lambda: len({p.owner for p in first.progress() if p.owner}) == 2, within=60)
-        owners = {p.owner for p in first.progress() if p.owner}
-        assert owners == {p.owner for p in second.progress() if p.owner}
+        # Each sees the other's leases as of its own last scan: wait until both have seen both.
+        await drive(time, lambda: len(owners(first)) == 2 and owners(first) == owners(second), within=60)
+        seen = owners(first)
     prefix = re.escape(f"{socket.gethostname()}-{os.getpid()}-")
-    assert all(re.fullmatch(prefix + "[0-9a-f]{8}", owner or "") for owner in owners)
+    assert all(re.fullmatch(prefix + "[0-9a-f]{8}", owner or "") for owner in seen)
 
 
 async def test_batch_checkpoint_raises_lease_lost_error_once_the_lease_moved_on(
