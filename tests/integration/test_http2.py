@@ -94,7 +94,8 @@ class Relay:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-# AWS's 5 s between two subscriptions of a shard, which kinesis-mock enforces too; the rest short.
+# in_use_delay stays AWS's 5 s (kinesis-mock refuses a subscription only while another of the shard
+# is active, and may keep a lost connection's: docs/testing.md); the rest short.
 RENEWING = aiokinesis.ConsumerConfig(
     fan_out=aiokinesis.FanOutConfig(error_base_delay=0.05, max_delay=1.0, active_poll_interval=0.05),
     list_shards_interval=1.0,
