@@ -227,7 +227,7 @@ class Session:
         return await self.retry.attempts(attempt_once, self._closed)
 
     async def _attempts(self, attempt_once: Callable[[], Awaitable[T]], retries: bool) -> T:
-        return await (self.retry.attempts(attempt_once, self._closed) if retries else attempt_once())
+        return await (self._with_retries(attempt_once) if retries else attempt_once())
 
     async def invoke(self, spec: OperationSpec, body: dict[str, Any], parse: Callable[[dict[str, Any]], T]) -> T:
         """Send one operation with retries and parse its answer; raises KinesisError subclasses."""
