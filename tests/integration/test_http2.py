@@ -57,12 +57,25 @@ async def test_twenty_subscriptions_share_the_connections_they_need(
         assert all(s._stream.closed for s in streams)
 
 
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # how an h2c connection opens (prior knowledge)
+
+
+def cancel_frame(stream: int) -> bytes:
+    """RST_STREAM with CANCEL (0x8) for one stream: length 4, type 0x3, no flags."""
+    return b"\x00\x00\x04\x03\x00" + stream.to_bytes(4, "big") + (8).to_bytes(4, "big")
+
+
 class Relay:
-    """A TCP relay on 127.0.0.1 to another port, whose connections a test can cut (a lost network)."""
+    """A TCP relay on 127.0.0.1 to kinesis-mock, whose connections a test can cut: the client's
+    side is aborted (a lost network, as the client sees it). kinesis-mock's side is sent an
+    RST_STREAM for every stream the client opened over h2c, then closed: kinesis-mock frees a
+    subscription when its stream ends, but at times not when only its connection goes
+    (docs/testing.md), and every renewal would then be refused for 5 minutes. So the relay passes
+    the client's h2c bytes on a whole frame at a time, noting the HEADERS frames' streams."""
 
     def __init__(self, target_port: int) -> None:
         self._target_port = target_port
-        self._writers: list[asyncio.StreamWriter] = []
+        self._pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, set[int]]] = []
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> str:
@@ -76,22 +89,50 @@ class Relay:
         await self._server.wait_closed()
 
     def cut(self) -> None:
-        for writer in self._writers:
-            writer.transport.abort()
-        self._writers.clear()
+        for client, upstream, streams in self._pairs:
+            client.transport.abort()
+            upstream.write(b"".join(cancel_frame(stream) for stream in sorted(streams)))
+            upstream.close()
+        self._pairs.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
-        self._writers += [writer, up_writer]
+        streams: set[int] = set()
+        self._pairs.append((writer, up_writer, streams))
 
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        async def upstream() -> None:
+            pending = b""
+            h2: bool | None = None  # not known until the first 24 bytes
             with contextlib.suppress(ConnectionError):
-                while chunk := await source.read(65536):
-                    sink.write(chunk)
-                    await sink.drain()
-            sink.transport.abort()
+                while chunk := await reader.read(65536):
+                    pending += chunk
+                    if h2 is None and len(pending) >= len(PREFACE):
+                        h2 = pending.startswith(PREFACE)
+                        if h2:
+                            up_writer.write(pending[: len(PREFACE)])
+                            pending = pending[len(PREFACE) :]
+                    if h2 is False:
+                        up_writer.write(pending)
+                        pending = b""
+                    while h2 and len(pending) >= 9:  # whole frames only: a cut falls between two
+                        end = 9 + int.from_bytes(pending[:3], "big")
+                        if len(pending) < end:
+                            break
+                        if pending[3] == 0x1:  # HEADERS: a stream the client opened
+                            streams.add(int.from_bytes(pending[5:9], "big") & 0x7FFFFFFF)
+                        up_writer.write(pending[:end])
+                        pending = pending[end:]
+                    await up_writer.drain()
+            up_writer.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        async def downstream() -> None:
+            with contextlib.suppress(ConnectionError):
+                while chunk := await up_reader.read(65536):
+                    writer.write(chunk)
+                    await writer.drain()
+            writer.transport.abort()
+
+        await asyncio.gather(upstream(), downstream())
 
 
 # in_use_delay stays AWS's 5 s (kinesis-mock refuses a subscription only while another of the shard
