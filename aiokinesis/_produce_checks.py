@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, TypeAlias
 
 from ._produce_limits import LARGEST_RECORD
+from ._protocol import view_bytes
 from ._shardmap import hash_key_of
 from .errors import ParamValidationError
 
@@ -156,9 +157,8 @@ def _as_bytes(data: object) -> bytes:
     """bytes for a bytearray or memoryview, copied once at put(): a memoryview of wider items
     (array('H')) or with strides has len() != its size in bytes, and a caller may change
     either after put() returns."""
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if isinstance(data, memoryview):
+        return view_bytes("data", data)
+    if not isinstance(data, bytes | bytearray):
         raise ParamValidationError("data", f"must be bytes, bytearray or memoryview, not {type(data).__name__}")
-    try:
-        return bytes(data)
-    except (ValueError, TypeError) as exc:  # a released memoryview
-        raise ParamValidationError("data", f"cannot be read as bytes: {exc}") from None
+    return bytes(data)

@@ -32,6 +32,11 @@ class _Entry(Protocol):
     def partition_key(self) -> str | None: ...
 
 
+def _byte_len(data: bytes | bytearray | memoryview) -> int:
+    """A memoryview's len() counts items, not bytes (the serializer reads it as its bytes)."""
+    return data.nbytes if type(data) is memoryview else len(data)
+
+
 def _utf8_len(text: str | None) -> int:
     # surrogatepass: a lone surrogate is refused later, with its own message, when the body is encoded.
     return 0 if text is None else len(text.encode("utf-8", "surrogatepass"))
@@ -139,13 +144,13 @@ def records_size(records: Sequence[_Entry]) -> None:
     data = 0
     keys = 0
     for entry in records:
-        data += len(entry.data)
+        data += _byte_len(entry.data)
         key = entry.partition_key
         if key is not None:
             keys += len(key)
     if surely_within_request(data, keys):
         return
-    sizes = [len(entry.data) + _utf8_len(entry.partition_key) for entry in records]
+    sizes = [_byte_len(entry.data) + _utf8_len(entry.partition_key) for entry in records]
     for index, size in enumerate(sizes):
         if size > MAX_RECORD_BYTES:
             raise ParamValidationError(

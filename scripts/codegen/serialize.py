@@ -83,6 +83,9 @@ class SerializerWriter:
             return lines
         if kind == "structure":
             return lines
+        if kind == "blob":  # a view's limits count its bytes, and its base64 needs them in a row
+            lines.append(f"{indent}if isinstance({var}, memoryview):")
+            lines.append(f"{indent}    {var} = view_bytes({label}, {var})")
         return lines + self.limits(var, label, name, indent)
 
     def limits(self, var: str, label: str, name: str, indent: str) -> list[str]:

@@ -76,7 +76,14 @@ async def test_a_view_too_large_in_bytes_is_refused_alone(
     assert producer.stats.failed == 0
 
 
+def released() -> memoryview:
+    view = memoryview(b"gone")
+    view.release()
+    return view
+
+
 BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("data released view", {"data": released()}, "data"),
     ("data str", {"data": "text"}, "data"),
     ("data None", {"data": None}, "data"),
     ("data int", {"data": 7}, "data"),
