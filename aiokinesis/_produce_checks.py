@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from ._produce_limits import LARGEST_RECORD
 from ._protocol import view_bytes
+from ._rules import utf16_length
 from ._shardmap import hash_key_of
 from .errors import ParamValidationError
 
@@ -91,6 +92,8 @@ class RecordChecks:
                 raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
             if not 1 <= len(partition_key) <= 256:
                 raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
+            if len(partition_key) > 128:  # the 256 are UTF-16 code units: 129 emoji are 258
+                utf16_length("partition_key", partition_key, 256)
             try:
                 size = len(data) + (len(partition_key) if partition_key.isascii() else len(partition_key.encode()))
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route

@@ -42,6 +42,19 @@ def _utf8_len(text: str | None) -> int:
     return 0 if text is None else len(text.encode("utf-8", "surrogatepass"))
 
 
+def utf16_length(field: str, text: str, high: int) -> None:
+    """A length limit Kinesis counts as Java does (String.length(), as the KPL checks a partition
+    key and kinesis-mock answers): in UTF-16 code units, two for a character past U+FFFF. Called
+    only for a text of more than high // 2 characters: a shorter one is surely within it."""
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units > high:
+        raise ParamValidationError(
+            field,
+            f"has {len(text)} characters but {units} UTF-16 code units (two for a character past U+FFFF, "
+            f"as Kinesis counts them), above the maximum of {high}",
+        )
+
+
 def hash_key_above(field: str, value: str) -> ParamValidationError:
     return ParamValidationError(field, f"{value} is above the largest hash key, 2**128 - 1")
 

@@ -4770,6 +4770,8 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
             raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
+        if len(x_partition_key) > 128:
+            _rules.utf16_length('partition_key', x_partition_key, 256)
         d['PartitionKey'] = x_partition_key
     x_explicit_hash_key = v.explicit_hash_key
     if x_explicit_hash_key is not None:
@@ -4896,6 +4898,8 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
             raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
+        if len(x_partition_key) > 128:
+            _rules.utf16_length('partition_key', x_partition_key, 256)
         d['PartitionKey'] = x_partition_key
     return d
 

@@ -116,6 +116,9 @@ class SerializerWriter:
             elif high is not None:
                 lines.append(f"{indent}if len({var}) > {high}:")
                 lines.append(f"{indent}    raise _length({label}, len({var}), 0, {high}, {unit!r})")
+        if name in self.model.config.utf16_shapes and high is not None:
+            lines.append(f"{indent}if len({var}) > {high // 2}:")
+            lines.append(f"{indent}    _rules.utf16_length({label}, {var}, {high})")
         if "pattern" in shape:
             pat = self.pattern_name(shape["pattern"])
             lines.append(f"{indent}if {pat}.fullmatch({var}) is None:")

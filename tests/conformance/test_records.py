@@ -154,3 +154,22 @@ async def test_update_shard_count(kinesis: aiokinesis.Client, stream_name: str) 
         )
     ]
     assert len(open_shards) == 4
+
+
+async def test_keys_and_hash_keys_at_the_clients_limits_are_taken(kinesis: aiokinesis.Client, stream_name: str) -> None:
+    # The client refuses a key past 256 UTF-16 code units (129 emoji): kinesis-mock counts so too.
+    # Whatever it lets through, both servers take.
+    await create_active_stream(kinesis, stream_name)
+    keys = ["\U0001f600" * 128, "\U0001f600" * 127 + "kk", "é" * 256, "\u4e2d" * 256, "k" * 256, "\U0010ffff" * 128]
+    hash_keys = [None, "0", str(2**128 - 1), "9" * 38]
+    entries = [(f"{i}".encode(), key, hash_keys[i % 4]) for i, key in enumerate(keys)]
+    out = await kinesis.put_records(stream_name=stream_name, records=entries)
+    assert out.failed_record_count == 0
+    for data, key, hash_key in entries:
+        await kinesis.put_record(stream_name=stream_name, data=data, partition_key=key, explicit_hash_key=hash_key)
+    it = await kinesis.get_shard_iterator(
+        stream_name=stream_name, shard_id="shardId-000000000000", shard_iterator_type="TRIM_HORIZON"
+    )
+    assert it.shard_iterator is not None
+    page = await kinesis.get_records(shard_iterator=it.shard_iterator)
+    assert [r.partition_key for r in page.records] == keys * 2

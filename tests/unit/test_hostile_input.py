@@ -154,3 +154,53 @@ async def test_a_released_view_is_refused_naming_its_field(kinesis: aiokinesis.C
     assert await refused(kinesis, http, "put_record", stream_name="s", data=view, partition_key="k") == "data"
     records = [(b"good", "k"), (view, "k")]
     assert await refused(kinesis, http, "put_records", stream_name="s", records=records) == "records[1].data"
+
+
+# Kinesis counts a partition key's 256 as Java does (String.length(), as the KPL checks it and
+# kinesis-mock answers): in UTF-16 code units, two for each character past U+FFFF.
+EMOJI = "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "key", [EMOJI * 128, EMOJI * 127 + "kk", "é" * 256, "k" * 256, "\U00010000" * 128, "k" * 128 + "é" * 128]
+)
+async def test_a_key_of_256_utf_16_code_units_is_sent(key: str, kinesis: aiokinesis.Client, http: aioresponses) -> None:
+    answer(http)
+    await kinesis.put_record(stream_name="s", data=b"x", partition_key=key)
+    await kinesis.put_records(stream_name="s", records=[(b"x", "k"), (b"x", key)])
+    await kinesis.put_records(stream_name="s", records=[Entry(data=b"x", partition_key=key)] * 2)
+    [calls] = http.requests.values()
+    assert orjson.loads(calls[1].kwargs["data"])["Records"][1]["PartitionKey"] == key
+    assert len(calls) == 3
+
+
+@st.composite
+def keys_past_256_units(draw: st.DrawFn) -> str:
+    """A key of at most 256 characters, past 256 UTF-16 code units: enough of them past U+FFFF."""
+    wide = draw(st.integers(min_value=1, max_value=256))
+    narrow = draw(st.integers(min_value=max(0, 257 - 2 * wide), max_value=256 - wide))
+    chars = draw(st.lists(st.characters(codec="utf-8", min_codepoint=0x10000), min_size=wide, max_size=wide))
+    chars += draw(st.lists(st.characters(codec="utf-8", max_codepoint=0xFFFF), min_size=narrow, max_size=narrow))
+    return "".join(draw(st.permutations(chars)))
+
+
+@BOUNDED
+@given(
+    key=keys_past_256_units() | st.sampled_from([EMOJI * 129, EMOJI * 127 + "kkk", "k" * 255 + EMOJI, EMOJI * 256]),
+    at=st.integers(min_value=0, max_value=499),
+)
+async def test_a_key_past_256_utf_16_code_units_is_refused_naming_its_entry(
+    key: str, at: int, kinesis: aiokinesis.Client, http: aioresponses
+) -> None:
+    units = len(key.encode("utf-16-le")) // 2
+    field = await refused(kinesis, http, "put_record", stream_name="s", data=b"x", partition_key=key)
+    assert field == "partition_key"
+    records: list[Any] = [(b"good", "k")] * 500
+    for bad in ((b"x", key), Entry(data=b"x", partition_key=key)):
+        records[at] = bad
+        with pytest.raises(aiokinesis.ParamValidationError) as caught:
+            await kinesis.put_records(stream_name="s", records=records)
+        assert caught.value.field == f"records[{at}].partition_key"
+        assert f"{units} UTF-16 code units" in caught.value.problem
+        assert "above the maximum of 256" in caught.value.problem
+    assert http.requests == {}
