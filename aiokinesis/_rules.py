@@ -43,15 +43,15 @@ def _utf8_len(text: str | None) -> int:
 
 
 def utf16_length(field: str, text: str, high: int) -> None:
-    """A length limit Kinesis counts as Java does (String.length(), as the KPL checks a partition
-    key and kinesis-mock answers): in UTF-16 code units, two for a character past U+FFFF. Called
-    only for a text of more than high // 2 characters: a shorter one is surely within it."""
+    """A length limit counted as Java counts it (String.length(): the KPL checks a partition key so,
+    and kinesis-mock refuses a PutRecords whole past it): in UTF-16 code units, two for a character
+    past U+FFFF. Called only for a text of more than high // 2 characters: a shorter one is within it."""
     units = len(text.encode("utf-16-le", "surrogatepass")) // 2
     if units > high:
         raise ParamValidationError(
             field,
-            f"has {len(text)} characters but {units} UTF-16 code units (two for a character past U+FFFF, "
-            f"as Kinesis counts them), above the maximum of {high}",
+            f"has {len(text)} characters but {units} UTF-16 code units (two for a character past U+FFFF), "
+            f"above the maximum of {high}",
         )
 
 
