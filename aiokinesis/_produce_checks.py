@@ -8,6 +8,8 @@ import re
 from typing import TYPE_CHECKING, TypeAlias
 
 from ._produce_limits import LARGEST_RECORD
+from ._protocol import view_bytes
+from ._rules import utf16_length
 from ._shardmap import hash_key_of
 from .errors import ParamValidationError
 
@@ -90,6 +92,8 @@ class RecordChecks:
                 raise ParamValidationError("partition_key", f"must be a str, not {type(partition_key).__name__}")
             if not 1 <= len(partition_key) <= 256:
                 raise ParamValidationError("partition_key", f"must be 1 to 256 characters, not {len(partition_key)}")
+            if len(partition_key) > 128:  # the 256 are UTF-16 code units: 129 emoji are 258
+                utf16_length("partition_key", partition_key, 256)
             try:
                 size = len(data) + (len(partition_key) if partition_key.isascii() else len(partition_key.encode()))
             except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, nothing Kinesis can route
@@ -156,9 +160,8 @@ def _as_bytes(data: object) -> bytes:
     """bytes for a bytearray or memoryview, copied once at put(): a memoryview of wider items
     (array('H')) or with strides has len() != its size in bytes, and a caller may change
     either after put() returns."""
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if isinstance(data, memoryview):
+        return view_bytes("data", data)
+    if not isinstance(data, bytes | bytearray):
         raise ParamValidationError("data", f"must be bytes, bytearray or memoryview, not {type(data).__name__}")
-    try:
-        return bytes(data)
-    except (ValueError, TypeError) as exc:  # a released memoryview
-        raise ParamValidationError("data", f"cannot be read as bytes: {exc}") from None
+    return bytes(data)

@@ -63,6 +63,15 @@ def field_at(parent: str, key: object) -> str:
     return f"{parent}[{key!r}]"
 
 
+def view_bytes(field: str, view: memoryview) -> bytes:
+    """A memoryview's bytes, copied: its len() counts the items of its first dimension (of an
+    array("d"), a 2-D view), not bytes, and a strided one has no base64 as it is."""
+    try:
+        return view.tobytes()
+    except ValueError as exc:  # a released view
+        raise ParamValidationError(field, f"cannot be read as bytes: {exc}") from None
+
+
 def _missing(field: str) -> ParamValidationError:
     return ParamValidationError(field, "is required")
 

@@ -3,13 +3,13 @@
 The generated serializer is the one home of PutRecords' rules: it checks every entry as a
 `PutRecordsRequestEntry`, then the 10 MiB of the whole request in a second pass (`_rules.records_size`).
 Here one pass over the entries serializes a request it can prove valid with a few type and length
-tests per entry (bytes data, a str key of 1-256 characters or none, an ASCII-digit hash key within
-2**128 - 1) and adds up the request's size: a comprehension for the usual request (all pairs, or
-all entries keyed without a hash key), a loop for any mix. Anything else (a bytearray, a wrong type, a limit
-passed or near) hands the whole request, tuples made objects, to the generated serializer: it
-raises its own error, naming the entry, the field and the limit, or serializes what the fast test
-was too strict for. So both paths send the same body and raise the same error as the generated
-code, which the property tests check.
+tests per entry (bytes data, a str key of 1-128 characters or 1-256 ASCII ones or none, an
+ASCII-digit hash key within 2**128 - 1) and adds up the request's size: a comprehension for the
+usual request (all pairs, or all entries keyed without a hash key), a loop for any mix. Anything
+else (a bytearray, a wrong type, a limit passed or near) hands the whole request, tuples made
+objects, to the generated serializer: it raises its own error, naming the entry, the field and
+the limit, or serializes what the fast test was too strict for. So both paths send the same body
+and raise the same error as the generated code, which the property tests check.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ Entry: TypeAlias = PutRecordsRequestEntry | EntryTuple
 
 _Entry = PutRecordsRequestEntry
 _ENTRY_KINDS = "PutRecordsRequestEntry or a (data, partition_key[, explicit_hash_key]) tuple"
-_MAX_KEY = 256  # characters of a partition key (the model's)
+_MAX_KEY = 256  # characters of a partition key (the model's), UTF-16 code units as Kinesis counts them
+_SURE_KEY = _MAX_KEY // 2  # a key this long is within 256 code units, whatever its characters
 _HASH_DIGITS = 39  # the model's pattern: 0, or up to 39 digits without a leading zero
 _PROBE = [_Entry(data=b"", partition_key="k")]
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
@@ -90,8 +91,8 @@ def _valid_hash_key(key: object) -> bool:
 
 def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | None:
     """The wire entries of the usual request, in one comprehension: every entry a `(bytes, str)` pair,
-    or every one a PutRecordsRequestEntry of bytes and a str key without a hash key, each key of 1-256
-    characters, the whole surely within 10 MiB. None for any other request."""
+    or every one a PutRecordsRequestEntry of bytes and a str key without a hash key, each key of 1-128
+    characters or 1-256 ASCII ones, the whole surely within 10 MiB. None for any other request."""
     kinds = set(map(type, records))
     data_of: Callable[[Any], Any]
     key_of: Callable[[Any], Any]
@@ -100,7 +101,10 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             wire = [
                 {"Data": b2a_base64(data, newline=False).decode(), "PartitionKey": key}
                 for data, key in records
-                if type(data) is bytes and type(key) is str and key and len(key) <= _MAX_KEY  # a str's truth: not empty
+                if type(data) is bytes
+                and type(key) is str
+                and key  # a str's truth: not empty
+                and (len(key) <= _SURE_KEY or (len(key) <= _MAX_KEY and key.isascii()))
             ]
         except ValueError:  # a tuple of another length than two
             return None
@@ -113,7 +117,10 @@ def _uniform(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | Non
             and entry.explicit_hash_key is None
             and type(entry.partition_key) is str
             and entry.partition_key
-            and len(entry.partition_key) <= _MAX_KEY
+            and (
+                len(entry.partition_key) <= _SURE_KEY
+                or (len(entry.partition_key) <= _MAX_KEY and entry.partition_key.isascii())
+            )
         ]
         data_of, key_of = _DATA, _KEY
     else:
@@ -151,7 +158,11 @@ def _fused(records: list[Any] | tuple[Any, ...]) -> list[dict[str, str]] | None:
         if type(data) is not bytes:
             return None
         encoded = b2a_base64(data, newline=False).decode()
-        if type(key) is str and 0 < len(key) <= _MAX_KEY:
+        if (
+            type(key) is str
+            and key  # not empty
+            and (len(key) <= _SURE_KEY or (len(key) <= _MAX_KEY and key.isascii()))
+        ):
             if hash_key is None:
                 append({"Data": encoded, "PartitionKey": key})
             elif _valid_hash_key(hash_key):

@@ -32,9 +32,27 @@ class _Entry(Protocol):
     def partition_key(self) -> str | None: ...
 
 
+def _byte_len(data: bytes | bytearray | memoryview) -> int:
+    """A memoryview's len() counts items, not bytes (the serializer reads it as its bytes)."""
+    return data.nbytes if type(data) is memoryview else len(data)
+
+
 def _utf8_len(text: str | None) -> int:
     # surrogatepass: a lone surrogate is refused later, with its own message, when the body is encoded.
     return 0 if text is None else len(text.encode("utf-8", "surrogatepass"))
+
+
+def utf16_length(field: str, text: str, high: int) -> None:
+    """A length limit counted as Java counts it (String.length(): the KPL checks a partition key so,
+    and kinesis-mock refuses a PutRecords whole past it): in UTF-16 code units, two for a character
+    past U+FFFF. Called only for a text of more than high // 2 characters: a shorter one is within it."""
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units > high:
+        raise ParamValidationError(
+            field,
+            f"has {len(text)} characters but {units} UTF-16 code units (two for a character past U+FFFF), "
+            f"above the maximum of {high}",
+        )
 
 
 def hash_key_above(field: str, value: str) -> ParamValidationError:
@@ -139,13 +157,13 @@ def records_size(records: Sequence[_Entry]) -> None:
     data = 0
     keys = 0
     for entry in records:
-        data += len(entry.data)
+        data += _byte_len(entry.data)
         key = entry.partition_key
         if key is not None:
             keys += len(key)
     if surely_within_request(data, keys):
         return
-    sizes = [len(entry.data) + _utf8_len(entry.partition_key) for entry in records]
+    sizes = [_byte_len(entry.data) + _utf8_len(entry.partition_key) for entry in records]
     for index, size in enumerate(sizes):
         if size > MAX_RECORD_BYTES:
             raise ParamValidationError(

@@ -77,7 +77,9 @@ class Structure:
 
 
 class LazyPattern:
-    """A model pattern, compiled on its first match: importing the models compiles none of them."""
+    """A model pattern, compiled on its first match: importing the models compiles none of them.
+
+    ASCII, as the service's (Java's) regexes are: Python's `\\d` also matches "٣" (Arabic-Indic three)."""
 
     __slots__ = ("fullmatch", "pattern")
 
@@ -86,5 +88,5 @@ class LazyPattern:
         self.fullmatch: Callable[[str], re.Match[str] | None] = self._compile
 
     def _compile(self, text: str) -> re.Match[str] | None:
-        self.fullmatch = re.compile(self.pattern).fullmatch
+        self.fullmatch = re.compile(self.pattern, re.ASCII).fullmatch
         return self.fullmatch(text)

@@ -187,7 +187,11 @@ def _length_delimited(number: int, payload: bytes) -> bytes:
 
 
 def aggregate(records: Sequence[UserRecord]) -> bytes:
-    """One aggregated record holding records in order (keys and hash keys stored once each)."""
+    """One aggregated record holding records in order (keys and hash keys stored once each).
+
+    A record's data may be any bytes-like object: a memoryview is framed by its bytes, not its len()."""
+    if not records:
+        raise ValueError("an aggregate holds at least one record")
     keys: dict[str, int] = {}
     hash_keys: dict[str, int] = {}
     encoded = bytearray()
@@ -196,7 +200,8 @@ def aggregate(records: Sequence[UserRecord]) -> bytes:
         message = b"\x08" + _encode_varint(key_index)
         if record.explicit_hash_key is not None:
             message += b"\x10" + _encode_varint(hash_keys.setdefault(record.explicit_hash_key, len(hash_keys)))
-        message += _length_delimited(3, record.data)
+        data = record.data
+        message += _length_delimited(3, data if type(data) is bytes else bytes(data))
         encoded += _length_delimited(3, message)
     body = b"".join(_length_delimited(1, key.encode("utf-8")) for key in keys)
     body += b"".join(_length_delimited(2, key.encode("utf-8")) for key in hash_keys)

@@ -211,7 +211,7 @@ class Producer:
         return_exceptions=True)`.
         """
         self._check_open()
-        if isinstance(records, str | bytes | bytearray | memoryview):
+        if isinstance(records, str | bytes | bytearray | memoryview) or not isinstance(records, Iterable):
             raise ParamValidationError(
                 "records", f"must be an iterable of (data, partition_key) tuples, not {type(records).__name__}"
             )

@@ -22,6 +22,7 @@ from .._protocol import (
     _length,
     read_timestamp,
     type_error,
+    view_bytes,
 )
 from .. import _rules
 from .._structures import LazyPattern, Structure
@@ -4758,6 +4759,8 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
     x_data = v.data
     if not isinstance(x_data, (bytes, bytearray, memoryview)):
         raise _missing('data') if x_data is None else type_error('data', x_data, 'bytes')
+    if isinstance(x_data, memoryview):
+        x_data = view_bytes('data', x_data)
     if len(x_data) > 10485760:
         raise _length('data', len(x_data), 0, 10485760, 'bytes')
     d['Data'] = b2a_base64(x_data, newline=False).decode()
@@ -4767,6 +4770,8 @@ def _ser_PutRecordInput(v: PutRecordInput) -> dict[str, Any]:
             raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
+        if len(x_partition_key) > 128:
+            _rules.utf16_length('partition_key', x_partition_key, 256)
         d['PartitionKey'] = x_partition_key
     x_explicit_hash_key = v.explicit_hash_key
     if x_explicit_hash_key is not None:
@@ -4873,6 +4878,8 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
     x_data = v.data
     if not isinstance(x_data, (bytes, bytearray, memoryview)):
         raise _missing('data') if x_data is None else type_error('data', x_data, 'bytes')
+    if isinstance(x_data, memoryview):
+        x_data = view_bytes('data', x_data)
     if len(x_data) > 10485760:
         raise _length('data', len(x_data), 0, 10485760, 'bytes')
     d['Data'] = b2a_base64(x_data, newline=False).decode()
@@ -4891,6 +4898,8 @@ def _ser_PutRecordsRequestEntry(v: PutRecordsRequestEntry) -> dict[str, Any]:
             raise type_error('partition_key', x_partition_key, 'a string')
         if not 1 <= len(x_partition_key) <= 256:
             raise _length('partition_key', len(x_partition_key), 1, 256, 'characters')
+        if len(x_partition_key) > 128:
+            _rules.utf16_length('partition_key', x_partition_key, 256)
         d['PartitionKey'] = x_partition_key
     return d
 

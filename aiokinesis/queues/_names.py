@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .._generated.operations import Operations
 
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
-_ARN = re.compile(r"arn:aws[^:\s]*:kinesis:[^:\s]*:\d{12}:queue/\S+")
+_ARN = re.compile(r"arn:aws[^:\s]*:kinesis:[^:\s]*:\d{12}:queue/\S+", re.ASCII)  # as the model's patterns
 _DEFAULT_VISIBILITY = 30
 _DEFAULT_MAX_RECEIVES = 6
 

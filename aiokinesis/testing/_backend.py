@@ -115,7 +115,7 @@ def _shard_for(stream: Stream, entry: object) -> Shard | None:
     if not isinstance(entry, dict):
         return None
     explicit, key = entry.get("ExplicitHashKey"), entry.get("PartitionKey")
-    if isinstance(explicit, str) and explicit.isdigit():
+    if isinstance(explicit, str) and explicit.isascii() and explicit.isdigit():  # "²" is a digit, not a decimal
         point = int(explicit)
     elif isinstance(key, str):
         point = hash_key_of(key)

@@ -48,6 +48,8 @@ class ServiceConfig:
     """The rule every input that takes a StreamName and a StreamARN, neither required, gets."""
     hash_key_shape: str | None = None
     """The shape of 128-bit hash keys, checked against 2**128 - 1."""
+    utf16_shapes: frozenset[str] = frozenset()
+    """String shapes whose maximum length the service counts in UTF-16 code units (Java's)."""
     request_shapes: bool = False
     """Also write the shapes requests reach, with their constraints, as data (shapes.REQUEST_SHAPES):
     aiokinesis.testing checks requests against the model the client was made from, not against the
@@ -60,7 +62,7 @@ class ServiceConfig:
 
     @property
     def uses_rules(self) -> bool:
-        return bool(self.rules or self.stream_rule or self.hash_key_shape)
+        return bool(self.rules or self.stream_rule or self.hash_key_shape or self.utf16_shapes)
 
     def name(self, private: str) -> str:
         """A generated name (`_ser_<Shape>`, `_de_<Shape>`, `_<Operation>`) as it is written: public if exported."""
@@ -136,6 +138,8 @@ KINESIS = ServiceConfig(
     stream_rule="_rules.stream(x_stream_name, x_stream_arn)",
     # The pattern allows 39 digits; only a 39-digit one can pass 2**128 - 1, so only it is converted.
     hash_key_shape="HashKey",
+    # A partition key of 129 emoji is 258 code units: a PutRecords holding it is refused whole.
+    utf16_shapes=frozenset({"PartitionKey"}),
     exported=frozenset(
         {
             "PutRecords",  # the client's and the producer's PutRecords (_put_records.py)

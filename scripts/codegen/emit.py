@@ -160,6 +160,7 @@ def gen_models(model: Model, digest: str) -> str:
         "    _length,",
         "    read_timestamp,",
         "    type_error,",
+        "    view_bytes,",
         *(["    _token,"] if model.has_tokens() else []),
         *(["    _union,"] if model.wire else []),
         ")",

@@ -83,6 +83,9 @@ class SerializerWriter:
             return lines
         if kind == "structure":
             return lines
+        if kind == "blob":  # a view's limits count its bytes, and its base64 needs them in a row
+            lines.append(f"{indent}if isinstance({var}, memoryview):")
+            lines.append(f"{indent}    {var} = view_bytes({label}, {var})")
         return lines + self.limits(var, label, name, indent)
 
     def limits(self, var: str, label: str, name: str, indent: str) -> list[str]:
@@ -113,6 +116,9 @@ class SerializerWriter:
             elif high is not None:
                 lines.append(f"{indent}if len({var}) > {high}:")
                 lines.append(f"{indent}    raise _length({label}, len({var}), 0, {high}, {unit!r})")
+        if name in self.model.config.utf16_shapes and high is not None:
+            lines.append(f"{indent}if len({var}) > {high // 2}:")
+            lines.append(f"{indent}    _rules.utf16_length({label}, {var}, {high})")
         if "pattern" in shape:
             pat = self.pattern_name(shape["pattern"])
             lines.append(f"{indent}if {pat}.fullmatch({var}) is None:")

@@ -56,6 +56,12 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str], tuple[int, str] | None]]
         (400, "InvalidArgumentException"),
         None,
     ),
+    (
+        "PutRecord",  # a digit of another script ("1" and Arabic-Indic three): Java's \d takes ASCII only
+        {"StreamName": "conformance", "Data": DATA, "PartitionKey": "k", "ExplicitHashKey": "1\u0663"},
+        (400, "InvalidArgumentException"),
+        None,
+    ),
     ("DescribeStreamSummary", {}, (400, "InvalidArgumentException"), None),
     ("ListShards", {"StreamName": "conformance", "NextToken": "abc"}, (400, "InvalidArgumentException"), None),
     ("DescribeStream", {"StreamName": "no-such-stream"}, (400, "ResourceNotFoundException"), None),

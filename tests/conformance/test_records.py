@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import aiokinesis
 from aiokinesis import PutRecordsRequestEntry, StartingPosition
@@ -154,3 +156,58 @@ async def test_update_shard_count(kinesis: aiokinesis.Client, stream_name: str) 
         )
     ]
     assert len(open_shards) == 4
+
+
+async def test_keys_and_hash_keys_at_the_clients_limits_are_taken(kinesis: aiokinesis.Client, stream_name: str) -> None:
+    # The client refuses a key past 256 UTF-16 code units (129 emoji): kinesis-mock counts so too.
+    # Whatever it lets through, both servers take.
+    await create_active_stream(kinesis, stream_name)
+    keys = ["\U0001f600" * 128, "\U0001f600" * 127 + "kk", "é" * 256, "\u4e2d" * 256, "k" * 256, "\U0010ffff" * 128]
+    hash_keys = [None, "0", str(2**128 - 1), "9" * 38]
+    entries = [(f"{i}".encode(), key, hash_keys[i % 4]) for i, key in enumerate(keys)]
+    out = await kinesis.put_records(stream_name=stream_name, records=entries)
+    assert out.failed_record_count == 0
+    for data, key, hash_key in entries:
+        await kinesis.put_record(stream_name=stream_name, data=data, partition_key=key, explicit_hash_key=hash_key)
+    it = await kinesis.get_shard_iterator(
+        stream_name=stream_name, shard_id="shardId-000000000000", shard_iterator_type="TRIM_HORIZON"
+    )
+    assert it.shard_iterator is not None
+    page = await kinesis.get_records(shard_iterator=it.shard_iterator)
+    assert [r.partition_key for r in page.records] == keys * 2
+
+
+KEYS = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=256),
+    st.text(alphabet=st.characters(codec="utf-8", min_codepoint=0x10000), min_size=100, max_size=140),
+    st.sampled_from(["\x00", "\n", " ", "\ufeff", "\uffff", "\U0010ffff", "\U0001f600" * 128, "\U0001f600" * 129]),
+)
+HASH_KEYS = st.none() | st.integers(min_value=0, max_value=2**128 - 1).map(str) | st.sampled_from(["00", "1\u0663"])
+
+
+@pytest.fixture
+def made() -> list[str]:
+    """The stream the examples of a property share, once made."""
+    return []
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(entries=st.lists(st.tuples(st.binary(max_size=40), KEYS, HASH_KEYS), min_size=1, max_size=4))
+async def test_what_the_client_lets_through_both_servers_take(
+    entries: list[tuple[bytes, str, str | None]], kinesis: aiokinesis.Client, stream_name: str, made: list[str]
+) -> None:
+    if not made:  # one stream for every example: the fixtures are the same across them
+        made.append(await create_active_stream(kinesis, stream_name, shards=2))
+    try:
+        out = await kinesis.put_records(stream_name=stream_name, records=entries)
+    except aiokinesis.ParamValidationError:
+        return
+    assert out.failed_record_count == 0
+    for data, key, hash_key in entries:
+        await kinesis.put_record(stream_name=stream_name, data=data, partition_key=key, explicit_hash_key=hash_key)

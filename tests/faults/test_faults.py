@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 
 import aiokinesis
@@ -263,3 +265,19 @@ def test_faults_are_validated() -> None:
         Fault(kind=FaultKind.THROTTLE, probability=2)
     with pytest.raises(ValueError, match="times"):
         Fault(kind=FaultKind.THROTTLE, times=0)
+
+
+@pytest.mark.parametrize("hash_key", ["\u00b2", "1\u00b9", "1\u0663", "9" * 60, "-1"])
+async def test_a_bad_hash_key_is_refused_while_a_fault_is_pending(hash_key: str, server: KinesisServer) -> None:
+    # A pending fault has each PutRecord(s) placed on its shards first, to target it: "²" is a
+    # digit to str.isdigit() but no decimal to int(). Sent raw: the client refuses these itself.
+    server.inject(Fault(kind=FaultKind.THROTTLE, operation="GetRecords", times=None))
+    entry = {"Data": "eA==", "PartitionKey": "k", "ExplicitHashKey": hash_key}
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    async with aiohttp.ClientSession() as http:
+        for operation, body in (("PutRecord", entry), ("PutRecords", {"Records": [entry]})):
+            target = {"X-Amz-Target": f"Kinesis_20131202.{operation}"}
+            data = orjson.dumps({"StreamName": STREAM, **body})
+            async with http.post(server.endpoint_url, data=data, headers={**headers, **target}) as answer:
+                assert answer.status == 400, operation
+                assert (await answer.json(content_type=None))["__type"] == "InvalidArgumentException"

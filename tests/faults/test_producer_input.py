@@ -76,7 +76,14 @@ async def test_a_view_too_large_in_bytes_is_refused_alone(
     assert producer.stats.failed == 0
 
 
+def released() -> memoryview:
+    view = memoryview(b"gone")
+    view.release()
+    return view
+
+
 BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("data released view", {"data": released()}, "data"),
     ("data str", {"data": "text"}, "data"),
     ("data None", {"data": None}, "data"),
     ("data int", {"data": 7}, "data"),
@@ -86,6 +93,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("key int", {"partition_key": 5}, "partition_key"),
     ("key empty", {"partition_key": ""}, "partition_key"),
     ("key 257", {"partition_key": "k" * 257}, "partition_key"),
+    ("key of 258 UTF-16 code units", {"partition_key": "\U0001f600" * 129}, "partition_key"),
     ("key lone surrogate", {"partition_key": "k\ud800"}, "partition_key"),
     ("key lone low surrogate", {"partition_key": "\udfff"}, "partition_key"),
     ("hash int", {"explicit_hash_key": 5}, "explicit_hash_key"),
@@ -122,6 +130,14 @@ async def test_each_bad_record_is_refused_alone_naming_its_field(
         assert stored == sorted([b"good-first", *(f"good-after-{name}".encode() for name, _, _ in BAD)])
     assert producer.stats.records_put == len(good)
     assert producer.stats.failed == 0
+
+
+@pytest.mark.parametrize("key", ["\U0001f600" * 128, "\U0001f600" * 127 + "kk", "\u4e2d" * 256, "k" * 256])
+async def test_keys_of_256_utf_16_code_units_land(key: str, kinesis: aiokinesis.Client) -> None:
+    async with kinesis.producer("s", config=FAST) as producer:
+        receipt = await producer.put(b"x", partition_key=key)
+    [record] = await read_back(kinesis, receipt.result())
+    assert record.partition_key == key
 
 
 @pytest.mark.parametrize(("hash_key", "shard"), [("0", "shardId-000000000000"), (str(TOP), "shardId-000000000003")])

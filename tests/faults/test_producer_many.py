@@ -82,11 +82,15 @@ async def test_a_bad_record_fails_its_own_receipt_by_index_and_field_and_the_oth
     assert (producer.stats.records_put, producer.stats.failed) == (len(bad), 0)  # refused, not failed in flight
 
 
-async def test_records_put_as_bytes_are_refused_whole(kinesis: aiokinesis.Client) -> None:
+@pytest.mark.parametrize("records", [b"not records", "text", None, 5], ids=["bytes", "str", "None", "int"])
+async def test_records_that_are_no_iterable_of_records_are_refused_whole(
+    records: object, kinesis: aiokinesis.Client
+) -> None:
     async with kinesis.producer("s", config=FAST) as producer:
         with pytest.raises(aiokinesis.ParamValidationError) as caught:
-            await producer.put_many(b"not records")  # type: ignore[arg-type]
+            await producer.put_many(records)  # type: ignore[arg-type]
     assert caught.value.field == "records"
+    assert f"not {type(records).__name__}" in caught.value.problem
 
 
 async def test_with_when_full_raise_the_records_that_find_no_room_fail_theirs(

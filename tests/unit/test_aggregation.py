@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import tracemalloc
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -148,3 +149,20 @@ def test_unknown_groups_are_skipped_like_any_unknown_field() -> None:
     group = b"\x2b\x08\x01\x33\x12\x00\x34\x2c"  # group 5 { 1: 1, group 6 { 2: "" } }
     body = b"\x0a\x01k" + group + b"\x1a\x0c\x08\x00" + group + b"\x1a\x00" + b"\x2b" * 64 + b"\x2c" * 64
     assert deaggregate(wrapped(body)) == [UserRecord("k", None, b"")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [memoryview(array("d", [1.5, -2.25])), memoryview(b"abcdefghij")[::3], bytearray(b"mutable")],
+    ids=["wide items", "strided", "bytearray"],
+)
+def test_a_buffer_is_aggregated_as_its_bytes(data: bytes) -> None:
+    # A view's len() counts items: taken as the length of its bytes, it framed a corrupt aggregate.
+    records = [UserRecord("a", None, data), UserRecord("b", None, b"after")]
+    assert deaggregate(aggregate(records)) == [UserRecord("a", None, bytes(data)), UserRecord("b", None, b"after")]
+
+
+def test_an_aggregate_of_no_records_is_refused() -> None:
+    # Its 20 bytes would read back as a plain record of garbage.
+    with pytest.raises(ValueError, match="at least one record"):
+        aggregate([])

@@ -146,7 +146,7 @@ def test_the_10_mib_of_a_request_are_counted_in_utf_8_near_the_limit(make: Any) 
     data = b"x" * (MAX_REQUEST_BYTES // 2 - 600)
     within = [make(data, "k" * 256), make(data, "k" * 256)]  # 4 bytes a character would not fit: counted
     assert request_body(within, "s", None, None, None)["Records"][1]["PartitionKey"] == "k" * 256
-    over = [make(data, "é" * 256), make(data, "\U0001f600" * 256)]
+    over = [make(data, "é" * 256), make(data, "\u4e2d" * 256)]  # 512 and 768 bytes: three a character past U+07FF
     with pytest.raises(aiokinesis.ParamValidationError) as caught:
         request_body(over, "s", None, None, None)
     assert caught.value.field == "records"

@@ -332,6 +332,8 @@ async def test_bad_arguments_are_refused_before_the_wire(fake: FakeQueue) -> Non
         kinesis.queue_consumer(NAME, visibility_timeout=43_201)
     with pytest.raises(aiokinesis.ParamValidationError, match="not a queue ARN"):
         kinesis.queue_consumer("arn:aws:kinesis:us-east-1:123:queue/x")
+    with pytest.raises(aiokinesis.ParamValidationError, match="not a queue ARN"):  # Arabic-Indic digits
+        kinesis.queue_consumer("arn:aws:kinesis:us-east-1:" + "\u0661" * 12 + ":queue/x")
     with pytest.raises(aiokinesis.ParamValidationError, match="not a queue name"):
         kinesis.queue_consumer("orders work")
     assert isinstance(kinesis.queue_consumer(ARN), QueueConsumer)

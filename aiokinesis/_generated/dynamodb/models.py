@@ -21,6 +21,7 @@ from ..._protocol import (
     _length,
     read_timestamp,
     type_error,
+    view_bytes,
     _token,
     _union,
 )
