@@ -42,11 +42,17 @@ def _utf8_len(text: str | None) -> int:
     return 0 if text is None else len(text.encode("utf-8", "surrogatepass"))
 
 
-def utf16_length(field: str, text: str, high: int) -> None:
-    """A length limit counted as Java counts it (String.length(): the KPL checks a partition key so,
+def java_length(text: str) -> int:
+    """A string's length as Java's String.length() counts it (the KPL checks a partition key so,
     and kinesis-mock refuses a PutRecords whole past it): in UTF-16 code units, two for a character
-    past U+FFFF. Called only for a text of more than high // 2 characters: a shorter one is within it."""
-    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    past U+FFFF."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def utf16_length(field: str, text: str, high: int) -> None:
+    """A length limit counted as java_length counts it. Called only for a text of more than
+    high // 2 characters: a shorter one is within it."""
+    units = java_length(text)
     if units > high:
         raise ParamValidationError(
             field,

@@ -207,14 +207,18 @@ class Producer:
         (`when_full="wait"`) or fails the receipts of the records that found none with
         BufferFullError (`"raise"`); if the producer closes meanwhile, the records not yet admitted
         fail theirs with ProducerClosedError. Raises ProducerClosedError (nothing admitted) when
-        called after close. To wait for them all: `await asyncio.gather(*receipts,
-        return_exceptions=True)`.
+        called after close. An iterator is drawn to its end before any record is admitted, so one
+        that raises admits none. Cancelled while it waits for room, the records admitted before the
+        wait are sent as usual and the rest are not admitted. To wait for them all:
+        `await asyncio.gather(*receipts, return_exceptions=True)`.
         """
         self._check_open()
         if isinstance(records, str | bytes | bytearray | memoryview) or not isinstance(records, Iterable):
             raise ParamValidationError(
                 "records", f"must be an iterable of (data, partition_key) tuples, not {type(records).__name__}"
             )
+        if not isinstance(records, list | tuple):
+            records = list(records)  # an iterator that raises does so before any record is admitted
         loop = asyncio.get_running_loop()
         buffer = self._buffer
         ttl = self._config.record_ttl

@@ -13,6 +13,7 @@ import bisect
 import re
 
 from .._buckets import TokenBucket
+from .._rules import java_length
 from .._shardmap import hash_key_of
 from ._limits import MIB
 from ._state import (
@@ -50,7 +51,7 @@ class RecordOperations(BackendState):
                 f"constraint: Member must not be null (stream {stream.name} is routed by partition key: "
                 "RecordDistributionStrategy USER_PARTITION_KEY)",
             )
-        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 256):
+        if key is not None and (not isinstance(key, str) or not 1 <= java_length(key) <= 256):
             raise validation_error(f"{field_prefix}partitionKey", key, "Member must have length between 1 and 256")
         try:
             data = binascii.a2b_base64(entry.get("Data", ""), strict_mode=True)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._generated.shapes import INPUTS, REQUEST_SHAPES
+from .._rules import java_length
 from ._state import ApiError, Json
 
 Shape = Mapping[str, Any]
@@ -125,7 +126,7 @@ class ModelChecker:
         pattern = shape.get("pattern")
         if pattern is not None and self._pattern(pattern).fullmatch(value) is None:
             errors.append(_broken(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
-        self._length(shape, len(value), value, path, errors)
+        self._length(shape, java_length(value), value, path, errors)
 
     def _map(self, shape: Shape, value: object, path: str, errors: list[str]) -> None:
         if not isinstance(value, dict):

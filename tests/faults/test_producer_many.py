@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -91,6 +92,23 @@ async def test_records_that_are_no_iterable_of_records_are_refused_whole(
             await producer.put_many(records)  # type: ignore[arg-type]
     assert caught.value.field == "records"
     assert f"not {type(records).__name__}" in caught.value.problem
+
+
+async def test_an_iterator_that_raises_admits_no_record(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    """Drawn lazily, the records admitted before a wait for room went out with no receipt to
+    tell the caller, whose put_many raised."""
+
+    def records() -> Iterator[tuple[bytes, str]]:
+        yield from ((f"v{i}".encode(), "k") for i in range(5))
+        raise RuntimeError("the caller's source failed")
+
+    config = ProducerConfig(linger=0.001, max_buffered_records=2)
+    async with kinesis.producer("s", config=config) as producer:
+        with pytest.raises(RuntimeError, match="source failed"):
+            await producer.put_many(records())
+        assert producer.stats.buffered_records == 0
+    assert stored(server) == []
+    assert producer.stats.records_put == 0
 
 
 async def test_with_when_full_raise_the_records_that_find_no_room_fail_theirs(

@@ -245,3 +245,26 @@ async def test_keyless_records_on_an_auto_stream_are_spread_and_stored_without_a
     )
     with pytest.raises(aiokinesis.ValidationException, match=r"'records\.1\.member\.partitionKey'"):
         await kinesis.put_records(stream_name="auto", records=[Entry(data=b"no key")])
+
+
+@pytest.mark.parametrize("operation", ["PutRecord", "PutRecords"])
+def test_a_partition_keys_256_are_utf16_code_units_as_kinesis_mock_counts_them(operation: str) -> None:
+    """A character past U+FFFF counts two, as Java's String.length() (the service, the KPL,
+    kinesis-mock) counts it: 128 emoji are 256 units and land, 129 are refused."""
+    backend = Backend(clock=FakeTime().clock)
+    backend.create_stream("s")
+
+    def put(key: str) -> None:
+        if operation == "PutRecord":
+            call(backend, "PutRecord", StreamName="s", Data=b64(b"x"), PartitionKey=key)
+        else:
+            call(backend, "PutRecords", StreamName="s", Records=[{"Data": b64(b"x"), "PartitionKey": key}])
+
+    put("\U0001f600" * 128)
+    put("é" * 256)  # two UTF-8 bytes, one unit each
+    with pytest.raises(ApiError) as caught:
+        put("\U0001f600" * 129)
+    assert caught.value.code == "ValidationException"
+    assert "artitionKey" in caught.value.message
+    assert "256" in caught.value.message
+    assert len(backend.streams["s"].shards[0].records) == 2
