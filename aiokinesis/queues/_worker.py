@@ -81,7 +81,7 @@ class QueueConsumer:
         self._handling = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._close_lock = asyncio.Lock()
+        self._closing: asyncio.Task[None] | None = None
         self._closed = False
         self._acks: EntryBatcher | None = None
         self._changes: EntryBatcher | None = None
@@ -117,7 +117,7 @@ class QueueConsumer:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await asyncio.shield(self.aclose())
+        await self.aclose()
 
     async def _describe(self) -> str:
         """The queue's ARN (a name is looked up), its visibility timeout and MaxReceiveCount."""
@@ -163,17 +163,21 @@ class QueueConsumer:
             self._arrived.set()
 
     async def aclose(self) -> None:
-        """Stop receiving and finish up (see the module's docstring); idempotent. A call made while
-        another is under way returns once that one has finished."""
+        """Stop receiving and finish up (see the module's docstring); idempotent. Every call waits
+        for the one closing, and cancelling a call only stops its wait: closing goes on. Called
+        from a run() handler it returns at once, and closing waits for that handler as for the rest."""
         self._stopping = True
         self._arrived.set()
-        async with self._close_lock:
-            if self._closed:
-                return
-            try:
-                await self._wind_down()
-            finally:
-                self._closed = True
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(), name=f"aiokinesis-queue-close-{self.queue}")
+        if asyncio.current_task() not in self._workers:
+            await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        try:
+            await self._wind_down()
+        finally:
+            self._closed = True
 
     async def _wind_down(self) -> None:
         if self._supervisor is None:
@@ -228,16 +232,17 @@ class QueueConsumer:
     async def _next(self) -> QueueMessage | None:
         if self._supervisor is None:
             raise QueueClosedError(f"open the consumer of queue {self.queue} first: 'async with'")
-        while True:
+        while not self._stopping:  # closing hands out nothing more: it releases what is ready
             while self._ready:
                 message = self._ready.popleft()
                 if message.state is State.HELD and not message.settled:
                     message.state = State.DELIVERED
                     return message
-            if self._stopping or self._failure is not None:
+            if self._failure is not None:
                 return None
             self._arrived.clear()
             await self._arrived.wait()
+        return None
 
     async def run(self, handler: Handler, *, concurrency: int | None = None) -> None:
         """Handle messages with `concurrency` handlers at once (default QueueConfig.concurrency) until
