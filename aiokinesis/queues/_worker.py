@@ -81,6 +81,7 @@ class QueueConsumer:
         self._handling = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._opened = False
         self._closing: asyncio.Task[None] | None = None
         self._closed = False
         self._acks: EntryBatcher | None = None
@@ -93,9 +94,12 @@ class QueueConsumer:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        if self._supervisor is not None or self._closed:
+        if self._opened or self._closing is not None:
             raise QueueClosedError(f"the consumer of queue {self.queue} was opened before: make a new one")
+        self._opened = True  # before the first await: two opening at once would run two supervisors
         arn = await self._describe()
+        if self._closing is not None:
+            raise QueueClosedError(f"the consumer of queue {self.queue} was closed while it opened")
         config = self._config
         self._acks = EntryBatcher("acknowledgement", self._send_acks, queue=arn, config=config, runtime=self._runtime)
         self._changes = EntryBatcher(
@@ -250,6 +254,8 @@ class QueueConsumer:
         again after QueueConfig.release_delay) when it raises; a handler may ack() or release() it
         itself. Raises what stopped receiving, as iterating does. Cancelled, its handlers are
         cancelled and their messages released at once."""
+        if not callable(handler):
+            raise TypeError(f"handler must be an async function of a QueueMessage, not {handler!r}")
         count = check_concurrency(self._config.concurrency if concurrency is None else concurrency)
         if self._supervisor is None or self._closed:
             raise QueueClosedError(f"open the consumer of queue {self.queue} first: 'async with'")

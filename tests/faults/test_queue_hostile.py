@@ -1,7 +1,8 @@
-"""Closing a queue consumer the hostile ways: from a handler, cancelled halfway, with messages
-ready. The server, client and fixtures are test_queue_worker's (one shared clock). A close_timeout
-shorter than its HOLD moves on at once, so a close that waits out its handlers fails here rather
-than hangs.
+"""A queue consumer used the hostile ways: closed from a handler, cancelled halfway, with messages
+ready, or while opening; opened twice at once; given a handler that is not one.
+
+The server, client and fixtures are test_queue_worker's (one shared clock). A close_timeout shorter
+than its HOLD moves on at once, so a close that waits out its handlers fails here rather than hangs.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 import aiokinesis
-from aiokinesis.queues import QueueMessage
+from aiokinesis.queues import QueueClosedError, QueueMessage
 from aiokinesis.testing import KinesisServer
 from tests.faults.test_queue_worker import FAST, attempts, deliveries, kinesis, new_queue, put, server, shared, until
 
@@ -97,3 +100,38 @@ async def test_closing_starts_no_handler_on_a_message_ready_but_not_handed_out(
     assert len(started) == 1
     assert (queue.stats.acked, queue.stats.released, queue.stats.failed) == (1, 4, 0)
     assert sorted(deliveries(server, arn)) == [1, 1, 1, 1]
+
+
+async def test_a_consumer_opened_twice_at_once_or_closed_while_opening_runs_no_task(
+    kinesis: aiokinesis.Client, server: KinesisServer
+) -> None:
+    arn = await new_queue(kinesis, server)
+    queue = kinesis.queue_consumer(arn, config=FAST)
+    first, second = await asyncio.gather(queue.__aenter__(), queue.__aenter__(), return_exceptions=True)
+    assert first is queue
+    assert isinstance(second, QueueClosedError)
+    await queue.aclose()
+    assert queue_tasks() == []
+    other = kinesis.queue_consumer(arn, config=FAST)
+    opening = asyncio.create_task(other.__aenter__())
+    await asyncio.sleep(0)  # its DescribeQueue is under way
+    await other.aclose()
+    with pytest.raises(QueueClosedError, match="closed while it opened"):
+        await opening
+    assert queue_tasks() == []
+
+
+async def test_run_refuses_a_handler_that_is_not_callable_before_receiving_anything(
+    kinesis: aiokinesis.Client, server: KinesisServer
+) -> None:
+    arn = await new_queue(kinesis, server)
+    await put(kinesis, 1)
+    async with kinesis.queue_consumer(arn, config=FAST) as queue:
+        worker = asyncio.create_task(queue.run(None))  # type: ignore[arg-type]
+        await until(worker.done)
+        with pytest.raises(TypeError, match="handler must be an async function of a QueueMessage, not None"):
+            await worker
+        message = await anext(aiter(queue))  # delivered once: never handed to a handler that cannot take it
+        await message.ack()
+    assert message.receive_count == 1
+    assert (queue.stats.released, queue.stats.acked) == (0, 1)
