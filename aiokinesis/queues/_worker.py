@@ -83,7 +83,6 @@ class QueueConsumer:
         self._idle.set()
         self._opened = False
         self._closing: asyncio.Task[None] | None = None
-        self._closed = False
         self._acks: EntryBatcher | None = None
         self._changes: EntryBatcher | None = None
         self._extender: Extender | None = None
@@ -97,7 +96,11 @@ class QueueConsumer:
         if self._opened or self._closing is not None:
             raise QueueClosedError(f"the consumer of queue {self.queue} was opened before: make a new one")
         self._opened = True  # before the first await: two opening at once would run two supervisors
-        arn = await self._describe()
+        try:
+            arn = await self._describe()
+        except BaseException:
+            self._opened = False  # nothing started: it may be opened again (the queue created meanwhile)
+            raise
         if self._closing is not None:
             raise QueueClosedError(f"the consumer of queue {self.queue} was closed while it opened")
         config = self._config
@@ -173,15 +176,9 @@ class QueueConsumer:
         self._stopping = True
         self._arrived.set()
         if self._closing is None:
-            self._closing = asyncio.create_task(self._close(), name=f"aiokinesis-queue-close-{self.queue}")
+            self._closing = asyncio.create_task(self._wind_down(), name=f"aiokinesis-queue-close-{self.queue}")
         if asyncio.current_task() not in self._workers:
             await asyncio.shield(self._closing)
-
-    async def _close(self) -> None:
-        try:
-            await self._wind_down()
-        finally:
-            self._closed = True
 
     async def _wind_down(self) -> None:
         if self._supervisor is None:
@@ -257,7 +254,7 @@ class QueueConsumer:
         if not callable(handler):
             raise TypeError(f"handler must be an async function of a QueueMessage, not {handler!r}")
         count = check_concurrency(self._config.concurrency if concurrency is None else concurrency)
-        if self._supervisor is None or self._closed:
+        if self._supervisor is None or self._closing is not None:
             raise QueueClosedError(f"open the consumer of queue {self.queue} first: 'async with'")
         async with asyncio.TaskGroup() as group:
             for n in range(count):

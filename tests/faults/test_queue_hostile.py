@@ -135,3 +135,15 @@ async def test_run_refuses_a_handler_that_is_not_callable_before_receiving_anyth
         await message.ack()
     assert message.receive_count == 1
     assert (queue.stats.released, queue.stats.acked) == (0, 1)
+
+
+async def test_a_consumer_whose_open_failed_opens_once_the_queue_exists(
+    kinesis: aiokinesis.Client, server: KinesisServer
+) -> None:
+    queue = kinesis.queue_consumer("later", config=FAST)
+    with pytest.raises(aiokinesis.ResourceNotFoundException):
+        await queue.__aenter__()
+    arn = await new_queue(kinesis, server, "later")
+    async with queue:
+        assert queue.queue_arn == arn
+    assert queue_tasks() == []
