@@ -81,8 +81,8 @@ class QueueConsumer:
         self._handling = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._close_lock = asyncio.Lock()
-        self._closed = False
+        self._opened = False
+        self._closing: asyncio.Task[None] | None = None
         self._acks: EntryBatcher | None = None
         self._changes: EntryBatcher | None = None
         self._extender: Extender | None = None
@@ -93,9 +93,16 @@ class QueueConsumer:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        if self._supervisor is not None or self._closed:
+        if self._opened or self._closing is not None:
             raise QueueClosedError(f"the consumer of queue {self.queue} was opened before: make a new one")
-        arn = await self._describe()
+        self._opened = True  # before the first await: two opening at once would run two supervisors
+        try:
+            arn = await self._describe()
+        except BaseException:
+            self._opened = False  # nothing started: it may be opened again (the queue created meanwhile)
+            raise
+        if self._closing is not None:
+            raise QueueClosedError(f"the consumer of queue {self.queue} was closed while it opened")
         config = self._config
         self._acks = EntryBatcher("acknowledgement", self._send_acks, queue=arn, config=config, runtime=self._runtime)
         self._changes = EntryBatcher(
@@ -117,7 +124,7 @@ class QueueConsumer:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await asyncio.shield(self.aclose())
+        await self.aclose()
 
     async def _describe(self) -> str:
         """The queue's ARN (a name is looked up), its visibility timeout and MaxReceiveCount."""
@@ -163,17 +170,15 @@ class QueueConsumer:
             self._arrived.set()
 
     async def aclose(self) -> None:
-        """Stop receiving and finish up (see the module's docstring); idempotent. A call made while
-        another is under way returns once that one has finished."""
+        """Stop receiving and finish up (see the module's docstring); idempotent. Every call waits
+        for the one closing, and cancelling a call only stops its wait: closing goes on. Called
+        from a run() handler it returns at once, and closing waits for that handler as for the rest."""
         self._stopping = True
         self._arrived.set()
-        async with self._close_lock:
-            if self._closed:
-                return
-            try:
-                await self._wind_down()
-            finally:
-                self._closed = True
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._wind_down(), name=f"aiokinesis-queue-close-{self.queue}")
+        if asyncio.current_task() not in self._workers:
+            await asyncio.shield(self._closing)
 
     async def _wind_down(self) -> None:
         if self._supervisor is None:
@@ -228,16 +233,17 @@ class QueueConsumer:
     async def _next(self) -> QueueMessage | None:
         if self._supervisor is None:
             raise QueueClosedError(f"open the consumer of queue {self.queue} first: 'async with'")
-        while True:
+        while not self._stopping:  # closing hands out nothing more: it releases what is ready
             while self._ready:
                 message = self._ready.popleft()
                 if message.state is State.HELD and not message.settled:
                     message.state = State.DELIVERED
                     return message
-            if self._stopping or self._failure is not None:
+            if self._failure is not None:
                 return None
             self._arrived.clear()
             await self._arrived.wait()
+        return None
 
     async def run(self, handler: Handler, *, concurrency: int | None = None) -> None:
         """Handle messages with `concurrency` handlers at once (default QueueConfig.concurrency) until
@@ -245,8 +251,10 @@ class QueueConsumer:
         again after QueueConfig.release_delay) when it raises; a handler may ack() or release() it
         itself. Raises what stopped receiving, as iterating does. Cancelled, its handlers are
         cancelled and their messages released at once."""
+        if not callable(handler):
+            raise TypeError(f"handler must be an async function of a QueueMessage, not {handler!r}")
         count = check_concurrency(self._config.concurrency if concurrency is None else concurrency)
-        if self._supervisor is None or self._closed:
+        if self._supervisor is None or self._closing is not None:
             raise QueueClosedError(f"open the consumer of queue {self.queue} first: 'async with'")
         async with asyncio.TaskGroup() as group:
             for n in range(count):
