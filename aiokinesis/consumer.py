@@ -120,14 +120,15 @@ class StreamConsumer:
         self._supervisor: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._stopping = asyncio.Event()
-        self._close_lock = asyncio.Lock()
-        self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._checkpoints = CheckpointWriter(stream_name, store, lose=self._lose, metrics=metrics)
 
     # -- the user's side -----------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
+        if self._supervisor is not None or self._closing is not None:
+            raise RuntimeError(f"the consumer of {self.stream_name} was opened or closed before: make a new one")
         self._store.watch(self._store_changed)
         self._supervisor = asyncio.create_task(self._supervise(), name=f"aiokinesis-consumer-{self.stream_name}")
         return self
@@ -138,7 +139,7 @@ class StreamConsumer:
         if exc_type is None and self._in_hand is not None:
             self._processed(self._in_hand)  # the block ended normally: the batch in hand is done
             self._in_hand = None
-        await asyncio.shield(self.aclose())
+        await self.aclose()
 
     def __aiter__(self) -> Self:
         return self
@@ -164,22 +165,30 @@ class StreamConsumer:
 
     async def aclose(self) -> None:
         """Stop fetching, write the auto-checkpoints of processed batches, then hand back the
-        shards' leases (if any) so other workers take them at once; idempotent. A call made while
-        another is under way (a signal handler's, say) returns only once that one has finished."""
+        shards' leases (if any) so other workers take them at once; idempotent. Closing is a task
+        of its own: every call (a signal handler's, say) waits for it, and cancelling a call stops
+        only that call's wait, so leaving `async with` cancelled still closes, in the background."""
         self._stopping.set()
-        async with self._close_lock:
-            if self._closed:
-                return
-            if self._supervisor is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._supervisor
-            try:
-                if self._config.checkpoint_interval is not None:
-                    await self._checkpoints.flush(self._shards.values())
-                await self._store.close()
-            finally:
-                self._closed = True
-                await self._sources.aclose()
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(), name=f"aiokinesis-consumer-close-{self.stream_name}")
+            self._closing.add_done_callback(self._closed)
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if self._supervisor is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        try:
+            if self._config.checkpoint_interval is not None:
+                await self._checkpoints.flush(self._shards.values())
+            await self._store.close()
+        finally:
+            await self._sources.aclose()
+
+    def _closed(self, closing: asyncio.Task[None]) -> None:
+        """Log a failed close: its callers may all have been cancelled, leaving nobody to raise it to."""
+        if not closing.cancelled() and (failure := closing.exception()) is not None:
+            log.error("closing the consumer of %s failed: %r", self.stream_name, failure)
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and
