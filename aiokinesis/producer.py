@@ -96,6 +96,7 @@ class Producer:
             kinesis, invoker, stream_name, config=config, runtime=runtime, buffer=self._buffer, limits=self._limits
         )
         self._closing = False
+        self._opening = False
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
         self._checks = RecordChecks(stream_name, config, self._limits)
@@ -106,8 +107,15 @@ class Producer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        await self._limits.read()
-        await self._sender.open()
+        if self._opening or self._closing:
+            raise RuntimeError(f"the producer of {self.stream_name} was opened or closed before: make a new one")
+        self._opening = True  # before the first await: two opening at once would run two senders
+        try:
+            await self._limits.read()
+            await self._sender.open()
+        except BaseException:
+            self._opening = False  # nothing started: it may be opened again
+            raise
         self._supervisor = asyncio.create_task(self._sender.run(), name=f"aiokinesis-producer-{self.stream_name}")
         return self
 

@@ -201,6 +201,24 @@ async def test_put_after_close_and_a_cancelled_close(server: KinesisServer, kine
         assert isinstance(receipt.exception(), aiokinesis.ProducerClosedError)
 
 
+async def test_a_producer_opens_once(server: KinesisServer, kinesis: aiokinesis.Client) -> None:
+    """Two opens at once each started a sender, the first left running with nobody to close it."""
+
+    def senders() -> int:
+        return sum(1 for t in asyncio.all_tasks() if t.get_name().startswith("aiokinesis-producer-"))
+
+    producer = kinesis.producer("s", config=FAST)
+    opened = await asyncio.gather(producer.__aenter__(), producer.__aenter__(), return_exceptions=True)
+    assert opened[0] is producer
+    assert isinstance(opened[1], RuntimeError)
+    assert "opened or closed before" in str(opened[1])
+    assert senders() == 1
+    await producer.aclose()
+    assert senders() == 0
+    with pytest.raises(RuntimeError, match="opened or closed before"):
+        await producer.__aenter__()
+
+
 async def test_the_producer_paces_a_hot_shard() -> None:
     # Virtual time on both sides of the wire: the test moves it only while no PutRecords is in
     # flight, so the server stamps each request with the instant the producer spent its tokens.
