@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from ._checkpointing import CheckpointWriter
+from ._closing import closing_task
 from ._shardstate import ShardProgress, ShardState
 from ._shardstore import ShardInfo
 from .errors import ClientClosedError, ConsumerDeletedError, LeaseLostError
@@ -170,8 +171,12 @@ class StreamConsumer:
         only that call's wait, so leaving `async with` cancelled still closes, in the background."""
         self._stopping.set()
         if self._closing is None:
-            self._closing = asyncio.create_task(self._close(), name=f"aiokinesis-consumer-close-{self.stream_name}")
-            self._closing.add_done_callback(self._closed)
+            self._closing = closing_task(
+                self._close(),
+                name=f"aiokinesis-consumer-close-{self.stream_name}",
+                what=f"the consumer of {self.stream_name}",
+                log=log,
+            )
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
@@ -184,11 +189,6 @@ class StreamConsumer:
             await self._store.close()
         finally:
             await self._sources.aclose()
-
-    def _closed(self, closing: asyncio.Task[None]) -> None:
-        """Log a failed close: its callers may all have been cancelled, leaving nobody to raise it to."""
-        if not closing.cancelled() and (failure := closing.exception()) is not None:
-            log.error("closing the consumer of %s failed: %r", self.stream_name, failure)
 
     def progress(self) -> list[ShardProgress]:
         """A snapshot of every known shard: started, ended, records, lag (behind the tip and

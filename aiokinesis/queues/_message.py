@@ -83,6 +83,12 @@ class Settler(Protocol):
     def release(self, message: QueueMessage, delay: int) -> asyncio.Future[None]: ...
 
 
+def check_concurrency(concurrency: object) -> int:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 10_000:
+        raise ValueError(f"concurrency must be an int from 1 to 10000, not {concurrency!r}")
+    return concurrency
+
+
 def check_delay(delay: object, field: str = "delay") -> int:
     """A visibility in whole seconds, 0 to 43,200 (the model's VisibilityTimeoutSeconds), or why not."""
     if isinstance(delay, bool) or not isinstance(delay, int):

@@ -23,12 +23,13 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from .._closing import closing_task
 from .._generated.models import AcknowledgeQueueRecordsRequestEntry, UpdateQueueRecordsVisibilityRequestEntry
 from ..errors import KinesisError
 from ._acker import EntryBatcher, Failures
 from ._deadletters import DeadLetters, check_wait_time
 from ._extender import Extender
-from ._message import QueueClosedError, QueueMessage, QueueStats, State, check_delay
+from ._message import QueueClosedError, QueueMessage, QueueStats, State, check_concurrency, check_delay
 from ._names import check_queue, describe_queue, max_receives, visibility_timeout
 from ._receiver import Capacity, receive
 
@@ -41,12 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("aiokinesis.queues")
 
 Handler = Callable[[QueueMessage], Awaitable[object]]
-
-
-def check_concurrency(concurrency: object) -> int:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 10_000:
-        raise ValueError(f"concurrency must be an int from 1 to 10000, not {concurrency!r}")
-    return concurrency
 
 
 class QueueConsumer:
@@ -176,7 +171,9 @@ class QueueConsumer:
         self._stopping = True
         self._arrived.set()
         if self._closing is None:
-            self._closing = asyncio.create_task(self._wind_down(), name=f"aiokinesis-queue-close-{self.queue}")
+            self._closing = closing_task(
+                self._wind_down(), name=f"aiokinesis-queue-close-{self.queue}", what=f"queue {self.queue}", log=log
+            )
         if asyncio.current_task() not in self._workers:
             await asyncio.shield(self._closing)
 

@@ -25,6 +25,7 @@ LAYERS: dict[str, list[str]] = {
         "config",
         "_queue_config",
         "_runtime",
+        "_closing",
         "_metrics",
         "records",
         "aggregation",
