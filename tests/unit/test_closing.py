@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
@@ -9,6 +11,7 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 
 import aiokinesis
+from aiokinesis._closing import closing_task
 from aiokinesis._eventstream import encode
 from tests.fakes import FakeTime
 
@@ -91,3 +94,34 @@ async def test_reading_a_subscription_after_close_raises_client_closed(fake_time
             await anext(events)
         with pytest.raises(StopAsyncIteration):  # it was closed with its client (no unclosed warning)
             await anext(events)
+
+
+async def test_a_closing_task_outlives_its_cancelled_callers_and_logs_its_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The shape both consumers close in: a cancelled waiter stops only its own wait, and a failure
+    nobody is left to hear is logged, not left "never retrieved"."""
+    gate = asyncio.Event()
+
+    async def close() -> None:
+        await gate.wait()
+        raise RuntimeError("the table failed")
+
+    task = closing_task(close(), name="aiokinesis-test-close", what="the test's consumer", log=logging.getLogger("t"))
+
+    async def wait() -> None:
+        await asyncio.shield(task)  # as aclose() waits
+
+    waiter = asyncio.create_task(wait())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert waiter.cancelled()
+    assert not task.done()
+    gate.set()
+    with caplog.at_level(logging.ERROR, logger="t"):
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0)  # done callbacks run a loop turn later
+    assert [r.getMessage() for r in caplog.records] == [
+        "closing the test's consumer failed: RuntimeError('the table failed')"
+    ]
